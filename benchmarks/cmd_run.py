@@ -1,0 +1,207 @@
+"""``run``: train and evaluate models on datasets; write results.json/.csv, summary.md."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import shlex
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from benchmarks.config import get_profile, validate
+from benchmarks.errors import OncobenchError
+from datasets.base import LoadOptions
+
+RESULTS_ROOT = Path("results")
+
+
+def _csv(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise OncobenchError(f"--seeds {text!r}: expected integers like 0,1,2") from None
+
+
+def _value(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def parse_hparams(items: list[str]) -> dict[str, dict[str, Any]]:
+    """``MODEL.KEY=VALUE`` items -> {model: {key: value}} (values parsed as Python literals)."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        model, dot, key = name.partition(".")
+        if not (eq and dot and model and key):
+            raise OncobenchError(f"--hp {item!r}: expected MODEL.KEY=VALUE, e.g. dnn.dropout=0.5")
+        out.setdefault(model, {})[key] = _value(value)
+    return out
+
+
+def _target(text: str | None) -> tuple[str, float] | None:
+    if not text:
+        return None
+    metric, eq, value = text.partition("=")
+    try:
+        return (metric.strip(), float(value)) if eq else None
+    except ValueError:
+        raise OncobenchError(f"--target {text!r}: expected METRIC=VALUE, e.g. val_accuracy=0.85") from None
+
+
+def config_from_args(args: argparse.Namespace):
+    base = get_profile(args.profile)
+    hp = parse_hparams(args.hp or [])
+    for name, overrides in hp.items():
+        from models.registry import get_model
+
+        get_model(name).hparams(overrides)  # fail early on unknown model / hyper-parameter
+    if args.hub_handle:
+        hp.setdefault("mobilenet_v2_hub", {})["handle"] = args.hub_handle
+    if args.fine_tune:
+        hp.setdefault("mobilenet_v2_hub", {})["fine_tune"] = True
+    seeds = _seeds(args.seeds) if args.seeds else (tuple(range(args.repeats)) if args.repeats else None)
+    config = base.with_(
+        epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
+        learning_rate=args.lr, patience=args.patience, seeds=seeds,
+        precision=args.precision, steps_per_execution=args.steps_per_execution,
+        target=_target(args.target),
+    )
+    config = config.with_(
+        hparams=hp or None,
+        deterministic=True if args.deterministic else None,
+        jit_compile=True if args.jit_compile else None,
+        verbose=1 if sys.stdout.isatty() else 0,
+    )
+    return validate(config)
+
+
+def options_from_args(args: argparse.Namespace) -> LoadOptions:
+    if args.cv is not None and args.cv < 2:
+        raise OncobenchError(f"--cv {args.cv}: need at least 2 folds")
+    return LoadOptions(
+        data_dir=Path(args.data_dir) if args.data_dir else None,
+        cv_folds=args.cv, top_k_genes=args.top_k_genes, impute=args.impute,
+        label_column=args.label_column, id_column=args.id_column, sep=args.sep,
+        transpose=args.transpose, image_size=args.image_size,
+    )
+
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import absl.logging
+    import tensorflow as tf
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
+    tf.get_logger().setLevel("ERROR")
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*shuffle=True.*was passed.*")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not (args.all or args.model or args.dataset):
+        raise OncobenchError("say what to run: --all, or --model M[,M2] and/or --dataset D[,D2]")
+    config = config_from_args(args)
+    options = options_from_args(args)
+    from benchmarks.runner import execute, new_run_dir, plan_pairs
+
+    plan = plan_pairs(_csv(args.model), _csv(args.dataset), options)
+    for note in plan.skipped:
+        print(f"skipped: {note}", file=sys.stderr)
+    if args.output:
+        run_dir = Path(args.output)
+    elif args.resume:
+        runs = sorted(p for p in RESULTS_ROOT.glob("*/results.json") if p.parent.name != "baselines")
+        if not runs:
+            raise OncobenchError(f"--resume: no earlier run under {RESULTS_ROOT}/; drop --resume")
+        run_dir = max(runs, key=lambda p: p.stat().st_mtime).parent
+    else:
+        run_dir = new_run_dir(RESULTS_ROOT)
+    folds = options.cv_folds or 1
+    n = len(plan.pairs) * len(config.seeds) * folds
+    print(f"oncobench: {n} runs ({len(plan.pairs)} pairs x {len(config.seeds)} seeds"
+          + (f" x {folds} folds" if folds > 1 else "") + f"), profile {config.profile} -> {run_dir}",
+          file=sys.stderr)
+    _quiet_tensorflow()
+    meta = {
+        "command": "python -m benchmarks " + " ".join(shlex.quote(a) for a in args.argv),
+        "profile": config.profile,
+        "seeds": list(config.seeds),
+        "config": config.as_dict(),
+        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    store = execute(plan, config, options, run_dir, meta=meta,
+                    threads=(args.threads, args.inter_op_threads))
+    from benchmarks.tables import comparison_table, write_summary
+
+    write_summary(store.records, store.meta, run_dir / "summary.md")
+    print(comparison_table(store.records))
+    print(f"\nresults: {run_dir / 'results.json'}  {run_dir / 'results.csv'}  {run_dir / 'summary.md'}")
+    if args.report:
+        from benchmarks.report import write_report
+
+        print(f"report: {write_report(run_dir, command=meta['command'])}")
+    failed = [r for r in store.records if r.get("status") == "failed"]
+    if failed:
+        print(f"{len(failed)} run(s) failed; see summary.md", file=sys.stderr)
+        return 1
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="train and evaluate models on datasets",
+                       description="Train and evaluate every requested (model, dataset) pair.")
+    sel = p.add_argument_group("what to run")
+    sel.add_argument("--all", action="store_true", help="every compatible pair over available datasets")
+    sel.add_argument("--model", help="model name(s), comma-separated (see: list)")
+    sel.add_argument("--dataset", help="dataset name(s), comma-separated, or csv:PATH / npz:PATH / "
+                                       "folder:PATH")
+    sel.add_argument("--profile", default="standard", help="quick | standard | ci (default: standard)")
+    sel.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2 (profile default)")
+    sel.add_argument("--repeats", type=int, help="N seeds 0..N-1 (instead of --seeds)")
+    sel.add_argument("--output", help="run folder (default: results/<run-id>); an existing one resumes")
+    sel.add_argument("--resume", action="store_true", help="continue the latest run under results/")
+    sel.add_argument("--report", action="store_true", help="write report.md/report.html at the end")
+    tr = p.add_argument_group("training")
+    tr.add_argument("--epochs", type=int)
+    tr.add_argument("--batch-size", type=int)
+    tr.add_argument("--optimizer", choices=("adam", "rmsprop"))
+    tr.add_argument("--lr", "--learning-rate", dest="lr", type=float)
+    tr.add_argument("--patience", type=int, help="early-stopping patience (epochs)")
+    tr.add_argument("--hp", action="append", metavar="MODEL.KEY=VALUE",
+                    help="hyper-parameter override, repeatable (e.g. dnn.dropout=0.5)")
+    tr.add_argument("--hub-handle", help="TF-Hub image feature-vector URL or SavedModel path for "
+                                         "mobilenet_v2_hub")
+    tr.add_argument("--fine-tune", action="store_true", help="unfreeze the hub backbone for a 2nd phase")
+    tr.add_argument("--target", help="time-to-target, e.g. val_accuracy=0.85")
+    ms = p.add_argument_group("measurement")
+    ms.add_argument("--deterministic", action="store_true",
+                    help="op determinism: same seed, identical metrics (slower)")
+    ms.add_argument("--precision", choices=("float32", "mixed_float16", "mixed_bfloat16"))
+    ms.add_argument("--jit-compile", action="store_true", help="XLA-compile the train/predict steps")
+    ms.add_argument("--steps-per-execution", type=int)
+    ms.add_argument("--threads", type=int, help="TensorFlow intra-op threads (default: all cores)")
+    ms.add_argument("--inter-op-threads", type=int)
+    da = p.add_argument_group("data")
+    da.add_argument("--data-dir", help="download cache (default: $ONCOBENCH_DATA or ~/.cache/oncobench/data)")
+    da.add_argument("--cv", type=int, help="stratified K-fold cross-validation (datasets without an "
+                                           "official split)")
+    da.add_argument("--top-k-genes", type=int, help="keep the k most variable genes (fitted on train)")
+    da.add_argument("--impute", default="median", choices=("median", "mean", "zero", "error"),
+                    help="missing values (default: training median)")
+    da.add_argument("--label-column", help="csv: the label column")
+    da.add_argument("--id-column", help="csv: a sample-id column to drop")
+    da.add_argument("--sep", default=",", help="csv: field separator (default ,)")
+    da.add_argument("--transpose", action="store_true", help="csv: genes as rows, samples as columns")
+    da.add_argument("--image-size", type=int, help="folder: resize images to N x N")
+    p.set_defaults(func=run)

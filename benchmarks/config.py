@@ -1,0 +1,75 @@
+"""Run configuration and profiles, as data."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from benchmarks.errors import OncobenchError
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that shapes one training run besides the model and dataset."""
+
+    profile: str = "standard"
+    epochs: int = 30
+    batch_size: int = 32
+    optimizer: str = "adam"  # adam | rmsprop
+    learning_rate: float = 1e-3
+    patience: int = 5  # early stopping on val_loss, best weights restored
+    seeds: tuple[int, ...] = (0, 1, 2)
+    deterministic: bool = False
+    precision: str = "float32"  # float32 | mixed_float16 | mixed_bfloat16
+    jit_compile: bool = False
+    steps_per_execution: int = 1
+    latency_calls: int = 50  # timed batch-of-one calls (after warm-up)
+    inference_min_time_s: float = 0.3  # time inference for at least this long
+    hparams: dict[str, dict[str, Any]] = field(default_factory=dict)  # model -> overrides
+    target: tuple[str, float] | None = None  # (metric, value): time-to-target
+    verbose: int = 0  # Keras progress bar (1 on a terminal)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["seeds"] = list(self.seeds)
+        d["target"] = list(self.target) if self.target else None
+        return d
+
+    def with_(self, **changes: Any) -> "RunConfig":
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+PROFILES: dict[str, RunConfig] = {
+    # A smoke test: runs every model in seconds; numbers are not for reading.
+    "quick": RunConfig(profile="quick", epochs=2, batch_size=64, patience=2, seeds=(0,),
+                       latency_calls=10, inference_min_time_s=0.05),
+    # The default: 3 seeds, early stopping, numbers worth a table.
+    "standard": RunConfig(profile="standard"),
+    # Every push in CI: small, deterministic quality metrics, 3 seeds.
+    "ci": RunConfig(profile="ci", epochs=8, batch_size=64, patience=3, seeds=(0, 1, 2),
+                    deterministic=True, latency_calls=20, inference_min_time_s=0.1),
+}
+
+OPTIMIZERS = ("adam", "rmsprop")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+def get_profile(name: str) -> RunConfig:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise OncobenchError(f"unknown profile {name!r}; valid: {', '.join(PROFILES)}") from None
+
+
+def validate(config: RunConfig) -> RunConfig:
+    """Reject impossible settings with a one-line message."""
+    if config.optimizer not in OPTIMIZERS:
+        raise OncobenchError(f"unknown optimizer {config.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
+    if config.precision not in PRECISIONS:
+        raise OncobenchError(f"unknown precision {config.precision!r}; valid: {', '.join(PRECISIONS)}")
+    for name in ("epochs", "batch_size", "steps_per_execution"):
+        if getattr(config, name) < 1:
+            raise OncobenchError(f"--{name.replace('_', '-')} must be at least 1")
+    if not config.seeds:
+        raise OncobenchError("--seeds needs at least one seed, e.g. --seeds 0,1,2")
+    return config

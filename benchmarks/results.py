@@ -1,0 +1,195 @@
+"""Result records: the schema, an atomic JSON store, and CSV / Markdown exports.
+
+A record is one (model, dataset, seed, fold) run, a flat dict of scalars plus a few
+nested fields (hyper-parameters, confusion matrix, curves, environment, data). The
+full field list with meanings is ``FIELDS``; ``docs/results-schema.md`` renders it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+from benchmarks.errors import OncobenchError
+
+SCHEMA_VERSION = 1
+RESULTS_JSON = "results.json"
+
+# name -> meaning. Scalars unless noted. Missing optional values are null.
+FIELDS: dict[str, str] = {
+    "schema_version": "integer version of this schema",
+    "run_id": "name of the run folder",
+    "key": "unique id of the record: model|dataset|seed|fold",
+    "status": "'ok' or 'failed'",
+    "error": "one-line error when status is 'failed', else null",
+    "model": "registered model name",
+    "framework": "'keras' or 'sklearn'",
+    "dataset": "registered dataset name (or csv:/npz:/folder: spec)",
+    "modality": "expression | tabular | image",
+    "seed": "random seed of this run",
+    "fold": "cross-validation fold, null for a fixed split",
+    "profile": "run profile name (quick, standard, ci, ...)",
+    "hparams": "object: the model's hyper-parameters as used",
+    "config": "object: training configuration (epochs, batch size, optimizer, lr, ...)",
+    # quality on the test split
+    "accuracy": "test accuracy",
+    "balanced_accuracy": "test balanced accuracy (mean per-class recall)",
+    "f1_macro": "test macro-averaged F1",
+    "f1_weighted": "test support-weighted F1",
+    "precision_macro": "test macro precision",
+    "recall_macro": "test macro recall",
+    "roc_auc": "test ROC-AUC (binary: positive = class 1; multi-class: macro one-vs-rest)",
+    "confusion_matrix": "list of lists: rows = true class, columns = predicted class",
+    "per_class_f1": "object: class name -> F1",
+    "class_names": "list of class names, index = label",
+    "test_labels": "list: true test labels (for ROC curves and bootstrap CIs)",
+    "test_scores": "list of lists: predicted class probabilities on the test split",
+    # cost
+    "train_time_s": "wall time of fit only (all phases), seconds",
+    "first_epoch_s": "wall time of the first epoch (includes tracing/compilation), seconds",
+    "epochs": "epochs actually run (early stopping may stop sooner); null for sklearn",
+    "best_epoch": "epoch (1-based) whose weights were restored",
+    "train_samples_per_s": "steady-state training throughput (first epoch excluded)",
+    "train_steps_measured": "number of training steps behind train_samples_per_s",
+    "inference_samples_per_s": "inference throughput at the benchmark batch size",
+    "latency_ms_p50": "median latency of one-sample prediction, ms",
+    "latency_ms_p95": "95th percentile latency of one-sample prediction, ms",
+    "latency_ms_p99": "99th percentile latency of one-sample prediction, ms",
+    "params": "number of parameters (sklearn: coefficients or tree nodes)",
+    "trainable_params": "trainable parameters (keras), null for sklearn",
+    "checkpoint": "path of the best-model checkpoint, relative to the run folder",
+    "curves": "object: per-epoch lists loss, val_loss, accuracy, val_accuracy",
+    # environment
+    "device_kind": "'GPU' or 'CPU'",
+    "device_name": "GPU name, or the CPU model",
+    "environment": "object: versions, threads, CPU/GPU, git commit, host",
+    "data": "object: dataset facts and provenance (source, licence, sha256, split sizes)",
+    "started_at": "ISO-8601 UTC start time",
+    "finished_at": "ISO-8601 UTC end time",
+}
+
+QUALITY_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted",
+                   "precision_macro", "recall_macro", "roc_auc")
+COST_METRICS = ("train_time_s", "train_samples_per_s", "inference_samples_per_s",
+                "latency_ms_p50", "latency_ms_p95")
+
+
+def record_key(model: str, dataset: str, seed: int, fold: int | None) -> str:
+    return f"{model}|{dataset}|{seed}|{'-' if fold is None else fold}"
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN/inf become null, numpy scalars become Python."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        value = value.item()
+    if hasattr(value, "tolist"):
+        return _clean(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    """Read a results.json (or the folder holding one); checks the schema version."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RESULTS_JSON
+    if not path.is_file():
+        raise OncobenchError(f"{path}: no results file; pass a run folder or its results.json")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise OncobenchError(f"{path}: not valid JSON ({exc}); the file is corrupt") from None
+    if not isinstance(doc, dict) or "records" not in doc:
+        raise OncobenchError(f"{path}: not an oncobench results file (no 'records')")
+    version = doc.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise OncobenchError(
+            f"{path}: results schema version {version}, this oncobench reads {SCHEMA_VERSION}; "
+            "re-run the benchmark with this version"
+        )
+    return doc
+
+
+def load_records(path: Path) -> list[dict[str, Any]]:
+    return list(load_results(path)["records"])
+
+
+class ResultsStore:
+    """``results.json`` of one run folder, rewritten atomically after every record."""
+
+    def __init__(self, run_dir: Path, meta: dict[str, Any] | None = None):
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / RESULTS_JSON
+        self.meta: dict[str, Any] = dict(meta or {})
+        self.records: list[dict[str, Any]] = []
+        if self.path.exists():  # resume: keep every finished record
+            doc = load_results(self.path)
+            self.records = list(doc["records"])
+            self.meta = {**doc.get("meta", {}), **self.meta}
+
+    def done_keys(self) -> set[str]:
+        return {r["key"] for r in self.records if r.get("status") == "ok"}
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Add (or replace, by key) a record and rewrite the file atomically."""
+        record = _clean(record)
+        self.records = [r for r in self.records if r.get("key") != record.get("key")]
+        self.records.append(record)
+        self.flush()
+
+    def flush(self) -> None:
+        doc = {"schema_version": SCHEMA_VERSION, "meta": _clean(self.meta), "records": self.records}
+        atomic_write_text(self.path, json.dumps(doc, indent=1, allow_nan=False) + "\n")
+
+
+def flat_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One flat row per record: scalar fields, plus environment and data scalars prefixed."""
+    rows = []
+    for r in records:
+        row = {k: v for k, v in r.items() if not isinstance(v, (dict, list))}
+        for prefix in ("environment", "data"):
+            for k, v in (r.get(prefix) or {}).items():
+                if not isinstance(v, (dict, list)):
+                    row[f"{prefix}.{k}"] = v
+        rows.append(row)
+    return rows
+
+
+def write_csv(records: list[dict[str, Any]], path: Path) -> None:
+    import csv
+    import io
+
+    rows = flat_rows(records)
+    cols: list[str] = []
+    for row in rows:
+        cols += [c for c in row if c not in cols]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buf.getvalue())

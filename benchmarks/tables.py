@@ -1,0 +1,66 @@
+"""Comparison tables (tabulate) and the run's summary.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from benchmarks.results import atomic_write_text
+from benchmarks.stats import aggregate
+
+TABLE_METRICS = ("accuracy", "f1_macro", "roc_auc", "train_time_s", "train_samples_per_s",
+                 "inference_samples_per_s", "latency_ms_p50")
+HEADERS = {
+    "accuracy": "accuracy", "f1_macro": "macro-F1", "roc_auc": "ROC-AUC",
+    "train_time_s": "train time (s)", "train_samples_per_s": "train samples/s",
+    "inference_samples_per_s": "infer samples/s", "latency_ms_p50": "latency p50 (ms)",
+}
+DIGITS = {"accuracy": 3, "f1_macro": 3, "roc_auc": 3, "train_time_s": 1,
+          "train_samples_per_s": 0, "inference_samples_per_s": 0, "latency_ms_p50": 2}
+
+
+def comparison_rows(records: list[dict[str, Any]]) -> list[list[str]]:
+    """One row per (dataset, model): mean ± std over seeds/folds, then device."""
+    rows = []
+    devices: dict[tuple, str] = {}
+    for r in records:
+        devices.setdefault((r.get("model"), r.get("dataset")), r.get("device_kind") or "n/a")
+    agg = aggregate(records, TABLE_METRICS, by=("model", "dataset"))
+    agg.sort(key=lambda a: (str(a["dataset"]), str(a["model"])))
+    for a in agg:
+        runs = f"{a['runs'] - a['failed']}" + (f" ({a['failed']} failed)" if a["failed"] else "")
+        rows.append([a["dataset"], a["model"], runs]
+                    + [a[m].fmt(DIGITS[m]) for m in TABLE_METRICS]
+                    + [devices[(a["model"], a["dataset"])]])
+    return rows
+
+
+def comparison_table(records: list[dict[str, Any]], fmt: str = "simple") -> str:
+    from tabulate import tabulate
+
+    headers = ["dataset", "model", "runs"] + [HEADERS[m] for m in TABLE_METRICS] + ["device"]
+    return tabulate(comparison_rows(records), headers=headers, tablefmt=fmt, disable_numparse=True)
+
+
+def write_summary(records: list[dict[str, Any]], meta: dict[str, Any], path: Path) -> None:
+    """summary.md: the comparison table (mean ± std over seeds) and the environment."""
+    env = meta.get("environment", {})
+    lines = [
+        f"# oncobench run {path.parent.name}",
+        "",
+        f"- command: `{meta.get('command', 'n/a')}`",
+        f"- profile: {meta.get('profile', 'n/a')}; seeds: {meta.get('seeds', 'n/a')}",
+        f"- device: {env.get('device_kind', 'n/a')} ({env.get('device_name', 'n/a')}); "
+        f"TensorFlow {env.get('tensorflow', 'n/a')}, Keras {env.get('keras', 'n/a')}; "
+        f"threads {env.get('intra_op_threads', 'n/a')}; git {env.get('git_commit', 'n/a')}",
+        f"- started {meta.get('started_at', 'n/a')}",
+        "",
+        "Values are mean ± sample std over seeds (a single run shows its value alone).",
+        "",
+        comparison_table(records, "github"),
+        "",
+    ]
+    failed = [r for r in records if r.get("status") == "failed"]
+    if failed:
+        lines += ["## Failed runs", ""] + [f"- {r['key']}: {r.get('error')}" for r in failed] + [""]
+    atomic_write_text(path, "\n".join(lines))

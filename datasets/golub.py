@@ -1,0 +1,79 @@
+"""Golub et al. (1999) leukemia ALL vs AML (Affymetrix Hu6800, 7129 probes).
+
+Official split: 38 training samples, 34 independent test samples; a stratified
+seeded validation split is carved from the training samples.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.errors import DataError
+from datasets.base import Dataset, LoadOptions, Provenance, Split
+from datasets.checksums import verify_file
+from datasets.preprocess import TabularPreprocessor
+from datasets.registry import register_dataset
+
+DATA_DIR = Path(__file__).parent / "data" / "golub"
+FILES = {
+    "data_set_ALL_AML_train.csv": "d82f928c573de78e56b0a6c42393a14d08148927060fac4178b40023ff0b0752",
+    "data_set_ALL_AML_independent.csv": "7b3a9868d371ea1b5182f7c0242c920a52ddea5cb232fd387cfc2563f3dadce0",
+    "actual.csv": "af291eced4116e257af0b73043e83b55d9b42f0d815440a4c5bc72424d2f44e1",
+}
+CLASSES = ["ALL", "AML"]
+CLIP = (20.0, 16000.0)
+VAL_FRACTION = 0.2  # of the 38 official training samples
+
+
+def read_matrix(path: Path):
+    """Probes x patients intensity matrix (drops description and 'call' columns)."""
+    import pandas as pd
+
+    df = pd.read_csv(path)
+    patient_cols = [c for c in df.columns[2:] if not str(c).startswith("call")]
+    m = df.set_index("Gene Accession Number")[patient_cols]
+    m.columns = [int(c) for c in m.columns]
+    return m
+
+
+def _log_clip(x: np.ndarray) -> np.ndarray:
+    return np.log2(np.clip(x, *CLIP))
+
+
+@register_dataset("golub", modality="expression", num_classes=2, size="38(train+val)/34 x 7129 probes")
+def load(options: LoadOptions) -> Dataset:
+    """Golub 1999 leukemia ALL vs AML microarray, official 38/34 split."""
+    import pandas as pd
+    from sklearn.model_selection import train_test_split
+
+    shas = {name: verify_file(DATA_DIR / name, sha) for name, sha in FILES.items()}
+    train_m = read_matrix(DATA_DIR / "data_set_ALL_AML_train.csv")
+    test_m = read_matrix(DATA_DIR / "data_set_ALL_AML_independent.csv")
+    labels = pd.read_csv(DATA_DIR / "actual.csv").set_index("patient")["cancer"]
+    if list(train_m.index) != list(test_m.index):
+        raise DataError(f"{DATA_DIR}: train and independent files list different probes")
+    to_y = lambda cols: labels.loc[cols].map({c: i for i, c in enumerate(CLASSES)}).to_numpy()  # noqa: E731
+    x_tr, y_tr = _log_clip(train_m.T.to_numpy(float)), to_y(train_m.columns)
+    x_te, y_te = _log_clip(test_m.T.to_numpy(float)), to_y(test_m.columns)
+    tr_idx, va_idx = train_test_split(
+        np.arange(y_tr.size), test_size=VAL_FRACTION, stratify=y_tr,
+        random_state=options.seed,
+    )
+    prep = TabularPreprocessor(impute=options.impute, top_k=options.top_k_genes).fit(x_tr[tr_idx])
+    return Dataset(
+        name="golub",
+        modality="expression",
+        class_names=list(CLASSES),
+        train=Split(prep.transform(x_tr[tr_idx], "train"), y_tr[tr_idx]),
+        val=Split(prep.transform(x_tr[va_idx], "val"), y_tr[va_idx]),
+        test=Split(prep.transform(x_te, "test"), y_te),
+        provenance=Provenance(
+            source="Golub et al. 1999, Broad Institute (Kaggle mirror 'gene-expression')",
+            licence="public research data (Science 1999 supplementary data)",
+            citation="Golub et al., Science 286:531-537 (1999)",
+            files=shas,
+        ),
+        info={**prep.info, "preprocessing": "clip [20, 16000], log2, standardise (train stats)"},
+    )

@@ -1,0 +1,157 @@
+"""Preprocessing fitted on the training split only, then applied to every split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from benchmarks.errors import DataError
+
+IMPUTE_CHOICES = ("median", "mean", "zero", "error")
+
+
+@dataclass
+class TabularPreprocessor:
+    """Impute missing values, drop constant features, keep top-k variable ones, standardise.
+
+    Every statistic comes from ``fit`` (the training split).
+    """
+
+    impute: str = "median"
+    top_k: int | None = None
+    standardize: bool = True
+    fill_: np.ndarray | None = None
+    keep_: np.ndarray | None = None
+    mean_: np.ndarray | None = None
+    scale_: np.ndarray | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def fit(self, x: np.ndarray) -> "TabularPreprocessor":
+        if self.impute not in IMPUTE_CHOICES:
+            raise DataError(f"unknown --impute {self.impute!r}; valid: {', '.join(IMPUTE_CHOICES)}")
+        x = np.asarray(x, dtype=np.float64)
+        if np.isinf(x).any():
+            raise DataError(
+                f"{int(np.isinf(x).sum())} infinite values in the training features; "
+                "replace them (e.g. with NaN to impute) before loading"
+            )
+        nan = np.isnan(x)
+        if nan.any() and self.impute == "error":
+            raise DataError(
+                f"{int(nan.sum())} missing (NaN/empty) values in the training features; "
+                "fix the file or pass --impute median|mean|zero"
+            )
+        with np.errstate(all="ignore"):
+            if self.impute == "median":
+                fill = np.nanmedian(x, axis=0)
+            elif self.impute == "mean":
+                fill = np.nanmean(x, axis=0)
+            else:
+                fill = np.zeros(x.shape[1])
+        self.fill_ = np.where(np.isnan(fill), 0.0, fill)
+        x = np.where(nan, self.fill_, x)
+        var = x.var(axis=0)
+        keep = np.flatnonzero(var > 0)
+        n_constant = x.shape[1] - keep.size
+        if self.top_k and self.top_k < keep.size:
+            order = np.argsort(var[keep])[::-1][: self.top_k]
+            keep = np.sort(keep[order])
+        self.keep_ = keep
+        xk = x[:, keep]
+        self.mean_ = xk.mean(axis=0) if self.standardize else np.zeros(keep.size)
+        std = xk.std(axis=0) if self.standardize else np.ones(keep.size)
+        self.scale_ = np.where(std > 0, std, 1.0)
+        self.info = {
+            "n_features_in": int(x.shape[1]),
+            "n_features": int(keep.size),
+            "dropped_constant_features": int(n_constant),
+            "top_k_genes": self.top_k,
+            "imputed_train_values": int(nan.sum()),
+            "impute": self.impute,
+        }
+        return self
+
+    def transform(self, x: np.ndarray, split: str = "") -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        if np.isinf(x).any():
+            raise DataError(
+                f"{int(np.isinf(x).sum())} infinite values in the {split or 'input'} features; "
+                "replace them before loading"
+            )
+        nan = np.isnan(x)
+        if nan.any():
+            if self.impute == "error":
+                raise DataError(
+                    f"{int(nan.sum())} missing values in the {split} features; "
+                    "fix the file or pass --impute median|mean|zero"
+                )
+            self.info[f"imputed_{split or 'other'}_values"] = int(nan.sum())
+            x = np.where(nan, self.fill_, x)
+        return ((x[:, self.keep_] - self.mean_) / self.scale_).astype(np.float32)
+
+
+def images_to_float(x: np.ndarray) -> np.ndarray:
+    """uint8 images (N,H,W) or (N,H,W,C) -> float32 in [0, 1] with a channel axis."""
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4:
+        raise DataError(f"images must be (N,H,W) or (N,H,W,C), got shape {x.shape}")
+    if x.dtype == np.uint8:
+        return x.astype(np.float32) / 255.0
+    x = x.astype(np.float32)
+    return x / 255.0 if x.max(initial=0) > 1.0 else x
+
+
+def check_labels(y: np.ndarray, num_classes: int, where: str) -> np.ndarray:
+    """Flatten labels to int64 and check they lie in 0..num_classes-1."""
+    y = np.asarray(y).reshape(-1)
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise DataError(
+            f"{where}: labels out of range (found {int(y.min())}..{int(y.max())}, "
+            f"expected 0..{num_classes - 1}); fix the labels or the class list"
+        )
+    return y.astype(np.int64)
+
+
+def check_min_per_class(y: np.ndarray, need: int, class_names: list[str], where: str) -> None:
+    counts = np.bincount(y, minlength=len(class_names))
+    small = [f"{class_names[i]} ({int(c)})" for i, c in enumerate(counts) if c < need]
+    if small:
+        raise DataError(
+            f"{where}: class {', '.join(small)} has fewer than {need} samples, "
+            "too few for a stratified split; add samples or drop the class"
+        )
+
+
+def stratified_split(
+    y: np.ndarray, fractions: tuple[float, float], seed: int, class_names: list[str], where: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices of a seeded stratified train/val/test split (val and test fractions)."""
+    from sklearn.model_selection import train_test_split
+
+    val_f, test_f = fractions
+    check_min_per_class(y, 3, class_names, where)
+    idx = np.arange(y.size)
+    rest, test = train_test_split(idx, test_size=test_f, stratify=y, random_state=seed)
+    train, val = train_test_split(
+        rest, test_size=val_f / (1 - test_f), stratify=y[rest], random_state=seed
+    )
+    return np.sort(train), np.sort(val), np.sort(test)
+
+
+def kfold_split(
+    y: np.ndarray, k: int, fold: int, seed: int, val_fraction: float, class_names: list[str], where: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fold ``fold`` of a stratified seeded K-fold: test is the fold, val carved from the rest."""
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    if not 0 <= fold < k:
+        raise DataError(f"fold {fold} out of range for --cv {k}")
+    check_min_per_class(y, k + 1, class_names, where)
+    skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    rest, test = list(skf.split(np.zeros(y.size), y))[fold]
+    train, val = train_test_split(rest, test_size=val_fraction, stratify=y[rest], random_state=seed)
+    return np.sort(train), np.sort(val), np.sort(test)

@@ -1,0 +1,56 @@
+"""Breast Cancer Wisconsin (Diagnostic), as bundled with scikit-learn (569 x 30)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from benchmarks.errors import ChecksumError
+from datasets.base import Dataset, LoadOptions, Provenance, Split
+from datasets.preprocess import TabularPreprocessor, stratified_split
+from datasets.registry import register_dataset
+
+# sha256 of the float64 feature matrix followed by the int64 targets (C order).
+ARRAY_SHA256 = "25e2eb7b7a8745b1bde5ba18bc4969983d2e2f403291ecd5bde4a29ef30c3859"
+
+
+def _array_sha(x: np.ndarray, y: np.ndarray) -> str:
+    h = hashlib.sha256(np.ascontiguousarray(x, dtype=np.float64).tobytes())
+    h.update(np.ascontiguousarray(y, dtype=np.int64).tobytes())
+    return h.hexdigest()
+
+
+@register_dataset("wisconsin", modality="tabular", num_classes=2, size="569 x 30 (stratified split)")
+def load(options: LoadOptions) -> Dataset:
+    """Breast Cancer Wisconsin (Diagnostic): malignant vs benign, 30 nuclear features."""
+    from sklearn.datasets import load_breast_cancer
+
+    raw = load_breast_cancer()
+    x, y = raw.data, raw.target.astype(np.int64)  # sklearn: 0 = malignant, 1 = benign
+    sha = _array_sha(x, y)
+    if sha != ARRAY_SHA256:
+        raise ChecksumError(
+            f"scikit-learn's breast_cancer data: sha256 mismatch (got {sha[:12]}...); "
+            "reinstall scikit-learn (pip install --force-reinstall scikit-learn)"
+        )
+    classes = [str(c) for c in raw.target_names]
+    tr, va, te = stratified_split(
+        y, (options.val_fraction, options.test_fraction), options.seed, classes, "wisconsin"
+    )
+    prep = TabularPreprocessor(impute=options.impute).fit(x[tr])
+    return Dataset(
+        name="wisconsin",
+        modality="tabular",
+        class_names=classes,
+        train=Split(prep.transform(x[tr], "train"), y[tr]),
+        val=Split(prep.transform(x[va], "val"), y[va]),
+        test=Split(prep.transform(x[te], "test"), y[te]),
+        provenance=Provenance(
+            source="UCI Breast Cancer Wisconsin (Diagnostic), via sklearn.datasets.load_breast_cancer",
+            licence="CC BY 4.0 (UCI)",
+            citation="Street, Wolberg & Mangasarian (1993); UCI ML Repository id 17",
+            files={"breast_cancer (arrays)": sha},
+        ),
+        info={**prep.info, "preprocessing": "standardise (train stats)"},
+    )

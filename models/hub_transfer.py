@@ -1,0 +1,209 @@
+"""TF-Hub transfer learning: a MobileNetV2 feature extractor plus a new classifier head.
+
+``hub.KerasLayer`` cannot be added to a Keras 3 model, so ``HubBackbone`` loads the
+handle with ``tensorflow_hub`` and tracks the module's variables as Keras weights:
+freezing and fine-tuning then work through ``layer.trainable`` like any Keras layer.
+
+The default handle works offline: the ImageNet MobileNetV2 (alpha 0.35) weights ship in
+``models/pretrained/`` and are exported once to a TF-Hub-format SavedModel in the cache.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from benchmarks.errors import OncobenchError
+from benchmarks.paths import cache_dir
+from models.heads import classifier_output
+from models.registry import register_model
+
+PRETRAINED_DIR = Path(__file__).parent / "pretrained"
+DEFAULT_HANDLE = "bundled:mobilenet_v2_035"
+BUNDLED = {
+    # name -> (weights file, sha256, alpha)
+    "mobilenet_v2_035": (
+        "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5",
+        "df1c3db1d0d9193719c4c70f707c56f7021f999f825bdc57454c275cf6def19f",
+        0.35,
+    ),
+}
+
+
+def export_bundled(name: str, out_root: Path | None = None) -> Path:
+    """Export a bundled Keras-Applications checkpoint to a TF-Hub-format SavedModel (once).
+
+    The SavedModel takes float32 images in [0, 1] of any size, ``training`` as a Python
+    bool (traced for both), and exposes ``variables`` / ``trainable_variables`` /
+    ``regularization_losses`` like a TF-Hub TF2 module. Returns its directory.
+    """
+    from datasets.checksums import verify_file
+
+    if name not in BUNDLED:
+        raise OncobenchError(f"unknown bundled backbone {name!r}; valid: {', '.join(BUNDLED)}")
+    fname, sha, alpha = BUNDLED[name]
+    weights = PRETRAINED_DIR / fname
+    verify_file(weights, sha)
+    out = (out_root or cache_dir() / "hub") / f"{name}-{sha[:12]}"
+    if (out / "saved_model.pb").is_file():
+        return out
+
+    import keras
+    import tensorflow as tf
+
+    base = keras.applications.MobileNetV2(
+        input_shape=(None, None, 3), alpha=alpha, include_top=False, pooling="avg", weights=str(weights)
+    )
+    module = tf.__internal__.tracking.AutoTrackable()
+    module.variables = [v.value for v in base.weights]
+    module.trainable_variables = [v.value for v in base.trainable_weights]
+    module.regularization_losses = []
+    module._backbone = base
+
+    @tf.function
+    def call(images, training=False):
+        return base(images * 2.0 - 1.0, training=training)  # MobileNetV2 wants [-1, 1]
+
+    spec = tf.TensorSpec([None, None, None, 3], tf.float32)
+    for training in (False, True):
+        call.get_concrete_function(spec, training)
+    module.__call__ = call
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        tf.saved_model.save(module, str(tmp))
+        os.replace(tmp, out) if not out.exists() else shutil.rmtree(tmp)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def resolve_handle(handle: str) -> str:
+    """A loadable handle: bundled names are exported to the cache, others pass through."""
+    if handle.startswith("bundled:"):
+        return str(export_bundled(handle.split(":", 1)[1]))
+    if "://" not in handle and not Path(handle).expanduser().exists():
+        raise OncobenchError(
+            f"hub handle {handle!r} is neither a URL nor an existing SavedModel directory; "
+            f"pass a TF-Hub URL, a local SavedModel path, or {DEFAULT_HANDLE}"
+        )
+    return handle
+
+
+def _keras_name(tf_name: str, i: int) -> str:
+    """Keras variable names may not contain '/' or ':'."""
+    return f"bb{i:03d}_" + re.sub(r"[/:]", "_", tf_name).removesuffix("_0")
+
+
+def backbone_layer_class():
+    """The Keras layer class wrapping a loaded TF-Hub module (defined lazily: needs Keras)."""
+    import keras
+
+    class HubBackbone(keras.layers.Layer):
+        """Calls a TF-Hub image feature-vector module; its variables are this layer's weights."""
+
+        def __init__(self, handle: str, trainable: bool = False, **kwargs):
+            kwargs.setdefault("dtype", "float32")  # the module's signature is float32
+            super().__init__(trainable=trainable, **kwargs)
+            import tensorflow_hub as hub
+
+            self.handle = handle
+            try:
+                path = hub.resolve(resolve_handle(handle))
+                module = hub.load(path)
+            except OncobenchError:
+                raise
+            except Exception as exc:  # network, bad SavedModel...
+                raise OncobenchError(
+                    f"cannot load TF-Hub handle {handle!r} ({type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0][:200]}); check the URL/path or use {DEFAULT_HANDLE}"
+                ) from None
+            object.__setattr__(self, "_hub_module", module)  # not tracked twice
+            trainable_ids = {id(v) for v in getattr(module, "trainable_variables", [])}
+            # keras.Variable(initializer=<tf.Variable>) shares the module's variable.
+            self._backbone_weights = [
+                keras.Variable(initializer=v, trainable=id(v) in trainable_ids, name=_keras_name(v.name, i))
+                for i, v in enumerate(module.variables)
+            ]
+            self._module_trainable = [id(v) in trainable_ids for v in module.variables]
+            self._features: int | None = None
+            self.built = True
+            self.set_trainable(trainable)
+
+        def set_trainable(self, value: bool) -> None:
+            """Freeze or unfreeze the backbone (the module's own trainable flags kept)."""
+            self.trainable = value
+            for var, can_train in zip(self._backbone_weights, self._module_trainable):
+                var.trainable = bool(value) and can_train
+
+        def call(self, images, training=None):
+            # Like hub.KerasLayer: batch-norm statistics update only when fine-tuning.
+            return self._hub_module(images, training=bool(training) and self.trainable)
+
+        def compute_output_shape(self, input_shape):
+            if self._features is None:  # probe the module once with one blank image
+                import tensorflow as tf
+
+                probe = tf.zeros([1, *input_shape[1:]], tf.float32)
+                self._features = int(self._hub_module(probe, training=False).shape[-1])
+            return (input_shape[0], self._features)
+
+        def get_config(self):
+            return {**super().get_config(), "handle": self.handle}
+
+    return HubBackbone
+
+
+def fine_tune(model) -> None:
+    """Unfreeze the backbone for the second, low-learning-rate phase."""
+    model.get_layer("backbone").set_trainable(True)
+
+
+@register_model(
+    "mobilenet_v2_hub",
+    modalities=("image",),
+    defaults={
+        "handle": DEFAULT_HANDLE,
+        "image_size": 96,
+        "dropout": 0.2,
+        "fine_tune": False,
+        "fine_tune_epochs": 5,
+        "fine_tune_lr_scale": 0.1,
+    },
+    fine_tune=fine_tune,
+)
+def build(
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    *,
+    handle: str = DEFAULT_HANDLE,
+    image_size: int = 96,
+    dropout: float = 0.2,
+    fine_tune: bool = False,
+    fine_tune_epochs: int = 5,
+    fine_tune_lr_scale: float = 0.1,
+):
+    """TF-Hub MobileNetV2 feature vector (frozen by default) + dropout + new softmax head.
+
+    Grayscale inputs become 3 channels and every image is resized to ``image_size``
+    inside the model; inputs are expected in [0, 1].
+    """
+    import keras
+
+    if len(input_shape) != 3:
+        raise OncobenchError(f"mobilenet_v2_hub needs images (H, W, C), got input shape {input_shape}")
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs
+    if input_shape[-1] == 1:
+        x = keras.layers.Concatenate(name="gray_to_rgb")([x, x, x])
+    elif input_shape[-1] != 3:
+        raise OncobenchError(f"mobilenet_v2_hub needs 1 or 3 channels, got {input_shape[-1]}")
+    x = keras.layers.Resizing(image_size, image_size, name="resize")(x)
+    x = backbone_layer_class()(handle, trainable=False, name="backbone")(x)
+    x = keras.layers.Dropout(dropout, name="dropout")(x)
+    model = keras.Model(inputs, classifier_output(x, num_classes), name="mobilenet_v2_hub")
+    return model

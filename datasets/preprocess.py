@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.errors import DataError
+from datasets.base import LoadOptions, Split
 
 IMPUTE_CHOICES = ("median", "mean", "zero", "error")
 
@@ -53,7 +54,7 @@ class TabularPreprocessor:
         self.fill_ = np.where(np.isnan(fill), 0.0, fill)
         x = np.where(nan, self.fill_, x)
         var = x.var(axis=0)
-        keep = np.flatnonzero(var > 0)
+        keep = np.flatnonzero(np.ptp(x, axis=0) > 0)  # exact: var() of equal values can be 1e-30
         n_constant = x.shape[1] - keep.size
         if self.top_k and self.top_k < keep.size:
             order = np.argsort(var[keep])[::-1][: self.top_k]
@@ -155,3 +156,41 @@ def kfold_split(
     rest, test = list(skf.split(np.zeros(y.size), y))[fold]
     train, val = train_test_split(rest, test_size=val_fraction, stratify=y[rest], random_state=seed)
     return np.sort(train), np.sort(val), np.sort(test)
+
+
+def split_indices(
+    y: np.ndarray, options: LoadOptions, class_names: list[str], where: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train/val/test indices from ``LoadOptions``: fold ``options.fold`` of ``--cv K``, else a
+    seeded stratified split."""
+    try:
+        if options.cv_folds:
+            return kfold_split(y, options.cv_folds, options.fold or 0, options.seed, options.val_fraction,
+                               class_names, where)
+        fractions = (options.val_fraction, options.test_fraction)
+        return stratified_split(y, fractions, options.seed, class_names, where)
+    except ValueError as exc:  # scikit-learn: a split too small for the number of classes
+        raise DataError(f"{where}: cannot make a stratified split of {y.size} samples into "
+                        f"{len(class_names)} classes ({exc}); add samples") from None
+
+
+def preprocess_splits(
+    x: np.ndarray, y: np.ndarray, idx: tuple[np.ndarray, np.ndarray, np.ndarray], options: LoadOptions,
+    where: str,
+) -> tuple[dict[str, Split], dict[str, Any]]:
+    """Fit a ``TabularPreprocessor`` on the train indices and apply it to all three splits.
+
+    Returns ``({"train": Split, "val": ..., "test": ...}, info)``; errors name ``where``;
+    ``info["imputed_values"]`` counts every imputed cell.
+    """
+    prep = TabularPreprocessor(impute=options.impute, top_k=options.top_k_genes)
+    try:
+        prep.fit(x[idx[0]])
+        names = ("train", "val", "test")
+        out = {name: Split(prep.transform(x[i], name), y[i]) for name, i in zip(names, idx)}
+    except DataError as exc:
+        raise DataError(f"{where}: {exc}") from None
+    info = dict(prep.info)
+    info["imputed_values"] = sum(int(v) for k, v in info.items() if k.startswith("imputed_") and
+                                 k.endswith("_values"))
+    return out, info

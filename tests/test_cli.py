@@ -1,0 +1,92 @@
+"""The CLI end to end: list, run (quick profile), outputs, resume, and one-line errors with exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_list_shows_models_and_datasets_without_tensorflow():
+    code = ("import sys; from benchmarks.cli import main; rc = main(['list']); "
+            "assert 'tensorflow' not in sys.modules, 'list imported TensorFlow'; sys.exit(rc)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    for name in ("dnn", "cnn", "mobilenet_v2_hub", "logreg", "random_forest",
+                 "breastmnist", "breastmnist_64", "golub", "wisconsin"):
+        assert name in out.stdout
+    assert "bundled" in out.stdout and "expression" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["run", "--model", "nope", "--dataset", "golub"], "unknown model 'nope'; valid models: cnn, dnn"),
+        (["run", "--model", "dnn", "--dataset", "nope"], "unknown dataset 'nope'; valid datasets:"),
+        (["run", "--model", "cnn", "--dataset", "golub"], "valid models for it: dnn, logreg, random_forest"),
+        (["run", "--model", "dnn", "--dataset", "golub", "--profile", "huge"], "unknown profile 'huge'"),
+        (["run", "--model", "dnn", "--dataset", "golub", "--hp", "dnn.nope=1"], "no hyper-parameter nope"),
+        (["run", "--model", "dnn", "--dataset", "golub", "--seeds", "a,b"], "expected integers"),
+        (["run"], "say what to run"),
+    ],
+)
+def test_bad_input_one_line_exit_2(argv, message, capsys, tmp_path):
+    rc = main(argv + ["--output", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert err.startswith("error: ") and message in err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "r").exists()  # nothing half-written
+
+
+def test_shadowing_package_is_reported(tmp_path):
+    fake = tmp_path / "datasets"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("")  # e.g. Hugging Face 'datasets' earlier on sys.path
+    code = f"import sys; sys.path.insert(0, {str(tmp_path)!r}); from benchmarks.cli import main; " \
+           "sys.exit(main(['list']))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert "resolves to another package" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_run_quick_end_to_end_and_resume(tmp_path, capsys):
+    out_dir = tmp_path / "run"
+    argv = ["run", "--model", "logreg,dnn", "--dataset", "wisconsin", "--profile", "quick",
+            "--output", str(out_dir)]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "[1/2] logreg on wisconsin seed 0" in captured.err
+    table = captured.out
+    for col in ("dataset", "model", "accuracy", "macro-F1", "ROC-AUC", "train time (s)", "device"):
+        assert col in table
+    assert "wisconsin" in table and "logreg" in table and "dnn" in table
+    doc = json.loads((out_dir / "results.json").read_text())
+    assert doc["schema_version"] == 1 and len(doc["records"]) == 2
+    assert doc["meta"]["environment"]["control"]["matmul_gflops"] > 0
+    assert {r["model"] for r in doc["records"]} == {"logreg", "dnn"}
+    assert (out_dir / "results.csv").read_text().startswith("schema_version") or \
+        "accuracy" in (out_dir / "results.csv").read_text().splitlines()[0]
+    assert "| wisconsin" in (out_dir / "summary.md").read_text()
+    # a rerun into the same folder resumes: nothing is retrained
+    assert main(argv) == 0
+    assert "2 of 2 runs already done" in capsys.readouterr().err
+    assert len(json.loads((out_dir / "results.json").read_text())["records"]) == 2
+
+
+def test_run_all_plans_every_compatible_pair():
+    from benchmarks.runner import plan_pairs
+    from datasets import LoadOptions
+
+    plan = plan_pairs(None, None, LoadOptions())
+    pairs = {(m.name, d.name) for m, d in plan.pairs}
+    assert ("dnn", "golub") in pairs and ("cnn", "breastmnist") in pairs
+    assert ("mobilenet_v2_hub", "breastmnist_64") in pairs and ("logreg", "wisconsin") in pairs
+    assert ("cnn", "golub") not in pairs and ("dnn", "breastmnist") not in pairs

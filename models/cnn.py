@@ -41,7 +41,8 @@ def build(
         x = keras.layers.RandomZoom(0.1, fill_mode="reflect", name="aug_zoom")(x)
     for i, f in enumerate(filters):
         x = keras.layers.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv_{i}")(x)
-        x = keras.layers.BatchNormalization(name=f"bn_{i}")(x)
+        # momentum 0.9: moving statistics settle within the few steps a small dataset gives
+        x = keras.layers.BatchNormalization(momentum=0.9, name=f"bn_{i}")(x)
         x = keras.layers.Activation("relu", name=f"relu_{i}")(x)
         x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
     if global_pool:

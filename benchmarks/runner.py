@@ -38,6 +38,14 @@ def plan_pairs(models: list[str] | None, datasets: list[str] | None, options: Lo
             else:
                 skipped.append(f"{d.name} (not downloaded; get it with: "
                                f"{d.how_to_get or 'python -m benchmarks download ' + d.name})")
+    if options.cv_folds:
+        no_cv = [d for d in data_specs if not d.supports_cv]
+        if datasets and no_cv:
+            raise OncobenchError(
+                f"dataset {no_cv[0].name!r} has an official split; --cv applies to: "
+                f"{', '.join(d.name for d in list_datasets() if d.supports_cv)}, csv:PATH, folder:PATH")
+        skipped += [f"{d.name} (official split; --cv does not apply)" for d in no_cv]
+        data_specs = [d for d in data_specs if d.supports_cv]
     pairs = [(m, d) for m in model_specs for d in data_specs if m.accepts(d.modality)]
     if models and datasets:
         for m in model_specs:
@@ -93,6 +101,19 @@ def execute(
     """Run every (pair, seed, fold); append each record atomically; skip finished ones."""
     from benchmarks import measure
 
+    folds: list[int | None] = list(range(options.cv_folds)) if options.cv_folds else [None]
+    jobs = [(m, d, s, f) for m, d in plan.pairs for s in config.seeds for f in folds]
+    cache: dict[tuple, Any] = {}
+
+    def dataset_for(dspec: DatasetSpec, seed: int, fold: int | None):
+        ck = (dspec.name, seed, fold)
+        if ck not in cache:
+            cache.clear()  # keep one dataset in memory at a time
+            cache[ck] = dspec.load(replace(options, seed=seed, fold=fold))
+        return cache[ck]
+
+    # Bad data fails here, before TensorFlow starts and before the run folder exists.
+    dataset_for(jobs[0][1], jobs[0][2], jobs[0][3])
     thread_info = measure.configure_threads(*threads)
     store = ResultsStore(run_dir, meta)
     env = store.meta.get("environment")
@@ -103,12 +124,9 @@ def execute(
         store.meta.update({"environment": env, "schema_version": SCHEMA_VERSION})
         store.flush()
     done = store.done_keys()
-    folds: list[int | None] = list(range(options.cv_folds)) if options.cv_folds else [None]
-    jobs = [(m, d, s, f) for m, d in plan.pairs for s in config.seeds for f in folds]
     todo = [j for j in jobs if record_key(j[0].name, j[1].name, j[2], j[3]) not in done]
     if len(todo) < len(jobs):
         log(f"resuming {run_dir}: {len(jobs) - len(todo)} of {len(jobs)} runs already done")
-    cache: dict[tuple, Any] = {}
     for i, (mspec, dspec, seed, fold) in enumerate(todo, 1):
         label = f"[{i}/{len(todo)}] {mspec.name} on {dspec.name} seed {seed}" + (
             f" fold {fold}" if fold is not None else "")
@@ -116,13 +134,10 @@ def execute(
         t0 = time.perf_counter()
         key = record_key(mspec.name, dspec.name, seed, fold)
         try:
-            ck = (dspec.name, seed, fold)
-            if ck not in cache:
-                cache.clear()  # keep one dataset in memory at a time
-                cache[ck] = dspec.load(replace(options, seed=seed, fold=fold))
+            dataset = dataset_for(dspec, seed, fold)
             from benchmarks.harness import run_one
 
-            rec = run_one(mspec, cache[ck], seed, config, run_dir=run_dir, environment=env,
+            rec = run_one(mspec, dataset, seed, config, run_dir=run_dir, environment=env,
                           run_id=run_dir.name, callbacks=callbacks)
             rec["key"] = key
             store.append(rec)

@@ -61,3 +61,23 @@ def load_npz(path: Path, keys: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
             "use the MedMNIST key layout train_images/train_labels/val_images/..."
         )
     return arrays
+
+
+def npz_object_arrays(path: Path) -> list[str]:
+    """Names of the arrays in an ``.npz`` stored as pickled Python objects, read from the
+    ``.npy`` headers only (nothing is unpickled); [] when the file cannot be read as a zip."""
+    out = []
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for name in zf.namelist():
+                if not name.endswith(".npy"):
+                    continue
+                with zf.open(name) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                            else np.lib.format.read_array_header_2_0)
+                    if read(fh)[2].hasobject:
+                        out.append(name[:-4])
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return []
+    return out

@@ -11,8 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.errors import DataError, OncobenchError
+from datasets import download
 from datasets.base import Dataset, LoadOptions, Provenance, Split
 from datasets.checksums import load_npz, verify_file
+from datasets.download import Remote
 from datasets.preprocess import check_labels, images_to_float
 from datasets.registry import DatasetSpec, add_dataset
 
@@ -98,8 +101,6 @@ def arrays_to_dataset(
         x = images_to_float(arrays[f"{split}_images"])
         y = check_labels(arrays[f"{split}_labels"], len(class_names), f"{path} ({split}_labels)")
         if x.shape[0] != y.shape[0]:
-            from benchmarks.errors import DataError
-
             raise DataError(
                 f"{path}: {split}_images has {x.shape[0]} images but {split}_labels has "
                 f"{y.shape[0]} labels; make them the same length"
@@ -107,8 +108,6 @@ def arrays_to_dataset(
         shapes.add(x.shape[1:])
         splits[split] = Split(x, y)
     if len(shapes) > 1:
-        from benchmarks.errors import DataError
-
         raise DataError(
             f"{path}: images of mixed shapes across splits {sorted(shapes)}; resize them to one shape"
         )
@@ -129,15 +128,25 @@ def _local_path(flag: str, size: int, options: LoadOptions) -> tuple[Path, str] 
     return None
 
 
+def remote(flag: str, size: int) -> Remote:
+    """Where Zenodo publishes ``flag`` at ``size``, with its official md5."""
+    fname = file_name(flag, size)
+    return Remote(name=dataset_name(flag, size), url=ZENODO_URL.format(file=fname), filename=fname,
+                  digest=MD5[(flag, size)], algo="md5", subdir="medmnist")
+
+
 def load(flag: str, size: int, options: LoadOptions) -> Dataset:
     """Load a MedMNIST flag at a size, verifying its checksum."""
+    if options.cv_folds:
+        raise OncobenchError(
+            f"dataset {dataset_name(flag, size)!r} has an official split; --cv applies to uci_rnaseq "
+            "and csv:/folder: datasets: drop --cv"
+        )
     local = _local_path(flag, size, options)
     if local is not None:
         path, sha = local
         verify_file(path, sha)
     else:
-        from datasets import download  # noqa: PLC0415 - only for remote data
-
         path = download.fetch_medmnist(flag, size, options)
         sha = download.sha256_of(path)
     class_names, _, _ = FLAGS[flag]
@@ -170,4 +179,36 @@ def _register_bundled() -> None:
                     )
 
 
+def _fetcher(flag: str, size: int, options: LoadOptions) -> list[Path]:
+    return [download.fetch_medmnist(flag, size, options)]
+
+
+def _is_cached(flag: str, size: int, options: LoadOptions) -> bool:
+    return download.is_present(remote(flag, size), download.root_of(options))
+
+
+def _register_remote() -> None:
+    """One spec per (flag, size) not shipped with the repository: downloaded on demand."""
+    for flag, (classes, channels, (ntr, nva, nte)) in FLAGS.items():
+        for size in SIZES:
+            if file_name(flag, size) in BUNDLED:
+                continue
+            name = dataset_name(flag, size)
+            add_dataset(
+                DatasetSpec(
+                    name=name,
+                    modality="image",
+                    loader=partial(load, flag, size),
+                    num_classes=len(classes),
+                    size=f"{ntr}/{nva}/{nte} x {size}x{size}x{channels}",
+                    available=partial(_is_cached, flag, size),
+                    bundled=False,
+                    description=f"MedMNIST v2 {flag} {size}x{size}, official split (downloaded from Zenodo)",
+                    how_to_get=f"python -m benchmarks download {name}",
+                )
+            )
+            download.register_fetcher(name, partial(_fetcher, flag, size))
+
+
 _register_bundled()
+_register_remote()

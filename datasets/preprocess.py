@@ -163,6 +163,13 @@ def split_indices(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Train/val/test indices from ``LoadOptions``: fold ``options.fold`` of ``--cv K``, else a
     seeded stratified split."""
+    if options.cv_folds:
+        counts = np.bincount(y, minlength=len(class_names))
+        small = [f"{class_names[i]} ({int(c)})" for i, c in enumerate(counts) if c <= options.cv_folds]
+        if small:
+            k = options.cv_folds
+            raise DataError(f"{where}: class {', '.join(small)} has too few samples for --cv {k} "
+                            f"(needs more than {k}); lower --cv or add samples")
     try:
         if options.cv_folds:
             return kfold_split(y, options.cv_folds, options.fold or 0, options.seed, options.val_fraction,

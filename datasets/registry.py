@@ -28,6 +28,7 @@ class DatasetSpec:
     bundled: bool = True
     description: str = ""
     how_to_get: str = ""  # shown when unavailable
+    supports_cv: bool = False  # False: an official fixed split (--cv does not apply)
 
     def load(self, options: LoadOptions | None = None) -> Dataset:
         return self.loader(options or LoadOptions())
@@ -52,6 +53,7 @@ def register_dataset(
     bundled: bool = True,
     available: Callable[[LoadOptions], bool] | None = None,
     how_to_get: str = "",
+    supports_cv: bool = False,
 ):
     """Decorator: register ``loader(options) -> Dataset`` under ``name``."""
 
@@ -69,6 +71,7 @@ def register_dataset(
             bundled=bundled,
             description=doc[0] if doc else "",
             how_to_get=how_to_get,
+            supports_cv=supports_cv,
         )
         return fn
 

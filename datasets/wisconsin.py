@@ -7,8 +7,8 @@ import hashlib
 import numpy as np
 
 from benchmarks.errors import ChecksumError
-from datasets.base import Dataset, LoadOptions, Provenance, Split
-from datasets.preprocess import TabularPreprocessor, stratified_split
+from datasets.base import Dataset, LoadOptions, Provenance
+from datasets.preprocess import preprocess_splits, split_indices
 from datasets.registry import register_dataset
 
 # sha256 of the float64 feature matrix followed by the int64 targets (C order).
@@ -21,7 +21,8 @@ def _array_sha(x: np.ndarray, y: np.ndarray) -> str:
     return h.hexdigest()
 
 
-@register_dataset("wisconsin", modality="tabular", num_classes=2, size="569 x 30 (stratified split)")
+@register_dataset("wisconsin", modality="tabular", num_classes=2, size="569 x 30 (split or --cv K)",
+                  supports_cv=True)
 def load(options: LoadOptions) -> Dataset:
     """Breast Cancer Wisconsin (Diagnostic): malignant vs benign, 30 nuclear features."""
     from sklearn.datasets import load_breast_cancer
@@ -35,22 +36,19 @@ def load(options: LoadOptions) -> Dataset:
             "reinstall scikit-learn (pip install --force-reinstall scikit-learn)"
         )
     classes = [str(c) for c in raw.target_names]
-    tr, va, te = stratified_split(
-        y, (options.val_fraction, options.test_fraction), options.seed, classes, "wisconsin"
-    )
-    prep = TabularPreprocessor(impute=options.impute).fit(x[tr])
+    idx = split_indices(y, options, classes, "wisconsin")
+    splits, info = preprocess_splits(x, y, idx, options, "wisconsin")
     return Dataset(
         name="wisconsin",
         modality="tabular",
         class_names=classes,
-        train=Split(prep.transform(x[tr], "train"), y[tr]),
-        val=Split(prep.transform(x[va], "val"), y[va]),
-        test=Split(prep.transform(x[te], "test"), y[te]),
+        fold=(options.fold or 0) if options.cv_folds else None,
+        **splits,
         provenance=Provenance(
             source="UCI Breast Cancer Wisconsin (Diagnostic), via sklearn.datasets.load_breast_cancer",
             licence="CC BY 4.0 (UCI)",
             citation="Street, Wolberg & Mangasarian (1993); UCI ML Repository id 17",
             files={"breast_cancer (arrays)": sha},
         ),
-        info={**prep.info, "preprocessing": "standardise (train stats)"},
+        info={**info, "cv_folds": options.cv_folds, "preprocessing": "standardise (train stats)"},
     )

@@ -1,0 +1,197 @@
+"""Assemble a report from a results folder: analyse, draw figures, write md/html/PNGs."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from benchmarks.report import analysis
+from benchmarks.report.analysis import DatasetSection, run_label
+from benchmarks.results import atomic_write_text, load_results
+from benchmarks.stats import Summary
+
+FIGURES_DIR = "figures"
+REPORT_MD = "report.md"
+REPORT_HTML = "report.html"
+
+
+@dataclass(frozen=True)
+class FigureRef:
+    """One PNG: its file name under ``figures/``, a caption, and its bytes (for embedding)."""
+
+    name: str
+    caption: str
+    png: bytes
+
+
+@dataclass
+class SectionFigures:
+    overview: list[FigureRef] = field(default_factory=list)
+    per_model: dict[str, list[FigureRef]] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=dict)  # model -> what could not be drawn
+
+
+@dataclass
+class Report:
+    """Everything the renderers need."""
+
+    run_id: str
+    meta: dict[str, Any]
+    command: str | None
+    generated_at: str
+    records: list[dict[str, Any]]
+    sections: list[DatasetSection]
+    figures: dict[str, SectionFigures]
+    colors: dict[str, str]
+
+    @property
+    def env(self) -> dict[str, Any]:
+        return analysis.environment(self.meta, self.records)
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return analysis.failed_records(self.records)
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of ``name``; a short hash keeps distinct names distinct."""
+    s = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._-")[:60] or "x"
+    if s != name:
+        s += "-" + hashlib.sha1(name.encode()).hexdigest()[:6]
+    return s
+
+
+def _clipped(s: Summary) -> tuple[float | None, float | None]:
+    """A score's confidence interval within [0, 1] (t intervals can overshoot)."""
+    if s.ci_low is None or s.ci_high is None:
+        return None, None
+    return max(s.ci_low, 0.0), min(s.ci_high, 1.0)
+
+
+def _section_figures(sec: DatasetSection, colors: dict[str, str]) -> SectionFigures:
+    from benchmarks.report import plots
+
+    figs = SectionFigures()
+    base = slug(sec.name)
+    intervals = {r.model: _clipped(r.summaries["accuracy"]) for r in sec.rows}
+    png = plots.accuracy_vs_time(sec.name, sec.pareto_points, sec.pareto, intervals, colors)
+    if png:
+        front = ", ".join(sec.pareto) or "n/a"
+        figs.overview.append(FigureRef(
+            f"{base}--accuracy-vs-time.png",
+            f"Test accuracy against training time (mean over runs, error bars 95% CI of accuracy). "
+            f"Pareto front (maximise accuracy, minimise training time): {front}.", png))
+    if sec.binary:
+        png = plots.roc_curves(sec.name, sec.median, sec.class_names, colors)
+        if png:
+            figs.overview.append(FigureRef(
+                f"{base}--roc.png",
+                "ROC curves of the positive class (class 1), each model's median-accuracy run.", png))
+    for row in sec.rows:
+        out: list[FigureRef] = []
+        notes: list[str] = []
+        color = colors.get(row.model, "#444444")
+        mbase = f"{base}--{slug(row.model)}"
+        png = plots.learning_curves(sec.name, row.model, [r for r in row.records if analysis.is_ok(r)], color)
+        if png:
+            out.append(FigureRef(f"{mbase}--learning-curves.png",
+                                 "Learning curves: train (solid) and validation (dashed) loss and "
+                                 "accuracy per epoch, every run.", png))
+        elif row.n_ok:
+            notes.append("no per-epoch curves in these records (e.g. a scikit-learn model)")
+        med = sec.median.get(row.model)
+        if med is not None:
+            png = plots.median_run(sec.name, row.model, med, sec.class_names, color)
+            if png:
+                out.append(FigureRef(f"{mbase}--median-run.png",
+                                     f"Median-accuracy run ({run_label(med)}): confusion matrix "
+                                     "normalised per true class, and per-class F1.", png))
+            else:
+                notes.append("no confusion matrix or per-class F1 in the median run's record")
+        if not row.n_ok:
+            notes.append("no successful run: nothing to plot")
+        figs.per_model[row.model] = out
+        figs.notes[row.model] = notes
+    return figs
+
+
+def _unique_names(figures: dict[str, SectionFigures]) -> None:
+    """Rename figures whose file names collide (e.g. dataset 'a--b' + model 'c' vs 'a' + 'b--c')."""
+    seen: set[str] = set()
+    for figs in figures.values():
+        for refs in [figs.overview, *figs.per_model.values()]:
+            for i, ref in enumerate(refs):
+                name, n = ref.name, 1
+                while name in seen:
+                    n += 1
+                    name = ref.name.replace(".png", f"-{n}.png")
+                seen.add(name)
+                if name != ref.name:
+                    refs[i] = FigureRef(name, ref.caption, ref.png)
+
+
+def build(results_dir: Path, command: str | None = None) -> Report:
+    """Load ``results_dir`` and compute everything the report shows (figures included)."""
+    doc = load_results(results_dir)
+    records = [r for r in doc.get("records") or [] if isinstance(r, dict)]
+    meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
+    run_dir = Path(results_dir)
+    run_id = (run_dir.parent if run_dir.is_file() else run_dir).resolve().name
+    sections = analysis.sections(records)
+    from benchmarks.report.plots import model_colors
+
+    colors = model_colors(analysis.all_models(records))
+    figures = {sec.name: _section_figures(sec, colors) for sec in sections}
+    _unique_names(figures)
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return Report(run_id, meta, command or meta.get("command"), now, records, sections, figures, colors)
+
+
+def _readable(path: Path) -> None:
+    """Default permissions (0666 less the umask): ``mkstemp`` creates files 0600."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        _readable(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_report(results_dir: Path, output_dir: Path | None = None, command: str | None = None) -> Path:
+    """Write ``report.md``, ``report.html`` and ``figures/*.png``; return the HTML path.
+
+    ``output_dir`` defaults to the results folder; ``command`` (the run's command line)
+    defaults to the one stored in the results' meta.
+    """
+    from benchmarks.report.html import render_html
+    from benchmarks.report.markdown import render_markdown
+
+    results_dir = Path(results_dir)
+    report = build(results_dir, command)
+    out = Path(output_dir) if output_dir else (results_dir.parent if results_dir.is_file() else results_dir)
+    fig_dir = out / FIGURES_DIR
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    for figs in report.figures.values():
+        for ref in figs.overview + [f for refs in figs.per_model.values() for f in refs]:
+            _atomic_write_bytes(fig_dir / ref.name, ref.png)
+    html_path = out / REPORT_HTML
+    md_path = out / REPORT_MD
+    for path, text in ((md_path, render_markdown(report, FIGURES_DIR)), (html_path, render_html(report))):
+        atomic_write_text(path, text)
+        _readable(path)
+    return html_path

@@ -1,0 +1,74 @@
+"""``report.md``: GitHub-flavoured Markdown; figures linked relatively from ``figures/``."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from benchmarks.report import content
+from benchmarks.report.build import Report
+
+_SPECIAL = re.compile(r"([\\|*`])")
+_EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_LINK_CLOSE = re.compile(r"\](?=[(\[:])")
+
+
+def md(text: Any) -> str:
+    """Data text safe in Markdown: no tables broken, no emphasis, links, HTML or line breaks."""
+    s = " ".join(str(text).split())
+    s = _SPECIAL.sub(r"\\\1", s)
+    s = _EDGE_UNDERSCORE.sub(r"\\_", s)
+    s = _LINK_CLOSE.sub(r"\\]", s)
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def table(t: content.Table) -> list[str]:
+    headers, rows = t
+    out = ["| " + " | ".join(md(h) for h in headers) + " |",
+           "|" + "|".join("---" for _ in headers) + "|"]
+    for row in rows:
+        out.append("| " + " | ".join(f"**{md(s)}**" if bold else md(s) for s, bold in row) + " |")
+    return out + [""]
+
+
+def _figure(ref: Any, folder: str) -> list[str]:
+    return [f"![{md(ref.caption)}]({folder}/{ref.name})", "", f"*{md(ref.caption)}*", ""]
+
+
+def render_markdown(report: Report, folder: str = "figures") -> str:
+    datasets = ", ".join(s.name for s in report.sections) or "none"
+    lines = [f"# oncobench report: run {md(report.run_id)}", "",
+             f"- command: {md(report.command or 'n/a')}",
+             f"- written {md(report.generated_at)}; {len(report.records)} records, "
+             f"{len(report.failed)} failed; datasets: {md(datasets)}",
+             "", f"*{md(content.CI_NOTE)}*", ""]
+    if not report.records:
+        lines += ["No records in this results file: nothing to compare.", ""]
+    for sec in report.sections:
+        figs = report.figures[sec.name]
+        lines += [f"## {md(sec.name)}", ""]
+        lines += [f"- {md(f)}" for f in content.dataset_facts(sec)] + [""]
+        lines += table(content.comparison_table(sec))
+        lines += [md(content.pareto_text(sec)), ""]
+        pub = content.published_table(sec)
+        if pub:
+            lines += [f"### {md(content.published_heading())}", ""]
+            if sec.published_note:
+                lines += [f"*{md(sec.published_note)}.*", ""]
+            lines += table(pub)
+            lines += [f"- {md(c)}" for c in content.published_citations(sec)] + [""]
+        for ref in figs.overview:
+            lines += _figure(ref, folder)
+        for row in sec.rows:
+            lines += [f"### {md(content.model_heading(sec, row.model))}", ""]
+            for ref in figs.per_model.get(row.model, []):
+                lines += _figure(ref, folder)
+            lines += [f"- {md(n)}" for n in figs.notes.get(row.model, [])]
+            lines += [""] if figs.notes.get(row.model) else []
+    failed = content.failed_table(report)
+    if failed:
+        lines += ["## Failed runs", ""] + table(failed)
+    lines += ["## All runs", ""] + table(content.runs_table(report))
+    lines += ["## Environment", ""] + table((["item", "value"], [[(k, False), (v, False)]
+                                                         for k, v in content.environment_rows(report)]))
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,228 @@
+"""The report's figures as PNG bytes (matplotlib, Agg, no pyplot state).
+
+Every figure uses the same model -> colour mapping (``model_colors``), labelled axes with
+units and a legend. Functions return None when the records hold nothing to draw.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+from benchmarks.report.analysis import number, run_label
+
+DPI = 100
+TICK_CHARS = 22  # longer class names are shortened on axes
+
+
+def model_colors(models: list[str]) -> dict[str, str]:
+    """Fixed colours: sorted model names over tab10 (tab20 beyond ten models)."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    names = sorted(set(models))
+    cmap = colormaps["tab10" if len(names) <= 10 else "tab20"]
+    return {m: to_hex(cmap(i % cmap.N)) for i, m in enumerate(names)}
+
+
+def text(s: Any) -> str:
+    """Data text safe for matplotlib: ``$`` would start mathtext."""
+    return str(s).replace("$", r"\$")
+
+
+def short(s: Any, n: int = TICK_CHARS) -> str:
+    s = text(s)
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _figure(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def accuracy_vs_time(dataset: str, points: dict[str, tuple[float, float]], front: list[str],
+                     intervals: dict[str, tuple[float | None, float | None]],
+                     colors: dict[str, str]) -> bytes | None:
+    """Mean test accuracy against mean training time per model, with the Pareto front."""
+    if not points:
+        return None
+    fig = _figure(9.5, 5)
+    ax = fig.add_subplot()
+    times = [t for t, _ in points.values()]
+    positive = all(t > 0 for t in times)
+    log = positive and max(times) / min(times) > 20
+    for model, (t, a) in sorted(points.items()):
+        lo, hi = intervals.get(model, (None, None))
+        yerr = [[a - lo], [hi - a]] if lo is not None and hi is not None else None
+        ax.errorbar([t], [a], yerr=yerr, fmt="o", ms=9, capsize=4, color=colors.get(model, "#444444"),
+                    label=text(model), zorder=3)
+        ax.annotate(short(model), (t, a), textcoords="offset points", xytext=(7, 6), fontsize=9)
+    if front:
+        fx = [points[m][0] for m in front]
+        fy = [points[m][1] for m in front]
+        ax.plot(fx, fy, "o", mfc="none", mec="#222222", mew=1.5, ms=17, zorder=4,
+                label="on the Pareto front")
+        if len(front) > 1:
+            ax.step(fx, fy, where="post", color="#555555", ls="--", lw=1.3, zorder=2,
+                    label="Pareto front (max. accuracy, min. time)")
+    if log:
+        ax.set_xscale("log")
+    ax.margins(x=0.15, y=0.15)
+    bottom, top = ax.get_ylim()
+    ax.set_ylim(max(bottom, -0.02), min(top, 1.02))
+    ax.set_xlabel("training time, mean over runs (s" + (", log scale)" if log else ")"))
+    ax.set_ylabel("test accuracy, mean over runs (fraction)")
+    ax.set_title(f"{short(dataset, 60)}: accuracy vs training time (error bars: 95% CI)")
+    ax.grid(True, alpha=0.3, which="both")
+    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    return _png(fig)
+
+
+def learning_curves(dataset: str, model: str, records: list[dict[str, Any]], color: str) -> bytes | None:
+    """Train (solid) and validation (dashed) loss and accuracy per epoch, one line per run."""
+    from matplotlib.lines import Line2D
+
+    runs = [r for r in records if isinstance(r.get("curves"), dict)
+            and isinstance(r["curves"].get("loss"), list) and r["curves"]["loss"]]
+    if not runs:
+        return None
+    fig = _figure(11, 4.2)
+    axes = fig.subplots(1, 2)
+    markers = "osD^vP*Xh<>"
+    for i, r in enumerate(runs):
+        curves = r["curves"]
+        mk = markers[i % len(markers)]
+        for ax, (tr, va) in zip(axes, (("loss", "val_loss"), ("accuracy", "val_accuracy"))):
+            for key, ls in ((tr, "-"), (va, "--")):
+                raw = curves.get(key)
+                ys = [number(v) for v in raw] if isinstance(raw, list) else []
+                if not ys:
+                    continue
+                xs = range(1, len(ys) + 1)
+                ax.plot(xs, [math.nan if v is None else v for v in ys], ls=ls, marker=mk, ms=4,
+                        markevery=max(1, len(ys) // 10), color=color, alpha=0.85, lw=1.5)
+    axes[0].set_ylabel("loss (cross-entropy)")
+    axes[1].set_ylabel("accuracy (fraction)")
+    for ax, what in zip(axes, ("loss", "accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_title(f"{what} per epoch")
+        ax.grid(True, alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    handles = [Line2D([], [], color=color, ls="-", label="train"),
+               Line2D([], [], color=color, ls="--", label="validation")]
+    handles += [Line2D([], [], color=color, ls="none", marker=markers[i % len(markers)],
+                       label=text(run_label(r))) for i, r in enumerate(runs)]
+    axes[1].legend(handles=handles, fontsize=8, loc="best")
+    n = f"{len(runs)} run" + ("s" if len(runs) != 1 else "")
+    fig.suptitle(f"{short(model, 40)} on {short(dataset, 40)}: learning curves ({n})")
+    return _png(fig)
+
+
+def _normalised(cm: list[list[float]]) -> list[list[float | None]]:
+    out = []
+    for row in cm:
+        total = sum(row)
+        out.append([v / total if total else None for v in row])
+    return out
+
+
+def median_run(dataset: str, model: str, record: dict[str, Any], class_names: list[str],
+               color: str) -> bytes | None:
+    """Row-normalised confusion matrix and per-class F1 of one run."""
+    cm = record.get("confusion_matrix")
+    valid = (isinstance(cm, list) and cm and all(isinstance(row, list) and len(row) == len(cm) for row in cm)
+             and all(number(v) is not None for row in cm for v in row))
+    f1 = record.get("per_class_f1") if isinstance(record.get("per_class_f1"), dict) else {}
+    if not valid and not f1:
+        return None
+    k = len(cm) if valid else len(f1)
+    names = class_names if len(class_names) == k else [str(i) for i in range(k)]
+    height = max(4.0, 0.62 * k + 2.4)
+    both = bool(valid) and bool(f1)
+    fig = _figure(max(12.0, 0.75 * k + 8.0) if both else 7.5, height)
+    fig.get_layout_engine().set(wspace=0.08)
+    panels = fig.subplots(1, 2 if both else 1, squeeze=False,
+                          gridspec_kw={"width_ratios": [1.6, 1]} if both else None)[0]
+    i = 0
+    if valid:
+        ax = panels[i]
+        i += 1
+        norm = _normalised(cm)
+        grid = [[math.nan if v is None else v for v in row] for row in norm]
+        im = ax.imshow(grid, cmap="Blues", vmin=0, vmax=1)
+        size = 10 if k <= 6 else 9 if k <= 10 else 7
+        for r in range(k):
+            for c in range(k):
+                v = norm[r][c]
+                count = f"\n({int(cm[r][c])})" if k <= 6 else ""
+                label = "n/a" if v is None else f"{v:.2f}{count}"
+                ax.text(c, r, label, ha="center", va="center", fontsize=size,
+                        color="white" if v is not None and v > 0.6 else "black")
+        ticks = list(range(k))
+        ax.set_xticks(ticks, [short(n) for n in names], rotation=35 if k > 2 else 0, ha="right" if k > 2
+                      else "center")
+        ax.set_yticks(ticks, [short(n) for n in names])
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class")
+        ax.set_title("confusion matrix: fraction of true class" + (" (count)" if k <= 6 else ""))
+        fig.colorbar(im, ax=ax, label="fraction of true class", shrink=0.85)
+    if f1:
+        ax = panels[i]
+        labels = [short(n) for n in f1]
+        values = [number(v) for v in f1.values()]
+        ys = list(range(len(values)))[::-1]
+        ax.barh(ys, [v or 0.0 for v in values], color=color, height=0.6)
+        for y, v in zip(ys, values):
+            ax.text(min(v or 0.0, 1.0) + 0.01, y, "n/a" if v is None else f"{v:.2f}", va="center", fontsize=9)
+        ax.set_yticks(ys, labels)
+        ax.set_xlim(0, 1.12)
+        ax.set_xlabel("F1 score (0-1)")
+        ax.set_title("per-class F1")
+        ax.grid(True, axis="x", alpha=0.3)
+    fig.suptitle(f"{short(model, 40)} on {short(dataset, 40)}: median-accuracy run ({run_label(record)})")
+    return _png(fig)
+
+
+def roc_curves(dataset: str, runs: dict[str, dict[str, Any]], class_names: list[str],
+               colors: dict[str, str]) -> bytes | None:
+    """Binary tasks: ROC of the positive class (class 1) for each model's given run."""
+    import numpy as np
+    from sklearn.metrics import auc, roc_curve
+
+    curves = []
+    for model, r in sorted(runs.items()):
+        try:
+            y = np.asarray(r.get("test_labels"), dtype=int)
+            s = np.asarray(r.get("test_scores"), dtype=float)
+            if y.ndim != 1 or s.ndim != 2 or s.shape != (y.size, 2) or len(set(y.tolist())) != 2:
+                continue
+            fpr, tpr, _ = roc_curve(y, s[:, 1], pos_label=1)
+        except (TypeError, ValueError):
+            continue
+        curves.append((model, fpr, tpr, auc(fpr, tpr), r))
+    if not curves:
+        return None
+    fig = _figure(6.5, 6)
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], ls=":", color="#888888", label="chance (AUC 0.5)")
+    for model, fpr, tpr, area, r in curves:
+        ax.plot(fpr, tpr, color=colors.get(model, "#444444"), lw=2,
+                label=f"{short(model, 30)} (AUC {area:.3f}, {run_label(r)})")
+    positive = short(class_names[1], 30) if len(class_names) == 2 else "class 1"
+    ax.set_xlabel("false positive rate (fraction)")
+    ax.set_ylabel("true positive rate (fraction)")
+    ax.set_title(f"{short(dataset, 40)}: ROC, positive class '{positive}'\n(median-accuracy run per model)")
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, 1.01)
+    ax.set_aspect("equal")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return _png(fig)

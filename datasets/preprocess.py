@@ -29,21 +29,26 @@ class TabularPreprocessor:
     scale_: np.ndarray | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
-    def fit(self, x: np.ndarray) -> "TabularPreprocessor":
-        if self.impute not in IMPUTE_CHOICES:
-            raise DataError(f"unknown --impute {self.impute!r}; valid: {', '.join(IMPUTE_CHOICES)}")
+    def _checked(self, x: np.ndarray, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """float64 features and their NaN mask; infinities (and NaN with --impute error) refused."""
         x = np.asarray(x, dtype=np.float64)
         if np.isinf(x).any():
             raise DataError(
-                f"{int(np.isinf(x).sum())} infinite values in the training features; "
+                f"{int(np.isinf(x).sum())} infinite values in the {split or 'input'} features; "
                 "replace them (e.g. with NaN to impute) before loading"
             )
         nan = np.isnan(x)
         if nan.any() and self.impute == "error":
             raise DataError(
-                f"{int(nan.sum())} missing (NaN/empty) values in the training features; "
+                f"{int(nan.sum())} missing (NaN/empty) values in the {split or 'input'} features; "
                 "fix the file or pass --impute median|mean|zero"
             )
+        return x, nan
+
+    def fit(self, x: np.ndarray) -> "TabularPreprocessor":
+        if self.impute not in IMPUTE_CHOICES:
+            raise DataError(f"unknown --impute {self.impute!r}; valid: {', '.join(IMPUTE_CHOICES)}")
+        x, nan = self._checked(x, "training")
         with np.errstate(all="ignore"):
             if self.impute == "median":
                 fill = np.nanmedian(x, axis=0)
@@ -75,19 +80,8 @@ class TabularPreprocessor:
         return self
 
     def transform(self, x: np.ndarray, split: str = "") -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
-        if np.isinf(x).any():
-            raise DataError(
-                f"{int(np.isinf(x).sum())} infinite values in the {split or 'input'} features; "
-                "replace them before loading"
-            )
-        nan = np.isnan(x)
+        x, nan = self._checked(x, split)
         if nan.any():
-            if self.impute == "error":
-                raise DataError(
-                    f"{int(nan.sum())} missing values in the {split} features; "
-                    "fix the file or pass --impute median|mean|zero"
-                )
             self.info[f"imputed_{split or 'other'}_values"] = int(nan.sum())
             x = np.where(nan, self.fill_, x)
         return ((x[:, self.keep_] - self.mean_) / self.scale_).astype(np.float32)

@@ -48,14 +48,21 @@ def parse_hparams(items: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+TARGET_METRICS = ("val_accuracy", "val_loss", "accuracy", "loss")
+
+
 def _target(text: str | None) -> tuple[str, float] | None:
     if not text:
         return None
     metric, eq, value = text.partition("=")
+    metric = metric.strip()
     try:
-        return (metric.strip(), float(value)) if eq else None
+        if not eq or metric not in TARGET_METRICS:
+            raise ValueError
+        return metric, float(value)
     except ValueError:
-        raise OncobenchError(f"--target {text!r}: expected METRIC=VALUE, e.g. val_accuracy=0.85") from None
+        raise OncobenchError(f"--target {text!r}: expected METRIC=VALUE with METRIC one of "
+                             f"{', '.join(TARGET_METRICS)}, e.g. val_accuracy=0.85") from None
 
 
 def config_from_args(args: argparse.Namespace):

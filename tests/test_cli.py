@@ -34,6 +34,8 @@ def test_list_shows_models_and_datasets_without_tensorflow():
         (["run", "--model", "dnn", "--dataset", "golub", "--profile", "huge"], "unknown profile 'huge'"),
         (["run", "--model", "dnn", "--dataset", "golub", "--hp", "dnn.nope=1"], "no hyper-parameter nope"),
         (["run", "--model", "dnn", "--dataset", "golub", "--seeds", "a,b"], "expected integers"),
+        (["run", "--model", "dnn", "--dataset", "golub", "--target", "val_acc=0.9"], "METRIC one of"),
+        (["run", "--model", "dnn", "--dataset", "golub", "--cv", "5"], "golub' has an official split"),
         (["run"], "say what to run"),
     ],
 )

@@ -18,6 +18,7 @@ import numpy as np
 from benchmarks import measure
 from benchmarks.config import RunConfig
 from benchmarks.metrics import classification_metrics, probabilities
+from benchmarks.paths import safe_filename
 from benchmarks.results import SCHEMA_VERSION, record_key
 from datasets.base import Dataset
 from models.registry import ModelSpec
@@ -25,17 +26,6 @@ from models.registry import ModelSpec
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _safe_name(key: str) -> str:
-    """A file name for a record key (dataset names may be paths such as csv:/data/x.csv)."""
-    import hashlib
-    import re
-
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", key.replace("|", "__")).strip("_")
-    if len(name) > 120:
-        name = name[:100] + "_" + hashlib.sha256(key.encode()).hexdigest()[:12]
-    return name
 
 
 def make_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool, seed: int,
@@ -95,7 +85,7 @@ def _run_keras(spec: ModelSpec, ds: Dataset, seed: int, config: RunConfig, hp: d
     val = make_pipeline(ds.val.x, ds.val.y, config.batch_size, shuffle=False, seed=seed)
     ckpt_dir = run_dir / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
-    ckpt = ckpt_dir / f"{_safe_name(key)}.weights.h5"
+    ckpt = ckpt_dir / f"{safe_filename(key.replace('|', '__'), 100)}.weights.h5"  # csv:/paths too
 
     phases = [("train", config.learning_rate, config.epochs)]
     if spec.fine_tune is not None and hp.get("fine_tune"):

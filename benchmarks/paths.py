@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from pathlib import Path
+
+
+def safe_filename(name: str, max_len: int = 60) -> str:
+    """A file-name-safe form of ``name``; a short hash keeps distinct names distinct."""
+    s = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._-")[:max_len] or "x"
+    if s != name:
+        s += "-" + hashlib.sha1(name.encode()).hexdigest()[:6]
+    return s
 
 
 def cache_dir() -> Path:

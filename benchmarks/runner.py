@@ -14,7 +14,7 @@ from benchmarks.config import RunConfig
 from benchmarks.errors import DataError, OncobenchError
 from benchmarks.results import SCHEMA_VERSION, ResultsStore, record_key, write_csv
 from datasets.base import LoadOptions
-from datasets.registry import DatasetSpec, get_dataset, list_datasets
+from datasets.registry import DatasetSpec, get_dataset, list_datasets, no_cv_error
 from models.registry import ModelSpec, get_model, list_models
 
 
@@ -41,9 +41,7 @@ def plan_pairs(models: list[str] | None, datasets: list[str] | None, options: Lo
     if options.cv_folds:
         no_cv = [d for d in data_specs if not d.supports_cv]
         if datasets and no_cv:
-            raise OncobenchError(
-                f"dataset {no_cv[0].name!r} has an official split; --cv applies to: "
-                f"{', '.join(d.name for d in list_datasets() if d.supports_cv)}, csv:PATH, folder:PATH")
+            raise no_cv_error(no_cv[0].name)
         skipped += [f"{d.name} (official split; --cv does not apply)" for d in no_cv]
         data_specs = [d for d in data_specs if d.supports_cv]
     pairs = [(m, d) for m in model_specs for d in data_specs if m.accepts(d.modality)]

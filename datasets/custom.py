@@ -206,9 +206,6 @@ def _resize_array(x: np.ndarray, size: int) -> np.ndarray:
 def load_npz_images(path_str: str, options: LoadOptions) -> Dataset:
     """Images in the MedMNIST key layout, with their official train/val/test split."""
     path = _existing(path_str, "npz")
-    if options.cv_folds:
-        raise OncobenchError(f"dataset npz:{path_str} has an official split; --cv applies to uci_rnaseq "
-                             "and csv:/folder: datasets: drop --cv")
     pickled = npz_object_arrays(path)
     if pickled:
         raise DataError(f"{path}: arrays {', '.join(pickled)} hold pickled Python objects, which oncobench "

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.errors import DataError, OncobenchError
+from benchmarks.errors import DataError
 from datasets.base import Dataset, LoadOptions, Provenance, Split
 from datasets.checksums import verify_file
 from datasets.preprocess import TabularPreprocessor
@@ -48,9 +48,6 @@ def load(options: LoadOptions) -> Dataset:
     import pandas as pd
     from sklearn.model_selection import train_test_split
 
-    if options.cv_folds:
-        raise OncobenchError("golub has an official 38/34 split; --cv applies to wisconsin, "
-                             "uci_rnaseq and csv:/folder: data")
     shas = {name: verify_file(DATA_DIR / name, sha) for name, sha in FILES.items()}
     train_m = read_matrix(DATA_DIR / "data_set_ALL_AML_train.csv")
     test_m = read_matrix(DATA_DIR / "data_set_ALL_AML_independent.csv")

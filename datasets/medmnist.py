@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.errors import DataError, OncobenchError
+from benchmarks.errors import DataError
 from datasets import download
 from datasets.base import Dataset, LoadOptions, Provenance, Split
 from datasets.checksums import load_npz, verify_file
@@ -137,11 +137,6 @@ def remote(flag: str, size: int) -> Remote:
 
 def load(flag: str, size: int, options: LoadOptions) -> Dataset:
     """Load a MedMNIST flag at a size, verifying its checksum."""
-    if options.cv_folds:
-        raise OncobenchError(
-            f"dataset {dataset_name(flag, size)!r} has an official split; --cv applies to uci_rnaseq "
-            "and csv:/folder: datasets: drop --cv"
-        )
     local = _local_path(flag, size, options)
     if local is not None:
         path, sha = local

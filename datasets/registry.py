@@ -31,7 +31,10 @@ class DatasetSpec:
     supports_cv: bool = False  # False: an official fixed split (--cv does not apply)
 
     def load(self, options: LoadOptions | None = None) -> Dataset:
-        return self.loader(options or LoadOptions())
+        options = options or LoadOptions()
+        if options.cv_folds and not self.supports_cv:
+            raise no_cv_error(self.name)
+        return self.loader(options)
 
 
 _REGISTRY: dict[str, DatasetSpec] = {}
@@ -83,6 +86,13 @@ def add_dataset(spec: DatasetSpec) -> None:
     if spec.name in _REGISTRY:
         raise ValueError(f"dataset {spec.name!r} registered twice")
     _REGISTRY[spec.name] = spec
+
+
+def no_cv_error(name: str) -> OncobenchError:
+    """The one message for --cv on a dataset with an official split."""
+    cv = [d.name for d in list_datasets() if d.supports_cv]
+    return OncobenchError(f"dataset {name!r} has an official split; --cv applies to: "
+                          f"{', '.join(cv)}, csv:PATH, folder:PATH; drop --cv")
 
 
 def register_prefix(prefix: str, factory: Callable[[str], DatasetSpec]) -> None:

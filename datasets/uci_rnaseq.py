@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.errors import DataError
-from benchmarks.results import atomic_write_text
+from benchmarks.results import atomic_open, atomic_write_text
 from datasets import download
 from datasets.base import Dataset, LoadOptions, Provenance
 from datasets.download import Remote
@@ -85,15 +84,8 @@ def parse_archive(archive: Path) -> tuple[np.ndarray, list[str], list[str], list
 
 
 def _save_npy(path: Path, x: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            np.save(fh, x, allow_pickle=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_open(path, "wb") as fh:
+        np.save(fh, x, allow_pickle=False)
 
 
 def convert(archive: Path, cache: Path, archive_sha256: str) -> float:

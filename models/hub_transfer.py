@@ -75,7 +75,8 @@ def export_bundled(name: str, out_root: Path | None = None) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         tf.saved_model.save(module, str(tmp))
-        os.replace(tmp, out) if not out.exists() else shutil.rmtree(tmp)
+        if not out.exists():  # another process may have exported it meanwhile
+            os.replace(tmp, out)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -88,3 +88,10 @@ def test_preprocessor_statistics_come_from_train_only():
     np.testing.assert_allclose(out[0, 0], (100 - 3) / np.sqrt(8 / 3), rtol=1e-6)
     np.testing.assert_allclose(out[0, 1], 0.0, atol=1e-6)
     assert prep.info["imputed_train_values"] == 1 and prep.info["imputed_test_values"] == 1
+
+
+@pytest.mark.parametrize("name", ["golub", "breastmnist"])
+def test_cv_is_refused_for_official_splits_at_load(name):
+    with pytest.raises(OncobenchError, match=f"'{name}' has an official split; --cv applies to: .*wisconsin"):
+        get_dataset(name).load(LoadOptions(cv_folds=5))
+    assert get_dataset("wisconsin").load(LoadOptions(cv_folds=5, fold=4)).fold == 4

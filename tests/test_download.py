@@ -4,7 +4,6 @@ server down, a file placed by hand, safe archive extraction, and the ``download`
 from __future__ import annotations
 
 import io
-import shutil
 import tarfile
 import time
 from dataclasses import replace
@@ -101,23 +100,25 @@ def test_data_folder_from_environment_or_option(tmp_path, monkeypatch):
     assert download.root_of(LoadOptions()) == tmp_path / "cache" / "data"
 
 
-def test_manually_placed_file_is_used_without_network(npz_file, tmp_path):
+def _place_by_hand(npz_file, tmp_path, data: bytes | None = None):
+    """A remote whose server is down, and the file a user put in the data folder by hand."""
     root = tmp_path / "data"
     remote = _remote(closed_port_url(npz_file.name), npz_file)
     placed = remote.path(root)
     placed.parent.mkdir(parents=True)
-    shutil.copy(npz_file, placed)
+    placed.write_bytes(npz_file.read_bytes() if data is None else data)
+    return root, remote, placed
+
+
+def test_manually_placed_file_is_used_without_network(npz_file, tmp_path):
+    root, remote, placed = _place_by_hand(npz_file, tmp_path)
     assert download.is_present(remote, root)
     assert download.fetch(remote, root) == placed
     assert (placed.parent / "dermamnist.npz.verified").exists()
 
 
 def test_manually_placed_bad_file_is_moved_aside(npz_file, tmp_path):
-    root = tmp_path / "data"
-    remote = _remote(closed_port_url(npz_file.name), npz_file)
-    placed = remote.path(root)
-    placed.parent.mkdir(parents=True)
-    placed.write_bytes(npz_file.read_bytes()[:-10])
+    root, remote, placed = _place_by_hand(npz_file, tmp_path, npz_file.read_bytes()[:-10])
     moved = r"md5 mismatch .*moved the bad file to dermamnist\.npz\.corrupt-"
     with pytest.raises(ChecksumError, match=moved):
         download.fetch(remote, root)
@@ -126,11 +127,7 @@ def test_manually_placed_bad_file_is_moved_aside(npz_file, tmp_path):
 
 
 def test_changed_file_is_checked_again(npz_file, tmp_path):
-    root = tmp_path / "data"
-    remote = _remote(closed_port_url(npz_file.name), npz_file)
-    placed = remote.path(root)
-    placed.parent.mkdir(parents=True)
-    shutil.copy(npz_file, placed)
+    root, remote, placed = _place_by_hand(npz_file, tmp_path)
     download.fetch(remote, root)  # verified: marker written
     placed.write_bytes(placed.read_bytes() + b"x")  # size and mtime change: the marker is stale
     with pytest.raises(ChecksumError):

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from benchmarks.paths import safe_filename
 from benchmarks.report import analysis
 from benchmarks.report.analysis import DatasetSection, run_label
-from benchmarks.results import atomic_write_text, load_results
+from benchmarks.results import atomic_write_bytes, atomic_write_text, load_results
 from benchmarks.stats import Summary
 
 FIGURES_DIR = "figures"
@@ -59,12 +56,6 @@ class Report:
         return analysis.failed_records(self.records)
 
 
-def slug(name: str) -> str:
-    """A file-name-safe form of ``name``; a short hash keeps distinct names distinct."""
-    s = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._-")[:60] or "x"
-    if s != name:
-        s += "-" + hashlib.sha1(name.encode()).hexdigest()[:6]
-    return s
 
 
 def _clipped(s: Summary) -> tuple[float | None, float | None]:
@@ -78,7 +69,7 @@ def _section_figures(sec: DatasetSection, colors: dict[str, str]) -> SectionFigu
     from benchmarks.report import plots
 
     figs = SectionFigures()
-    base = slug(sec.name)
+    base = safe_filename(sec.name)
     intervals = {r.model: _clipped(r.summaries["accuracy"]) for r in sec.rows}
     png = plots.accuracy_vs_time(sec.name, sec.pareto_points, sec.pareto, intervals, colors)
     if png:
@@ -97,7 +88,7 @@ def _section_figures(sec: DatasetSection, colors: dict[str, str]) -> SectionFigu
         out: list[FigureRef] = []
         notes: list[str] = []
         color = colors.get(row.model, "#444444")
-        mbase = f"{base}--{slug(row.model)}"
+        mbase = f"{base}--{safe_filename(row.model)}"
         png = plots.learning_curves(sec.name, row.model, [r for r in row.records if analysis.is_ok(r)], color)
         if png:
             out.append(FigureRef(f"{mbase}--learning-curves.png",
@@ -153,25 +144,6 @@ def build(results_dir: Path, command: str | None = None) -> Report:
     return Report(run_id, meta, command or meta.get("command"), now, records, sections, figures, colors)
 
 
-def _readable(path: Path) -> None:
-    """Default permissions (0666 less the umask): ``mkstemp`` creates files 0600."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        _readable(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_report(results_dir: Path, output_dir: Path | None = None, command: str | None = None) -> Path:
     """Write ``report.md``, ``report.html`` and ``figures/*.png``; return the HTML path.
 
@@ -188,10 +160,9 @@ def write_report(results_dir: Path, output_dir: Path | None = None, command: str
     fig_dir.mkdir(parents=True, exist_ok=True)
     for figs in report.figures.values():
         for ref in figs.overview + [f for refs in figs.per_model.values() for f in refs]:
-            _atomic_write_bytes(fig_dir / ref.name, ref.png)
+            atomic_write_bytes(fig_dir / ref.name, ref.png)
     html_path = out / REPORT_HTML
     md_path = out / REPORT_MD
     for path, text in ((md_path, render_markdown(report, FIGURES_DIR)), (html_path, render_html(report))):
         atomic_write_text(path, text)
-        _readable(path)
     return html_path

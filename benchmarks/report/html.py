@@ -7,8 +7,9 @@ import html
 import re
 from typing import Any
 
+from benchmarks.paths import safe_filename
 from benchmarks.report import content
-from benchmarks.report.build import FigureRef, Report, slug
+from benchmarks.report.build import FigureRef, Report
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;margin:24px auto;
@@ -77,7 +78,7 @@ def figure(ref: FigureRef) -> str:
 
 
 def _anchor(name: str) -> str:
-    return "ds-" + slug(name)
+    return "ds-" + safe_filename(name)
 
 
 def render_html(report: Report) -> str:

@@ -23,8 +23,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from benchmarks.atomic import atomic_write_text
 from benchmarks.errors import OncobenchError
-from benchmarks.results import RESULTS_JSON, SCHEMA_VERSION, atomic_write_text, load_results
+from benchmarks.results import RESULTS_JSON, SCHEMA_VERSION, load_results
 
 BASELINES_DIR = Path("results") / "baselines"
 BASELINE_KIND = "oncobench-baseline"

@@ -13,6 +13,7 @@ from typing import Any
 
 from benchmarks.config import get_profile, validate
 from benchmarks.errors import OncobenchError
+from benchmarks.results import is_ok
 from datasets.base import LoadOptions
 
 RESULTS_ROOT = Path("results")
@@ -158,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
         from benchmarks.report import write_report
 
         print(f"report: {write_report(run_dir, command=meta['command'])}")
-    failed = [r for r in store.records if r.get("status") == "failed"]
+    failed = [r for r in store.records if not is_ok(r)]
     if failed:
         print(f"{len(failed)} run(s) failed; see summary.md", file=sys.stderr)
         return 1

@@ -27,9 +27,10 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Sequence
 
+from benchmarks.atomic import atomic_write_text
 from benchmarks.baseline import BASELINES_DIR, describe_machine, load_side, machine_id
 from benchmarks.errors import OncobenchError
-from benchmarks.results import COST_METRICS, FIELDS, QUALITY_METRICS, atomic_write_text
+from benchmarks.results import COST_METRICS, FIELDS, QUALITY_METRICS
 
 DEFAULT_THRESHOLDS = Path(__file__).with_name("thresholds.toml")
 VERDICTS = ("worse", "better", "same", "not comparable")

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Iterable
+from typing import Any, Iterable
 
+from benchmarks.atomic import atomic_write_text
 from benchmarks.errors import OncobenchError
 
 SCHEMA_VERSION = 1
@@ -90,6 +87,11 @@ COST_METRICS = ("train_time_s", "train_samples_per_s", "inference_samples_per_s"
                 "latency_ms_p50", "latency_ms_p95")
 
 
+def is_ok(record: dict[str, Any]) -> bool:
+    """True for a finished run (status 'ok'; records without a status count as ok)."""
+    return record.get("status", "ok") == "ok"
+
+
 def record_key(model: str, dataset: str, seed: int, fold: int | None) -> str:
     return f"{model}|{dataset}|{seed}|{'-' if fold is None else fold}"
 
@@ -107,39 +109,6 @@ def _clean(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
-
-
-@contextmanager
-def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO]:
-    """Open a temporary file beside ``path``; on success fsync and rename it over ``path``.
-
-    A crash or Ctrl-C leaves the old file (or none), never a half-written one.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; results are meant to be shared
-    try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    with atomic_open(path, "w") as fh:
-        fh.write(text)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    with atomic_open(path, "wb") as fh:
-        fh.write(data)
 
 
 def load_results(path: Path) -> dict[str, Any]:
@@ -182,7 +151,7 @@ class ResultsStore:
             self.meta = {**doc.get("meta", {}), **self.meta}
 
     def done_keys(self) -> set[str]:
-        return {r["key"] for r in self.records if r.get("status") == "ok"}
+        return {r["key"] for r in self.records if is_ok(r)}
 
     def append(self, record: dict[str, Any]) -> None:
         """Add (or replace, by key) a record and rewrite the file atomically."""

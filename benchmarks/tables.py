@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from benchmarks.results import atomic_write_text
+from benchmarks.atomic import atomic_write_text
+from benchmarks.results import is_ok
 from benchmarks.stats import aggregate
 
 TABLE_METRICS = ("accuracy", "f1_macro", "roc_auc", "train_time_s", "train_samples_per_s",
@@ -60,7 +61,7 @@ def write_summary(records: list[dict[str, Any]], meta: dict[str, Any], path: Pat
         comparison_table(records, "github"),
         "",
     ]
-    failed = [r for r in records if r.get("status") == "failed"]
+    failed = [r for r in records if not is_ok(r)]
     if failed:
         lines += ["## Failed runs", ""] + [f"- {r['key']}: {r.get('error')}" for r in failed] + [""]
     atomic_write_text(path, "\n".join(lines))

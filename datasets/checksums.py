@@ -1,42 +1,13 @@
-"""File checksums and safe array loading (never unpickles)."""
+"""Safe ``.npz`` loading (never unpickles). Hashing lives in ``benchmarks.hashing``."""
 
 from __future__ import annotations
 
-import hashlib
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.errors import ChecksumError, DataError
-
-
-def file_digest(path: Path, algo: str = "sha256") -> str:
-    """Hex digest of a file, read in 1 MiB chunks."""
-    h = hashlib.new(algo)
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def verify_file(path: Path, expected: str, algo: str = "sha256", *, fix: str = "") -> str:
-    """Check ``path`` exists and matches ``expected``; return its sha256.
-
-    Raises DataError when missing or empty, ChecksumError on mismatch.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found; {fix or 'restore it from the repository'}")
-    if path.stat().st_size == 0:
-        raise DataError(f"{path}: file is empty; {fix or 'restore it from the repository'}")
-    got = file_digest(path, algo)
-    if got != expected:
-        raise ChecksumError(
-            f"{path}: {algo} mismatch (expected {expected[:12]}..., got {got[:12]}...); "
-            f"{fix or 'the file is corrupt or modified: restore it (git checkout -- ' + str(path) + ')'}"
-        )
-    return got if algo == "sha256" else file_digest(path, "sha256")
+from benchmarks.errors import DataError
 
 
 def load_npz(path: Path, keys: tuple[str, ...] = ()) -> dict[str, np.ndarray]:

@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 
 from benchmarks.errors import DataError, OncobenchError
+from benchmarks.hashing import file_digest
 from datasets.base import Dataset, LoadOptions, Provenance, Split
-from datasets.checksums import file_digest, load_npz, npz_object_arrays
+from datasets.checksums import load_npz, npz_object_arrays
 from datasets.medmnist import KEYS, arrays_to_dataset
 from datasets.preprocess import images_to_float, preprocess_splits, split_indices
 from datasets.registry import DatasetSpec, register_prefix

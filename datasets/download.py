@@ -14,7 +14,6 @@ Nothing here imports TensorFlow; ``urllib`` is imported only when downloading.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import os
 import sys
@@ -26,12 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator, TextIO
 
+from benchmarks.atomic import atomic_write_text
 from benchmarks.errors import ChecksumError, DataError, OncobenchError
+from benchmarks.hashing import CHUNK, digests, file_digest
 from benchmarks.paths import data_dir
 from datasets.base import LoadOptions
-from datasets.checksums import file_digest
-
-CHUNK = 1 << 20
 
 
 def timeout_s() -> float:
@@ -40,16 +38,6 @@ def timeout_s() -> float:
         return float(os.environ.get("ONCOBENCH_TIMEOUT", "30"))
     except ValueError:
         raise OncobenchError("ONCOBENCH_TIMEOUT must be a number of seconds, e.g. 30") from None
-
-
-def digests(path: Path, algo: str) -> tuple[str, str]:
-    """(``algo`` digest, sha256) of a file in one read."""
-    h, sha = hashlib.new(algo), hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
-            h.update(chunk)
-            sha.update(chunk)
-    return h.hexdigest(), sha.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -91,8 +79,6 @@ def _marker(path: Path) -> Path:
 
 
 def _write_marker(path: Path, algo: str, digest: str, sha256: str) -> None:
-    from benchmarks.results import atomic_write_text
-
     st = path.stat()
     atomic_write_text(_marker(path), json.dumps({
         "algo": algo, "digest": digest, "sha256": sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns,

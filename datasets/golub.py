@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.errors import DataError
+from benchmarks.hashing import verify_file
 from datasets.base import Dataset, LoadOptions, Provenance, Split
-from datasets.checksums import verify_file
 from datasets.preprocess import TabularPreprocessor
 from datasets.registry import register_dataset
 

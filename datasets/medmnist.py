@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.errors import DataError
+from benchmarks.hashing import verify_file
 from datasets import download
 from datasets.base import Dataset, LoadOptions, Provenance, Split
-from datasets.checksums import load_npz, verify_file
+from datasets.checksums import load_npz
 from datasets.download import Remote
 from datasets.preprocess import check_labels, images_to_float
 from datasets.registry import DatasetSpec, add_dataset

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.atomic import atomic_open, atomic_write_text
 from benchmarks.errors import DataError
-from benchmarks.results import atomic_open, atomic_write_text
 from datasets import download
 from datasets.base import Dataset, LoadOptions, Provenance
 from datasets.download import Remote

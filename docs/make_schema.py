@@ -16,8 +16,9 @@ DOC = ROOT / "docs" / "results-schema.md"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.atomic import atomic_write_text  # noqa: E402
 from benchmarks.config import PROFILES, RunConfig  # noqa: E402
-from benchmarks.results import FIELDS, RESULTS_JSON, SCHEMA_VERSION, atomic_write_text  # noqa: E402
+from benchmarks.results import FIELDS, RESULTS_JSON, SCHEMA_VERSION  # noqa: E402
 
 # Fields that only Keras runs write (absent from scikit-learn records).
 KERAS_ONLY = ("time_to_target_s", "epoch_to_target", "flops_per_sample", "gpu_peak_memory_mb",

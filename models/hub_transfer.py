@@ -40,7 +40,7 @@ def export_bundled(name: str, out_root: Path | None = None) -> Path:
     bool (traced for both), and exposes ``variables`` / ``trainable_variables`` /
     ``regularization_losses`` like a TF-Hub TF2 module. Returns its directory.
     """
-    from datasets.checksums import verify_file
+    from benchmarks.hashing import verify_file
 
     if name not in BUNDLED:
         raise OncobenchError(f"unknown bundled backbone {name!r}; valid: {', '.join(BUNDLED)}")

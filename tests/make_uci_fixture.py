@@ -91,9 +91,9 @@ def main(argv: list[str]) -> int:
     import json
     from dataclasses import replace
 
+    from benchmarks.hashing import file_digest
     from datasets import uci_rnaseq
     from datasets.base import LoadOptions
-    from datasets.checksums import file_digest
 
     root = Path(argv[0] if argv else "/tmp/oncobench-uci-full")
     archive = root / "uci_rnaseq" / uci_rnaseq.REMOTE.filename

@@ -15,8 +15,8 @@ from conftest_data import closed_port_url, medmnist_arrays, write_image_folder, 
 from make_uci_fixture import make_uci_archive
 
 from benchmarks.cli import main
+from benchmarks.hashing import file_digest
 from datasets import uci_rnaseq
-from datasets.checksums import file_digest
 
 RUN = ["run", "--model", "logreg", "--profile", "quick"]
 

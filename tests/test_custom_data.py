@@ -17,8 +17,8 @@ from conftest_data import (
 )
 
 from benchmarks.errors import OncobenchError
+from benchmarks.hashing import file_digest
 from datasets.base import LoadOptions
-from datasets.checksums import file_digest
 from datasets.registry import get_dataset
 
 CSV = LoadOptions(label_column="diagnosis", id_column="sample_id")

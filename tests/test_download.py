@@ -15,9 +15,9 @@ from make_uci_fixture import make_uci_archive
 
 from benchmarks.cli import main
 from benchmarks.errors import ChecksumError, DataError, OncobenchError
+from benchmarks.hashing import file_digest
 from datasets import download, medmnist, uci_rnaseq
 from datasets.base import LoadOptions
-from datasets.checksums import file_digest
 from datasets.download import Progress, Remote
 from datasets.registry import get_dataset
 

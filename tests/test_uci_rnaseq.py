@@ -12,9 +12,9 @@ import pytest
 from make_uci_fixture import TOP, csv_text, expression, make_uci_archive, real_labels, write_archive
 
 from benchmarks.errors import DataError
+from benchmarks.hashing import file_digest
 from datasets import uci_rnaseq
 from datasets.base import LoadOptions
-from datasets.checksums import file_digest
 from datasets.preprocess import split_indices
 from datasets.registry import get_dataset
 

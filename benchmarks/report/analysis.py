@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.report.published import PublishedResult, published_for
+from benchmarks.results import is_ok
 from benchmarks.stats import Summary, group_records, summarize, t_interval
 
 NA = "n/a"
@@ -55,10 +56,6 @@ def fmt_summary(s: Summary, kind: str) -> str:
         return mean
     lo, hi = (max(s.ci_low, 0.0), min(s.ci_high, 1.0)) if kind == "score" else (s.ci_low, s.ci_high)
     return f"{mean} [{fmt_value(lo, kind)}, {fmt_value(hi, kind)}]"
-
-
-def is_ok(record: dict[str, Any]) -> bool:
-    return record.get("status", "ok") == "ok"
 
 
 def number(value: Any) -> float | None:

@@ -7,10 +7,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from benchmarks.atomic import atomic_write_bytes, atomic_write_text
 from benchmarks.paths import safe_filename
 from benchmarks.report import analysis
 from benchmarks.report.analysis import DatasetSection, run_label
-from benchmarks.results import atomic_write_bytes, atomic_write_text, load_results
+from benchmarks.results import load_results
 from benchmarks.stats import Summary
 
 FIGURES_DIR = "figures"

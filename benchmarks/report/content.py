@@ -14,13 +14,13 @@ from benchmarks.report.analysis import (
     DatasetSection,
     devices_seen,
     fmt_value,
-    is_ok,
     name_of,
     number,
     run_order,
 )
 from benchmarks.report.build import Report
 from benchmarks.report.published import PUBLISHED_LABEL, PublishedResult, cited
+from benchmarks.results import is_ok
 
 Cell = tuple[str, bool]
 Table = tuple[list[str], list[list[Cell]]]

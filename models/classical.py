@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from benchmarks.modalities import MODALITIES as ALL_MODALITIES
 from models.registry import register_model
-
-ALL_MODALITIES = ("expression", "tabular", "image")
 
 
 @register_model(

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from benchmarks.errors import OncobenchError
-
-MODALITIES = ("expression", "tabular", "image")
+from benchmarks.modalities import MODALITIES
 
 # Modules holding builders; imported on first registry access.
 _BUILDER_MODULES = ("models.dnn", "models.cnn", "models.hub_transfer", "models.classical")

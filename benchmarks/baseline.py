@@ -1,7 +1,7 @@
 """Baselines: a run's records saved under ``results/baselines/NAME.json`` with the machine they
 ran on, and loading either side of a comparison (baseline file, results.json or run folder).
 
-``baseline save RESULTS_DIR [--name NAME]`` writes::
+``baseline save RESULTS_DIR [--name NAME]`` (``benchmarks.commands.baseline``) writes::
 
     {"schema_version": 1, "kind": "oncobench-baseline", "name": ..., "created_at": ...,
      "source": {"run_dir", "run_id", "command", "profile"},
@@ -14,10 +14,8 @@ Per-sample test predictions are dropped unless ``--keep-scores`` (baselines are 
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,7 +23,7 @@ from typing import Any
 
 from benchmarks.atomic import atomic_write_text
 from benchmarks.errors import OncobenchError
-from benchmarks.results import RESULTS_JSON, SCHEMA_VERSION, load_results
+from benchmarks.results import RESULTS_JSON, SCHEMA_VERSION, check_records, load_results, read_document
 
 BASELINES_DIR = Path("results") / "baselines"
 BASELINE_KIND = "oncobench-baseline"
@@ -76,29 +74,6 @@ class Side:
     created_at: str | None = None  # baselines: when saved
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise OncobenchError(f"{path}: not valid JSON ({exc}); the file is corrupt") from None
-    except OSError as exc:
-        raise OncobenchError(f"{path}: cannot read ({exc.strerror})") from None
-
-
-def _check_records(path: Path, records: Any) -> list[dict[str, Any]]:
-    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise OncobenchError(f"{path}: 'records' is not a list of objects; the file is corrupt")
-    for r in records:
-        version = r.get("schema_version", SCHEMA_VERSION)
-        if version != SCHEMA_VERSION:
-            raise OncobenchError(
-                f"{path}: a record has schema version {version}, this oncobench reads {SCHEMA_VERSION}; "
-                "re-run the benchmark (or re-save the baseline) with this version")
-        if not r.get("model") or not r.get("dataset"):
-            raise OncobenchError(f"{path}: a record has no model/dataset; the file is corrupt")
-    return records
-
-
 def _with_environment(records: list[dict[str, Any]], env: dict[str, Any]) -> list[dict[str, Any]]:
     """Copies of ``records``; one without an environment gets the run's (or baseline's) one."""
     return [r if r.get("environment") or not env else {**r, "environment": env} for r in records]
@@ -124,19 +99,13 @@ def load_side(spec: str | Path, baselines_dir: Path = BASELINES_DIR) -> Side:
         path = path / RESULTS_JSON if path.is_dir() else path
         meta = doc.get("meta") or {}
         env = meta.get("environment") or {}
-        records = _check_records(path, doc["records"])
+        records = check_records(path, doc["records"])
         if not env:
             env = next((r["environment"] for r in records if r.get("environment")), {})
         label = path.parent.name
         return Side(label, path, "run", _with_environment(records, env), machine_of(env), meta)
-    doc = _read_json(path)
-    if not isinstance(doc, dict) or "records" not in doc:
-        raise OncobenchError(f"{path}: not an oncobench baseline or results file (no 'records')")
-    version = doc.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise OncobenchError(f"{path}: schema version {version}, this oncobench reads {SCHEMA_VERSION}; "
-                             "re-save the baseline from a run made with this version")
-    records = _check_records(path, doc["records"])
+    doc = read_document(path, "baseline or results", "re-save the baseline from a run made with this version")
+    records = check_records(path, doc["records"])
     meta = doc.get("meta") or {}
     machine = doc.get("machine") or machine_of(meta.get("environment"))
     label = str(doc.get("name") or path.stem)
@@ -187,7 +156,8 @@ def save_baseline(results_dir: str | Path, name: str | None = None, *, baselines
     return out
 
 
-def _pairs(records: list[dict[str, Any]]) -> list[str]:
+def record_pairs(records: list[dict[str, Any]]) -> list[str]:
+    """Sorted ``model/dataset`` pairs present in ``records``."""
     return sorted({f"{r.get('model')}/{r.get('dataset')}" for r in records})
 
 
@@ -205,54 +175,7 @@ def list_baselines(baselines_dir: Path = BASELINES_DIR) -> list[dict[str, Any]]:
             "name": side.label, "path": str(path),
             "created_at": side.created_at or side.meta.get("started_at"),
             "profile": side.meta.get("profile"), "records": len(side.records), "failed": failed,
-            "pairs": _pairs(side.records), "machine": describe_machine(side.machine),
+            "pairs": record_pairs(side.records), "machine": describe_machine(side.machine),
             "tensorflow": side.machine.get("tensorflow"),
         })
     return rows
-
-
-def cmd_save(args: argparse.Namespace) -> int:
-    out = save_baseline(args.results_dir, args.name, baselines_dir=Path(args.dir), force=args.force,
-                        keep_scores=args.keep_scores)
-    side = load_side(out)
-    failed = sum(1 for r in side.records if r.get("status", "ok") != "ok")
-    print(f"saved baseline {side.label!r}: {len(side.records)} records, {len(_pairs(side.records))} "
-          f"(model, dataset) pairs, {describe_machine(side.machine)} -> {out}")
-    if failed:
-        print(f"note: {failed} failed record(s) saved as failed; compare reports a pair that fails in "
-              "both as 'same'", file=sys.stderr)
-    return 0
-
-
-def cmd_list(args: argparse.Namespace) -> int:
-    from tabulate import tabulate
-
-    rows = list_baselines(Path(args.dir))
-    if not rows:
-        print(f"no baselines under {args.dir}/; save one with: python -m benchmarks baseline save "
-              "results/<run-id> --name NAME")
-        return 0
-    table = [[r["name"], "unreadable: " + r["error"]] if "error" in r else
-             [r["name"], r["created_at"] or "n/a", r["profile"] or "n/a",
-              f"{r['records']}" + (f" ({r['failed']} failed)" if r["failed"] else ""), len(r["pairs"]),
-              r["machine"], r["tensorflow"] or "n/a"] for r in rows]
-    print(tabulate(table, headers=["name", "created", "profile", "records", "pairs", "machine", "TF"],
-                   disable_numparse=True))
-    return 0
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("baseline", help="save or list baselines (results/baselines/)",
-                       description="Store a run's records as a baseline for `compare`.")
-    bsub = p.add_subparsers(dest="baseline_command", metavar="ACTION", required=True)
-    s = bsub.add_parser("save", help="store a run's records as results/baselines/NAME.json")
-    s.add_argument("results_dir", metavar="RESULTS_DIR", help="run folder (or its results.json)")
-    s.add_argument("--name", help="baseline name (default: the run id)")
-    s.add_argument("--force", action="store_true", help="replace an existing baseline of that name")
-    s.add_argument("--keep-scores", action="store_true",
-                   help="keep per-sample test labels/scores (bigger file; default: dropped)")
-    s.add_argument("--dir", default=str(BASELINES_DIR), help=f"baselines folder (default: {BASELINES_DIR})")
-    s.set_defaults(func=cmd_save)
-    ls = bsub.add_parser("list", help="list saved baselines")
-    ls.add_argument("--dir", default=str(BASELINES_DIR), help=f"baselines folder (default: {BASELINES_DIR})")
-    ls.set_defaults(func=cmd_list)

@@ -1,8 +1,7 @@
-"""Command line: ``python -m benchmarks {list,run,download,baseline,compare,report}``.
+"""Command line: ``oncobench {list,run,download,baseline,compare,report}``, also ``python -m benchmarks``.
 
-Argument parsing imports no TensorFlow: ``--help`` and ``list`` stay under a second.
-Each sub-command lives in its own module exposing ``register(subparsers)``, which adds
-its parser and sets ``func(args) -> int``.
+Argument parsing imports no TensorFlow: ``--help``, ``--version`` and ``list`` stay under a second.
+The sub-commands live in ``benchmarks.commands`` (one module each, listed there in help order).
 """
 
 from __future__ import annotations
@@ -12,17 +11,11 @@ import importlib
 import sys
 from pathlib import Path
 
+from benchmarks import __version__
+from benchmarks.commands import COMMAND_MODULES
 from benchmarks.errors import OncobenchError
 
-# Sub-command modules, in help order. Each must import nothing heavy at module level.
-COMMAND_MODULES = (
-    "benchmarks.cmd_list",
-    "benchmarks.cmd_run",
-    "benchmarks.cmd_download",
-    "benchmarks.baseline",
-    "benchmarks.compare",
-    "benchmarks.report",
-)
+PROG = "oncobench"  # the console script; ``python -m benchmarks`` passes its own name
 
 
 def check_packages() -> None:
@@ -42,31 +35,28 @@ def check_packages() -> None:
             )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The top-level parser with every command of ``benchmarks.commands`` registered."""
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks",
+        prog=prog,
         description="oncobench: benchmark Keras architectures and classical baselines "
         "on real cancer datasets (gene expression, tabular, medical images).",
     )
+    parser.add_argument("--version", action="version", version=f"oncobench {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
-        try:
-            mod = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # a sub-command not present in this build
-                continue
-            raise
-        mod.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    """Parse ``argv`` (default: sys.argv[1:]) and run the command; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
         check_packages()
-        parser = build_parser()
+        parser = build_parser(prog)
         args = parser.parse_args(argv)
         args.argv = argv
         return int(args.func(args) or 0)

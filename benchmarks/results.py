@@ -111,6 +111,47 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def read_json(path: Path) -> Any:
+    """Parse a JSON file; an unreadable or corrupt file is a one-line ``OncobenchError``."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise OncobenchError(f"{path}: not valid JSON ({exc}); the file is corrupt") from None
+    except OSError as exc:
+        raise OncobenchError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def read_document(path: Path, what: str = "results", redo: str = "re-run the benchmark with this version"
+                  ) -> dict[str, Any]:
+    """Read a results or baseline JSON file: an object with 'records' and this schema version.
+
+    ``what`` names the file kind in errors; ``redo`` says how to make a readable one.
+    """
+    doc = read_json(path)
+    if not isinstance(doc, dict) or "records" not in doc:
+        raise OncobenchError(f"{path}: not an oncobench {what} file (no 'records')")
+    version = doc.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise OncobenchError(
+            f"{path}: {what} schema version {version}, this oncobench reads {SCHEMA_VERSION}; {redo}")
+    return doc
+
+
+def check_records(path: Path, records: Any) -> list[dict[str, Any]]:
+    """``records`` if it is a list of records of this schema version with a model and dataset each."""
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise OncobenchError(f"{path}: 'records' is not a list of objects; the file is corrupt")
+    for r in records:
+        version = r.get("schema_version", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION:
+            raise OncobenchError(
+                f"{path}: a record has schema version {version}, this oncobench reads {SCHEMA_VERSION}; "
+                "re-run the benchmark (or re-save the baseline) with this version")
+        if not r.get("model") or not r.get("dataset"):
+            raise OncobenchError(f"{path}: a record has no model/dataset; the file is corrupt")
+    return records
+
+
 def load_results(path: Path) -> dict[str, Any]:
     """Read a results.json (or the folder holding one); checks the schema version."""
     path = Path(path)
@@ -118,19 +159,7 @@ def load_results(path: Path) -> dict[str, Any]:
         path = path / RESULTS_JSON
     if not path.is_file():
         raise OncobenchError(f"{path}: no results file; pass a run folder or its results.json")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise OncobenchError(f"{path}: not valid JSON ({exc}); the file is corrupt") from None
-    if not isinstance(doc, dict) or "records" not in doc:
-        raise OncobenchError(f"{path}: not an oncobench results file (no 'records')")
-    version = doc.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise OncobenchError(
-            f"{path}: results schema version {version}, this oncobench reads {SCHEMA_VERSION}; "
-            "re-run the benchmark with this version"
-        )
-    return doc
+    return read_document(path)
 
 
 def load_records(path: Path) -> list[dict[str, Any]]:

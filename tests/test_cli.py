@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import json
 import subprocess
 import sys
@@ -92,3 +94,86 @@ def test_run_all_plans_every_compatible_pair():
     assert ("dnn", "golub") in pairs and ("cnn", "breastmnist") in pairs
     assert ("mobilenet_v2_hub", "breastmnist_64") in pairs and ("logreg", "wisconsin") in pairs
     assert ("cnn", "golub") not in pairs and ("dnn", "breastmnist") not in pairs
+
+
+# ----------------------------------------------------------------------------- the parser
+
+HEAVY = ("tensorflow", "keras", "matplotlib", "scipy")
+
+
+def test_version_prints_oncobench_version_and_exits_0(capsys):
+    import benchmarks
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"oncobench {benchmarks.__version__}"
+
+
+def test_pyproject_reads_the_version_from_the_package():
+    text = (ROOT / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in text and 'attr = "benchmarks.__version__"' in text
+    assert "\nversion = \"" not in text  # one source of the version
+
+
+@pytest.mark.parametrize("prog", ["oncobench", "python -m benchmarks"])
+def test_program_name_in_usage(prog, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"], prog=prog)
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: {prog} [-h]")
+
+
+def test_default_program_name_is_the_console_script(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    assert capsys.readouterr().out.startswith("usage: oncobench run ")
+
+
+def test_python_m_benchmarks_names_itself():
+    out = subprocess.run([sys.executable, "-m", "benchmarks", "--help"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("usage: python -m benchmarks [-h]")
+
+
+def _subcommands() -> list[list[str]]:
+    from benchmarks.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return [[name] for name in sub.choices] + [["baseline", "save"], ["baseline", "list"]]
+
+
+def test_every_command_module_registers():
+    from benchmarks.commands import COMMAND_MODULES
+
+    names = []
+    for module in COMMAND_MODULES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(module).register(sub)
+        assert len(sub.choices) == 1, module
+        name, parser = next(iter(sub.choices.items()))
+        assert callable(parser.get_default("func")) or name == "baseline", module  # baseline: per action
+        names.append(name)
+    assert names == ["list", "run", "download", "baseline", "compare", "report"]
+
+
+@pytest.mark.parametrize("argv", _subcommands(), ids=" ".join)
+def test_help_of_every_command(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--help"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: oncobench {' '.join(argv)}")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["run", "--help"]], ids=" ".join)
+def test_help_and_version_import_no_tensorflow(argv):
+    code = ("import contextlib, io, sys; from benchmarks.cli import main\n"
+            "try:\n"
+            f"    with contextlib.redirect_stdout(io.StringIO()): main({argv!r})\n"
+            "except SystemExit as exc:\n"
+            "    assert exc.code == 0, exc.code\n"
+            f"heavy = [m for m in {HEAVY!r} if m in sys.modules]; assert not heavy, heavy")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr

@@ -358,7 +358,7 @@ QUICK = ["--model", "dnn", "--dataset", "wisconsin", "--profile", "quick"]
 
 @pytest.fixture(scope="module")
 def real_dir(tmp_path_factory):
-    pytest.importorskip("benchmarks.cmd_run")
+    pytest.importorskip("benchmarks.commands.run")
     return tmp_path_factory.mktemp("real")
 
 

@@ -283,7 +283,7 @@ def test_empty_and_broken_results(tmp_path, capsys):
     assert len(err) == 1 and err[0].startswith("error:") and "no results file" in err[0]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("benchmarks.cmd_run") is None, reason="no run command yet")
+@pytest.mark.skipif(importlib.util.find_spec("benchmarks.commands.run") is None, reason="no run command yet")
 def test_report_of_a_real_quick_run(tmp_path, capsys):
     run = tmp_path / "run"
     argv = ["run", "--model", "logreg,dnn", "--dataset", "wisconsin", "--profile", "quick", "--seeds", "0,1",

@@ -11,12 +11,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from benchmarks.commands.args import (
+    add_data_options,
+    add_measurement,
+    add_output,
+    add_profile_seeds,
+    options_from_args,
+)
 from benchmarks.config import get_profile, validate
 from benchmarks.errors import OncobenchError
 from benchmarks.results import is_ok
-from datasets.base import LoadOptions
+
+__all__ = ["config_from_args", "options_from_args", "parse_hparams", "register", "run"]
 
 RESULTS_ROOT = Path("results")
+TARGET_METRICS = ("val_accuracy", "val_loss", "accuracy", "loss")
 
 
 def _csv(text: str | None) -> list[str] | None:
@@ -49,9 +58,6 @@ def parse_hparams(items: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-TARGET_METRICS = ("val_accuracy", "val_loss", "accuracy", "loss")
-
-
 def _target(text: str | None) -> tuple[str, float] | None:
     if not text:
         return None
@@ -67,6 +73,7 @@ def _target(text: str | None) -> tuple[str, float] | None:
 
 
 def config_from_args(args: argparse.Namespace):
+    """The validated run ``Config``: the profile with the command line's overrides."""
     base = get_profile(args.profile)
     hp = parse_hparams(args.hp or [])
     for name, overrides in hp.items():
@@ -93,17 +100,6 @@ def config_from_args(args: argparse.Namespace):
     return validate(config)
 
 
-def options_from_args(args: argparse.Namespace) -> LoadOptions:
-    if args.cv is not None and args.cv < 2:
-        raise OncobenchError(f"--cv {args.cv}: need at least 2 folds")
-    return LoadOptions(
-        data_dir=Path(args.data_dir) if args.data_dir else None,
-        cv_folds=args.cv, top_k_genes=args.top_k_genes, impute=args.impute,
-        label_column=args.label_column, id_column=args.id_column, sep=args.sep,
-        transpose=args.transpose, image_size=args.image_size,
-    )
-
-
 def _quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import absl.logging
@@ -116,25 +112,32 @@ def _quiet_tensorflow() -> None:
     warnings.filterwarnings("ignore", message=".*shuffle=True.*was passed.*")
 
 
+def _run_dir(args: argparse.Namespace) -> Path:
+    """``--output``, the latest run under results/ for ``--resume``, else a new run folder."""
+    from benchmarks.runner import new_run_dir
+
+    if args.output:
+        return Path(args.output)
+    if args.resume:
+        runs = sorted(p for p in RESULTS_ROOT.glob("*/results.json") if p.parent.name != "baselines")
+        if not runs:
+            raise OncobenchError(f"--resume: no earlier run under {RESULTS_ROOT}/; drop --resume")
+        return max(runs, key=lambda p: p.stat().st_mtime).parent
+    return new_run_dir(RESULTS_ROOT)
+
+
 def run(args: argparse.Namespace) -> int:
+    """Plan, execute and summarise the requested runs; 1 when any run failed."""
     if not (args.all or args.model or args.dataset):
         raise OncobenchError("say what to run: --all, or --model M[,M2] and/or --dataset D[,D2]")
     config = config_from_args(args)
     options = options_from_args(args)
-    from benchmarks.runner import execute, new_run_dir, plan_pairs
+    from benchmarks.runner import execute, plan_pairs
 
     plan = plan_pairs(_csv(args.model), _csv(args.dataset), options)
     for note in plan.skipped:
         print(f"skipped: {note}", file=sys.stderr)
-    if args.output:
-        run_dir = Path(args.output)
-    elif args.resume:
-        runs = sorted(p for p in RESULTS_ROOT.glob("*/results.json") if p.parent.name != "baselines")
-        if not runs:
-            raise OncobenchError(f"--resume: no earlier run under {RESULTS_ROOT}/; drop --resume")
-        run_dir = max(runs, key=lambda p: p.stat().st_mtime).parent
-    else:
-        run_dir = new_run_dir(RESULTS_ROOT)
+    run_dir = _run_dir(args)
     folds = options.cv_folds or 1
     n = len(plan.pairs) * len(config.seeds) * folds
     print(f"oncobench: {n} runs ({len(plan.pairs)} pairs x {len(config.seeds)} seeds"
@@ -167,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``run`` parser."""
     p = sub.add_parser("run", help="train and evaluate models on datasets",
                        description="Train and evaluate every requested (model, dataset) pair.")
     sel = p.add_argument_group("what to run")
@@ -174,10 +178,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sel.add_argument("--model", help="model name(s), comma-separated (see: list)")
     sel.add_argument("--dataset", help="dataset name(s), comma-separated, or csv:PATH / npz:PATH / "
                                        "folder:PATH")
-    sel.add_argument("--profile", default="standard", help="quick | standard | ci (default: standard)")
-    sel.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2 (profile default)")
-    sel.add_argument("--repeats", type=int, help="N seeds 0..N-1 (instead of --seeds)")
-    sel.add_argument("--output", help="run folder (default: results/<run-id>); an existing one resumes")
+    add_profile_seeds(sel)
+    add_output(sel, "run folder (default: results/<run-id>); an existing one resumes")
     sel.add_argument("--resume", action="store_true", help="continue the latest run under results/")
     sel.add_argument("--report", action="store_true", help="write report.md/report.html at the end")
     tr = p.add_argument_group("training")
@@ -192,24 +194,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                                          "mobilenet_v2_hub")
     tr.add_argument("--fine-tune", action="store_true", help="unfreeze the hub backbone for a 2nd phase")
     tr.add_argument("--target", help="time-to-target, e.g. val_accuracy=0.85")
-    ms = p.add_argument_group("measurement")
-    ms.add_argument("--deterministic", action="store_true",
-                    help="op determinism: same seed, identical metrics (slower)")
-    ms.add_argument("--precision", choices=("float32", "mixed_float16", "mixed_bfloat16"))
-    ms.add_argument("--jit-compile", action="store_true", help="XLA-compile the train/predict steps")
-    ms.add_argument("--steps-per-execution", type=int)
-    ms.add_argument("--threads", type=int, help="TensorFlow intra-op threads (default: all cores)")
-    ms.add_argument("--inter-op-threads", type=int)
-    da = p.add_argument_group("data")
-    da.add_argument("--data-dir", help="download cache (default: $ONCOBENCH_DATA or ~/.cache/oncobench/data)")
-    da.add_argument("--cv", type=int, help="stratified K-fold cross-validation (datasets without an "
-                                           "official split)")
-    da.add_argument("--top-k-genes", type=int, help="keep the k most variable genes (fitted on train)")
-    da.add_argument("--impute", default="median", choices=("median", "mean", "zero", "error"),
-                    help="missing values (default: training median)")
-    da.add_argument("--label-column", help="csv: the label column")
-    da.add_argument("--id-column", help="csv: a sample-id column to drop")
-    da.add_argument("--sep", default=",", help="csv: field separator (default ,)")
-    da.add_argument("--transpose", action="store_true", help="csv: genes as rows, samples as columns")
-    da.add_argument("--image-size", type=int, help="folder: resize images to N x N")
+    add_measurement(p)
+    add_data_options(p)
     p.set_defaults(func=run)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from benchmarks.commands.args import add_data_dir
 from benchmarks.errors import OncobenchError
 
 
 def run(args: argparse.Namespace) -> int:
+    """Download (and verify) the named datasets; print where each file lies."""
     from benchmarks.paths import data_dir
     from datasets import download
     from datasets.base import LoadOptions
@@ -36,11 +38,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``download`` parser."""
     p = sub.add_parser("download", help="download remote datasets ahead of time",
                        description="Download and verify remote datasets (UCI RNA-Seq, MedMNIST sizes) into "
                                    "the data folder, so that later runs need no network.")
     p.add_argument("names", nargs="*", metavar="NAME", help="dataset names (see: list)")
     p.add_argument("--all-remote", action="store_true", help="every downloadable dataset (several GB)")
-    p.add_argument("--data-dir", help="where to put them (default: $ONCOBENCH_DATA or "
-                                      "~/.cache/oncobench/data)")
+    add_data_dir(p, "where to put them (default: $ONCOBENCH_DATA or ~/.cache/oncobench/data)")
     p.set_defaults(func=run)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from benchmarks.commands.args import add_data_dir
 from datasets.base import LoadOptions
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the model and dataset tables."""
     from tabulate import tabulate
 
     from datasets.registry import list_datasets
@@ -29,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``list`` parser."""
     p = sub.add_parser("list", help="list models and datasets")
-    p.add_argument("--data-dir", help="download cache to look in (default: $ONCOBENCH_DATA or "
-                                      "~/.cache/oncobench/data)")
+    add_data_dir(p, "download cache to look in (default: $ONCOBENCH_DATA or ~/.cache/oncobench/data)")
     p.set_defaults(func=run)

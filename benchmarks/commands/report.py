@@ -1,0 +1,30 @@
+"""``report RESULTS_DIR [--output DIR]``: report.md and a self-contained report.html."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from benchmarks.commands.args import add_output
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the report and print the paths of report.md, report.html and figures/."""
+    from benchmarks.report import write_report
+    from benchmarks.report.build import FIGURES_DIR, REPORT_MD
+
+    html_path = write_report(Path(args.results_dir), args.output)
+    out = html_path.parent
+    print(f"{out / REPORT_MD}\n{html_path}\n{out / FIGURES_DIR}/")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``report`` parser."""
+    p = sub.add_parser("report", help="write report.md / report.html for a results folder",
+                       description="Comparison tables with 95% CIs, published reference results, "
+                                   "accuracy-vs-time, learning-curve, confusion-matrix and ROC figures, "
+                                   "and the environment, from a run folder's results.json.")
+    p.add_argument("results_dir", metavar="RESULTS_DIR", help="a run folder (or its results.json)")
+    add_output(p, "where to write (default: RESULTS_DIR)", metavar="DIR")
+    p.set_defaults(func=run)

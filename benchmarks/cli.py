@@ -20,7 +20,7 @@ COMMAND_MODULES = (
     "benchmarks.cmd_run",
     "benchmarks.cmd_download",
     "benchmarks.baseline",
-    "benchmarks.compare",
+    "benchmarks.commands.compare",
     "benchmarks.report",
 )
 

@@ -1,0 +1,2 @@
+"""Sub-commands of ``python -m benchmarks``: one module per command, each exposing
+``register(subparsers)``."""

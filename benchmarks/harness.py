@@ -17,7 +17,7 @@ import numpy as np
 
 from benchmarks import measure
 from benchmarks.config import RunConfig
-from benchmarks.metrics import classification_metrics, probabilities
+from benchmarks.metrics.classification import classification_metrics, probabilities
 from benchmarks.paths import safe_filename
 from benchmarks.results import SCHEMA_VERSION, record_key
 from datasets.base import Dataset

@@ -2,7 +2,8 @@
 
 A record is one (model, dataset, seed, fold) run, a flat dict of scalars plus a few
 nested fields (hyper-parameters, confusion matrix, curves, environment, data). The
-full field list with meanings is ``FIELDS``; ``docs/results-schema.md`` renders it.
+full field list with meanings is ``FIELDS`` (metric meanings come from the catalogue,
+``benchmarks.metrics``); ``docs/results-schema.md`` renders it.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from typing import Any, Iterable
 
 from benchmarks.atomic import atomic_write_text
 from benchmarks.errors import OncobenchError
+from benchmarks.metrics import catalogue as metric_catalogue
 
 SCHEMA_VERSION = 1
 RESULTS_JSON = "results.json"
 
-# name -> meaning. Scalars unless noted. Missing optional values are null.
-FIELDS: dict[str, str] = {
+# Non-metric fields, name -> meaning. Scalars unless noted. Missing optional values are null.
+# Metric fields (quality and cost) take their meaning from the catalogue (benchmarks.metrics).
+_IDENTITY: dict[str, str] = {
     "schema_version": "integer version of this schema",
     "run_id": "name of the run folder",
     "key": "unique id of the record: model|dataset|seed|fold",
@@ -34,45 +37,26 @@ FIELDS: dict[str, str] = {
     "profile": "run profile name (quick, standard, ci, ...)",
     "hparams": "object: the model's hyper-parameters as used",
     "config": "object: training configuration (epochs, batch size, optimizer, lr, ...)",
-    # quality on the test split
-    "accuracy": "test accuracy",
-    "balanced_accuracy": "test balanced accuracy (mean per-class recall)",
-    "f1_macro": "test macro-averaged F1",
-    "f1_weighted": "test support-weighted F1",
-    "precision_macro": "test macro precision",
-    "recall_macro": "test macro recall",
-    "roc_auc": "test ROC-AUC (binary: positive = class 1; multi-class: macro one-vs-rest)",
+}
+_PREDICTIONS: dict[str, str] = {
     "confusion_matrix": "list of lists: rows = true class, columns = predicted class",
     "per_class_f1": "object: class name -> F1",
     "class_names": "list of class names, index = label",
     "test_labels": "list: true test labels (for ROC curves and bootstrap CIs)",
     "test_scores": "list of lists: predicted class probabilities on the test split",
-    # cost
-    "train_time_s": "wall time of fit only (all phases), seconds",
-    "first_epoch_s": "wall time of the first epoch (includes tracing/compilation), seconds",
+}
+_TRAINING: dict[str, str] = {
     "epochs": "epochs actually run (early stopping may stop sooner); null for sklearn",
     "best_epoch": "epoch (1-based) whose weights were restored",
-    "train_samples_per_s": "steady-state training throughput (first epoch excluded)",
     "train_steps_measured": "number of training steps behind train_samples_per_s",
-    "inference_samples_per_s": "inference throughput at the benchmark batch size",
-    "latency_ms_p50": "median latency of one-sample prediction, ms",
-    "latency_ms_p95": "95th percentile latency of one-sample prediction, ms",
-    "latency_ms_p99": "99th percentile latency of one-sample prediction, ms",
     "steady": "true when train_samples_per_s excludes the first epoch (false: single epoch or sklearn)",
-    "time_to_target_s": "wall time from fit start until --target was first reached, null if not",
     "epoch_to_target": "epoch (1-based) at which --target was first reached, null if not",
-    "flops_per_sample": "forward-pass FLOPs for one sample (TF graph profiler; multiply-add = 2)",
-    "train_gflops_per_s": "achieved training GFLOP/s, 3 x flops_per_sample x train_samples_per_s",
-    "inference_gflops_per_s": "achieved inference GFLOP/s, flops_per_sample x inference_samples_per_s",
-    "peak_rss_mb": "peak resident memory of the process so far, MiB",
-    "gpu_peak_memory_mb": "peak GPU memory during the run (tf.config.experimental.get_memory_info), MiB",
     "deterministic": "true when op determinism was on (--deterministic)",
     "precision": "Keras dtype policy: float32 | mixed_float16 | mixed_bfloat16",
-    "params": "number of parameters (sklearn: coefficients or tree nodes)",
-    "trainable_params": "trainable parameters (keras), null for sklearn",
     "checkpoint": "path of the best-model checkpoint, relative to the run folder",
     "curves": "object: per-epoch lists loss, val_loss, accuracy, val_accuracy",
-    # environment
+}
+_ENVIRONMENT: dict[str, str] = {
     "device_kind": "'GPU' or 'CPU'",
     "device_name": "GPU name, or the CPU model",
     "environment": "object: versions, threads, CPU/GPU, git commit, host",
@@ -81,10 +65,18 @@ FIELDS: dict[str, str] = {
     "finished_at": "ISO-8601 UTC end time",
 }
 
-QUALITY_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted",
-                   "precision_macro", "recall_macro", "roc_auc")
-COST_METRICS = ("train_time_s", "train_samples_per_s", "inference_samples_per_s",
-                "latency_ms_p50", "latency_ms_p95")
+# Every record field, name -> meaning, in documentation order.
+FIELDS: dict[str, str] = {
+    **_IDENTITY,
+    **{m.name: m.meaning for m in metric_catalogue.quality()},
+    **_PREDICTIONS,
+    **{m.name: m.meaning for m in metric_catalogue.cost()},
+    **_TRAINING,
+    **_ENVIRONMENT,
+}
+
+QUALITY_METRICS: tuple[str, ...] = metric_catalogue.names("quality")
+COST_METRICS: tuple[str, ...] = metric_catalogue.names("cost")
 
 
 def is_ok(record: dict[str, Any]) -> bool:

@@ -1,8 +1,10 @@
-"""Statistics over repeated runs: mean, std, Student-t and bootstrap confidence intervals."""
+"""Statistics over repeated runs: mean, std, Student-t and bootstrap confidence intervals, and the
+two-sample tests behind ``compare`` (pooled std, one-sided Mann-Whitney U)."""
 
 from __future__ import annotations
 
 import math
+import statistics
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Sequence
@@ -89,7 +91,7 @@ def bootstrap_interval(
 
 def _metric_fn(name: str) -> Callable[[np.ndarray, np.ndarray], float] | None:
     """A function (y_true, y_score) -> value for quality metrics computable from scores."""
-    from benchmarks.metrics import metric_from_scores
+    from benchmarks.metrics.classification import metric_from_scores
 
     return lambda yt, ys: metric_from_scores(name, yt, ys)
 
@@ -105,9 +107,9 @@ def summarize(records: Sequence[dict[str, Any]], metric: str, confidence: float 
     vals = [float(v) for v in vals if isinstance(v, (int, float)) and math.isfinite(v)]
     if len(vals) == 1 and len(ok) == 1:
         r = ok[0]
-        from benchmarks.results import QUALITY_METRICS
+        from benchmarks.metrics.catalogue import names
 
-        if metric in QUALITY_METRICS and r.get("test_labels") and r.get("test_scores"):
+        if metric in names("quality") and r.get("test_labels") and r.get("test_scores"):
             try:
                 return bootstrap_interval(r["test_labels"], r["test_scores"], _metric_fn(metric),
                                           confidence=confidence, seed=int(r.get("seed") or 0))
@@ -142,3 +144,26 @@ def aggregate(
             row[m] = summarize(recs, m, confidence)
         rows.append(row)
     return rows
+
+
+def pooled_std(a: Sequence[float], b: Sequence[float]) -> float:
+    """sqrt(((n1-1) s1^2 + (n2-1) s2^2) / (n1 + n2 - 2)); 0 without degrees of freedom."""
+    dof = len(a) + len(b) - 2
+    if dof <= 0:
+        return 0.0
+    ss = sum((len(xs) - 1) * statistics.variance(xs) for xs in (a, b) if len(xs) > 1)
+    return math.sqrt(ss / dof)
+
+
+def min_exact_p(n1: int, n2: int) -> float:
+    """Smallest one-sided exact Mann-Whitney p-value for sample sizes n1, n2: 1 / C(n1+n2, n1)."""
+    return 1.0 / math.comb(n1 + n2, n1)
+
+
+def mann_whitney_p(current: Sequence[float], baseline: Sequence[float], current_lower: bool) -> float:
+    """One-sided p-value that ``current`` tends to be lower (or higher) than ``baseline``."""
+    from scipy.stats import mannwhitneyu
+
+    method = "exact" if len(current) * len(baseline) <= 400 else "asymptotic"
+    res = mannwhitneyu(current, baseline, alternative="less" if current_lower else "greater", method=method)
+    return float(res.pvalue)

@@ -6,18 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.atomic import atomic_write_text
+from benchmarks.metrics import catalogue as metric_catalogue
 from benchmarks.results import is_ok
 from benchmarks.stats import aggregate
 
 TABLE_METRICS = ("accuracy", "f1_macro", "roc_auc", "train_time_s", "train_samples_per_s",
                  "inference_samples_per_s", "latency_ms_p50")
-HEADERS = {
-    "accuracy": "accuracy", "f1_macro": "macro-F1", "roc_auc": "ROC-AUC",
-    "train_time_s": "train time (s)", "train_samples_per_s": "train samples/s",
-    "inference_samples_per_s": "infer samples/s", "latency_ms_p50": "latency p50 (ms)",
-}
-DIGITS = {"accuracy": 3, "f1_macro": 3, "roc_auc": 3, "train_time_s": 1,
-          "train_samples_per_s": 0, "inference_samples_per_s": 0, "latency_ms_p50": 2}
+# Headers and digits come from the metric catalogue.
+HEADERS = {m: metric_catalogue.get(m).header for m in TABLE_METRICS}
+DIGITS = {m: metric_catalogue.get(m).digits for m in TABLE_METRICS}
 
 
 def comparison_rows(records: list[dict[str, Any]]) -> list[list[str]]:

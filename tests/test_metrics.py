@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.metrics import classification_metrics, metric_from_scores, probabilities
+from benchmarks.metrics.classification import classification_metrics, metric_from_scores, probabilities
 
 
 @pytest.mark.parametrize("k", [2, 4])

@@ -35,7 +35,7 @@ def _scores(labels: np.ndarray, k: int, skill: float, rng: np.random.Generator) 
 def make_record(model: str, dataset: str, seed: int, *, classes: list[str], skill: float = 2.0,
                 keras: bool = True, n_test: int = 40) -> dict:
     """A record following FIELDS, with metrics computed from synthetic test scores."""
-    from benchmarks.metrics import classification_metrics
+    from benchmarks.metrics.classification import classification_metrics
 
     rng = np.random.default_rng(zlib.crc32(f"{model}|{dataset}|{seed}".encode()))
     labels = np.arange(n_test) % len(classes)

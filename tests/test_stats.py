@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from benchmarks.metrics import metric_from_scores
+from benchmarks.metrics.classification import metric_from_scores
 from benchmarks.stats import Summary, aggregate, bootstrap_interval, group_records, summarize, t_interval
 from benchmarks.tables import comparison_rows
 

@@ -13,6 +13,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "benchmarks.commands.run",
     "benchmarks.commands.download",
     "benchmarks.commands.baseline",
-    "benchmarks.compare",
+    "benchmarks.commands.compare",
     "benchmarks.commands.report",
 )

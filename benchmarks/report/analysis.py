@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmarks.metrics import Metric
+from benchmarks.metrics import catalogue as metric_catalogue
 from benchmarks.report.published import PublishedResult, published_for
 from benchmarks.results import is_ok
 from benchmarks.stats import Summary, group_records, summarize, t_interval
@@ -16,46 +18,61 @@ NA = "n/a"
 
 @dataclass(frozen=True)
 class Column:
-    """A comparison-table column: a record field, its header, and which way is better."""
+    """A comparison-table column: a record field; header, direction and format from the catalogue."""
 
     field: str
-    header: str
-    better: str  # "max" | "min"
-    kind: str  # "score" (3 decimals) | "number" (3 significant figures) | "count" (integer)
+
+    @property
+    def metric(self) -> Metric:
+        return metric_catalogue.get(self.field)
+
+    @property
+    def header(self) -> str:
+        return self.metric.header
+
+    @property
+    def better(self) -> str:
+        """``"max"`` or ``"min"``."""
+        return self.metric.direction
+
+    @property
+    def kind(self) -> str:
+        """``"score"`` (quality: fixed decimals), ``"count"`` (integer) or ``"number"`` (3 significant
+        figures)."""
+        m = self.metric
+        return "score" if m.kind == "quality" else "count" if m.unit == "count" else "number"
+
+    @property
+    def digits(self) -> int:
+        return self.metric.digits
 
 
-COLUMNS: tuple[Column, ...] = (
-    Column("accuracy", "accuracy", "max", "score"),
-    Column("f1_macro", "macro-F1", "max", "score"),
-    Column("roc_auc", "ROC-AUC", "max", "score"),
-    Column("train_time_s", "train time (s)", "min", "number"),
-    Column("train_samples_per_s", "train samples/s", "max", "number"),
-    Column("inference_samples_per_s", "inference samples/s", "max", "number"),
-    Column("params", "parameters", "min", "count"),
-)
+COLUMNS: tuple[Column, ...] = tuple(Column(name) for name in (
+    "accuracy", "f1_macro", "roc_auc", "train_time_s", "train_samples_per_s", "inference_samples_per_s",
+    "params"))
 
 
-def fmt_value(value: float | None, kind: str) -> str:
-    """A number for a table: scores with 3 decimals, others with 3 significant figures."""
+def fmt_value(value: float | None, kind: str, digits: int = 3) -> str:
+    """A number for a table: scores with ``digits`` decimals, others with 3 significant figures."""
     if value is None or not math.isfinite(value):
         return NA
     if kind == "score":
-        return f"{value:.3f}"
+        return f"{value:.{digits}f}"
     if kind == "count" or abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:.3g}"
 
 
-def fmt_summary(s: Summary, kind: str) -> str:
+def fmt_summary(s: Summary, kind: str, digits: int = 3) -> str:
     """``mean [low, high]`` (95% CI) when there is an interval, else the mean, else n/a.
 
     Counts (parameters) show the mean alone; score intervals are clipped to [0, 1].
     """
-    mean = fmt_value(s.mean, kind)
+    mean = fmt_value(s.mean, kind, digits)
     if s.mean is None or s.ci_low is None or s.ci_high is None or kind == "count":
         return mean
     lo, hi = (max(s.ci_low, 0.0), min(s.ci_high, 1.0)) if kind == "score" else (s.ci_low, s.ci_high)
-    return f"{mean} [{fmt_value(lo, kind)}, {fmt_value(hi, kind)}]"
+    return f"{mean} [{fmt_value(lo, kind, digits)}, {fmt_value(hi, kind, digits)}]"
 
 
 def number(value: Any) -> float | None:
@@ -148,7 +165,7 @@ class ModelRow:
         return NA
 
     def cell(self, column: Column) -> str:
-        return fmt_summary(self.summaries[column.field], column.kind)
+        return fmt_summary(self.summaries[column.field], column.kind, column.digits)
 
 
 @dataclass
@@ -178,9 +195,9 @@ def _mark_best(rows: list[ModelRow]) -> None:
         if len(means) < 2:
             continue
         best = (max if col.better == "max" else min)(m for _, m in means)
-        shown = fmt_value(best, col.kind)
+        shown = fmt_value(best, col.kind, col.digits)
         for r, m in means:
-            if fmt_value(m, col.kind) == shown:
+            if fmt_value(m, col.kind, col.digits) == shown:
                 r.best.add(col.field)
 
 

@@ -23,11 +23,13 @@ import numpy as np
 
 from benchmarks.errors import DataError, OncobenchError
 from benchmarks.hashing import file_digest
+from benchmarks.modalities import EXPRESSION, IMAGE
 from datasets.base import Dataset, LoadOptions, Provenance, Split
 from datasets.checksums import load_npz, npz_object_arrays
 from datasets.medmnist import KEYS, arrays_to_dataset
 from datasets.preprocess import images_to_float, preprocess_splits, split_indices
 from datasets.registry import DatasetSpec, register_prefix
+from datasets.spec import OfficialSplit, SeededSplit
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")
@@ -315,16 +317,18 @@ def _spec(kind: str, modality: str, loader, path_str: str) -> DatasetSpec:
         name=f"{kind}:{path_str}",
         modality=modality,
         loader=partial(loader, path_str),
-        num_classes=0,  # known once loaded
+        classes=0,  # known once loaded
         size=f"user {kind}",
-        available=lambda _o: path.exists(),
+        # npz files carry their own train/val/test split
+        split=OfficialSplit() if kind == "npz" else SeededSplit(),
+        provenance=Provenance(source=f"user data {path}", licence=LICENCE),
+        is_available=lambda _o: path.exists(),
         bundled=False,
         description=f"user data {path}",
         how_to_get=f"check the path {path}",
-        supports_cv=kind != "npz",  # npz files carry their own train/val/test split
     )
 
 
-register_prefix("csv", partial(_spec, "csv", "expression", load_csv))
-register_prefix("npz", partial(_spec, "npz", "image", load_npz_images))
-register_prefix("folder", partial(_spec, "folder", "image", load_folder))
+register_prefix("csv")(partial(_spec, "csv", EXPRESSION, load_csv))
+register_prefix("npz")(partial(_spec, "npz", IMAGE, load_npz_images))
+register_prefix("folder")(partial(_spec, "folder", IMAGE, load_folder))

@@ -23,7 +23,7 @@ import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterator, TextIO
+from typing import Iterator, TextIO
 
 from benchmarks.atomic import atomic_write_text
 from benchmarks.errors import ChecksumError, DataError, OncobenchError
@@ -53,20 +53,6 @@ class Remote:
 
     def path(self, root: Path) -> Path:
         return Path(root) / self.subdir / self.filename
-
-
-# dataset name -> fetcher(options) -> paths written; filled by the dataset modules.
-_FETCHERS: dict[str, Callable[[LoadOptions], list[Path]]] = {}
-
-
-def register_fetcher(name: str, fetcher: Callable[[LoadOptions], list[Path]]) -> None:
-    """Make ``python -m benchmarks download NAME`` work for a remote dataset."""
-    _FETCHERS[name] = fetcher
-
-
-def fetchers() -> dict[str, Callable[[LoadOptions], list[Path]]]:
-    """Every downloadable dataset (the registry must have been loaded)."""
-    return dict(_FETCHERS)
 
 
 def root_of(options: LoadOptions | None) -> Path:
@@ -259,13 +245,6 @@ def fetch(remote: Remote, root: Path | None = None, *, timeout: float | None = N
         return target
     _download(remote, target, timeout_s() if timeout is None else timeout)
     return target
-
-
-def fetch_medmnist(flag: str, size: int, options: LoadOptions) -> Path:
-    """The verified ``.npz`` of MedMNIST ``flag`` at ``size`` (downloaded from Zenodo if absent)."""
-    from datasets import medmnist
-
-    return fetch(medmnist.remote(flag, size), root_of(options))
 
 
 # ---------------------------------------------------------------- archives

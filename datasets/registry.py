@@ -1,40 +1,117 @@
-"""Dataset registry: ``@register_dataset`` records a loader with its metadata.
+"""Dataset registry: one ``DatasetSpec`` per dataset, registered by ``@register_dataset``.
 
+A spec holds every fact about a dataset (modality, classes, split, provenance, remote
+files, published results); ``DatasetSpec.load`` checks the loaded data against it.
+``prefix:PATH`` kinds (bring-your-own data) register with ``@register_prefix``.
 Listing never imports TensorFlow nor reads large files.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, TypeVar
 
-from benchmarks.errors import OncobenchError
-from datasets.base import Dataset, LoadOptions
+from benchmarks.errors import DataError, OncobenchError
+from benchmarks.modalities import MODALITIES
+from datasets import download
+from datasets.base import Dataset, LoadOptions, Provenance
+from datasets.download import Remote
+from datasets.spec import PublishedResult, SplitKind
 
-_LOADER_MODULES = ("datasets.medmnist", "datasets.golub", "datasets.wisconsin")
+_LOADER_MODULES = ("datasets.medmnist", "datasets.golub", "datasets.wisconsin", "datasets.uci_rnaseq",
+                   "datasets.custom")
+
+Loader = Callable[[LoadOptions], Dataset]
+L = TypeVar("L", bound=Callable[..., Dataset])
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A registered dataset: its loader and what a listing shows."""
+    """Everything known about one dataset before loading it."""
 
     name: str
-    modality: str
-    loader: Callable[[LoadOptions], Dataset]
-    num_classes: int
+    modality: str  # one of benchmarks.modalities.MODALITIES
+    loader: Loader
+    classes: tuple[str, ...] | int  # class names, or only their count (0: known once loaded)
     size: str  # human summary, e.g. "546/78/156 x 28x28x1"
-    available: Callable[[LoadOptions], bool]  # True when usable with no network
-    bundled: bool = True
+    split: SplitKind
+    provenance: Provenance
+    remotes: tuple[Remote, ...] = ()  # files downloaded on demand
+    fetcher: Callable[[LoadOptions], list[Path]] | None = None  # default: fetch every remote
+    is_available: Callable[[LoadOptions], bool] | None = None  # default: every remote present
+    bundled: bool = True  # ships with oncobench (no download)
     description: str = ""
     how_to_get: str = ""  # shown when unavailable
-    supports_cv: bool = False  # False: an official fixed split (--cv does not apply)
+    published: tuple[PublishedResult, ...] = field(default=(), repr=False)
+    published_note: str = ""  # how to read the published results
+
+    def __post_init__(self) -> None:
+        problems = validate(self)
+        if problems:
+            raise ValueError(f"dataset {self.name!r}: " + "; ".join(problems))
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes) if isinstance(self.classes, tuple) else self.classes
+
+    @property
+    def supports_cv(self) -> bool:
+        return self.split.supports_cv
+
+    def available(self, options: LoadOptions) -> bool:
+        """True when usable with no network."""
+        if self.is_available is not None:
+            return self.is_available(options)
+        root = download.root_of(options)
+        return all(download.is_present(r, root) for r in self.remotes)
+
+    def fetch(self, options: LoadOptions) -> list[Path]:
+        """Download (when absent) and verify the remote files; returns the local paths."""
+        if self.fetcher is not None:
+            return self.fetcher(options)
+        return [download.fetch(r, download.root_of(options)) for r in self.remotes]
 
     def load(self, options: LoadOptions | None = None) -> Dataset:
+        """Load with ``options`` and check the result against this spec."""
         options = options or LoadOptions()
         if options.cv_folds and not self.supports_cv:
             raise no_cv_error(self.name)
-        return self.loader(options)
+        ds = self.loader(options)
+        problems = self.mismatches(ds)
+        if problems:
+            raise DataError(f"dataset {self.name!r}: loaded data do not match its spec: "
+                            f"{'; '.join(problems)}; fix the loader or the spec it is registered with")
+        return ds
+
+    def mismatches(self, ds: Dataset) -> list[str]:
+        """What differs between a loaded dataset and this spec (empty when it matches)."""
+        out = []
+        if ds.name != self.name:
+            out.append(f"name is {ds.name!r}")
+        if ds.modality != self.modality:
+            out.append(f"modality is {ds.modality!r}, the spec says {self.modality!r}")
+        if isinstance(self.classes, tuple) and tuple(ds.class_names) != self.classes:
+            out.append(f"class names are {list(ds.class_names)}, the spec says {list(self.classes)}")
+        elif self.num_classes and ds.num_classes != self.num_classes:
+            out.append(f"{ds.num_classes} classes, the spec says {self.num_classes}")
+        return out + self.split.mismatches(ds)
+
+
+def validate(spec: DatasetSpec) -> list[str]:
+    """What is wrong with a spec (empty when it is well formed)."""
+    out = []
+    if spec.modality not in MODALITIES:
+        out.append(f"unknown modality {spec.modality!r} (known: {', '.join(MODALITIES)})")
+    if not spec.provenance.source or not spec.provenance.licence:
+        out.append("provenance needs a source and a licence")
+    for r in spec.remotes:
+        if not r.url or not r.digest or r.algo not in ("sha256", "md5"):
+            out.append(f"remote {r.filename!r} needs a url and a sha256 or md5 digest")
+    if spec.bundled and spec.remotes:
+        out.append("a bundled dataset has no remote files")
+    return out
 
 
 _REGISTRY: dict[str, DatasetSpec] = {}
@@ -43,49 +120,56 @@ _PREFIXES: dict[str, Callable[[str], DatasetSpec]] = {}
 _loaded = False
 
 
-def _always(_: LoadOptions) -> bool:
-    return True
-
-
 def register_dataset(
     name: str,
     *,
     modality: str,
-    num_classes: int,
+    classes: tuple[str, ...] | list[str] | int,
     size: str,
-    bundled: bool = True,
+    split: SplitKind,
+    provenance: Provenance,
+    remotes: tuple[Remote, ...] = (),
+    fetch: Callable[[LoadOptions], list[Path]] | None = None,
     available: Callable[[LoadOptions], bool] | None = None,
-    how_to_get: str = "",
-    supports_cv: bool = False,
-):
-    """Decorator: register ``loader(options) -> Dataset`` under ``name``."""
+    description: str = "",
+    published: tuple[PublishedResult, ...] = (),
+    published_note: str = "",
+) -> Callable[[L], L]:
+    """Decorator: register ``loader(options) -> Dataset`` under ``name`` with its facts.
 
-    def deco(fn: Callable[[LoadOptions], Dataset]):
+    Also usable as a call for loaders built by code:
+    ``register_dataset("x", ...)(partial(load, flag, size))``. Datasets with ``remotes``
+    are downloaded on demand (``python -m benchmarks download NAME``); the others ship
+    with oncobench. ``description`` defaults to the first line of the loader's docstring.
+    """
+
+    def deco(fn: L) -> L:
         if name in _REGISTRY:
             raise ValueError(f"dataset {name!r} registered twice")
-        doc = (fn.__doc__ or "").strip().splitlines()
+        doc = (fn.__doc__ or "").strip().splitlines() if not description else [description]
         _REGISTRY[name] = DatasetSpec(
-            name=name,
-            modality=modality,
-            loader=fn,
-            num_classes=num_classes,
-            size=size,
-            available=available or _always,
-            bundled=bundled,
-            description=doc[0] if doc else "",
-            how_to_get=how_to_get,
-            supports_cv=supports_cv,
+            name=name, modality=modality, loader=fn,
+            classes=tuple(classes) if isinstance(classes, (list, tuple)) else classes,
+            size=size, split=split, provenance=provenance, remotes=tuple(remotes), fetcher=fetch,
+            is_available=available, bundled=not remotes, description=doc[0] if doc else "",
+            how_to_get=f"python -m benchmarks download {name}" if remotes else "",
+            published=tuple(published), published_note=published_note,
         )
         return fn
 
     return deco
 
 
-def add_dataset(spec: DatasetSpec) -> None:
-    """Register a spec built by code (e.g. one per MedMNIST flag and size)."""
-    if spec.name in _REGISTRY:
-        raise ValueError(f"dataset {spec.name!r} registered twice")
-    _REGISTRY[spec.name] = spec
+def register_prefix(prefix: str) -> Callable[[Callable[[str], DatasetSpec]], Callable[[str], DatasetSpec]]:
+    """Decorator: register a ``prefix:PATH`` kind (bring-your-own data) by its spec factory."""
+
+    def deco(factory: Callable[[str], DatasetSpec]) -> Callable[[str], DatasetSpec]:
+        if prefix in _PREFIXES:
+            raise ValueError(f"dataset kind {prefix!r}: registered twice")
+        _PREFIXES[prefix] = factory
+        return factory
+
+    return deco
 
 
 def no_cv_error(name: str) -> OncobenchError:
@@ -95,28 +179,22 @@ def no_cv_error(name: str) -> OncobenchError:
                           f"{', '.join(cv)}, csv:PATH, folder:PATH; drop --cv")
 
 
-def register_prefix(prefix: str, factory: Callable[[str], DatasetSpec]) -> None:
-    """Register a ``prefix:PATH`` dataset kind (bring-your-own data)."""
-    _PREFIXES[prefix] = factory
-
-
 def _ensure_loaded() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
         for mod in _LOADER_MODULES:
             importlib.import_module(mod)
-        for mod in ("datasets.uci_rnaseq", "datasets.custom"):
-            try:
-                importlib.import_module(mod)
-            except ModuleNotFoundError as exc:  # optional modules not present yet
-                if exc.name != mod:
-                    raise
 
 
 def list_datasets() -> list[DatasetSpec]:
     _ensure_loaded()
     return list(_REGISTRY.values())
+
+
+def remote_datasets() -> list[DatasetSpec]:
+    """Every dataset with files to download."""
+    return [d for d in list_datasets() if d.remotes]
 
 
 def get_dataset(name: str) -> DatasetSpec:

@@ -92,7 +92,7 @@ def main(argv: list[str]) -> int:
     from dataclasses import replace
 
     from benchmarks.hashing import file_digest
-    from datasets import uci_rnaseq
+    from datasets import registry, uci_rnaseq
     from datasets.base import LoadOptions
 
     root = Path(argv[0] if argv else "/tmp/oncobench-uci-full")
@@ -100,7 +100,9 @@ def main(argv: list[str]) -> int:
     t0 = time.perf_counter()
     make_uci_archive(archive)
     gen_s = time.perf_counter() - t0
-    uci_rnaseq.REMOTE = replace(uci_rnaseq.REMOTE, digest=file_digest(archive))
+    spec = registry.get_dataset(uci_rnaseq.NAME)
+    remote = replace(spec.remotes[0], digest=file_digest(archive))
+    registry._REGISTRY[spec.name] = replace(spec, remotes=(remote,))  # expect the generated archive
     cache = uci_rnaseq.cache_dir(root)
     for f in cache.glob("*"):
         f.unlink()
@@ -109,7 +111,7 @@ def main(argv: list[str]) -> int:
     uci_rnaseq.fetch(options)  # verify + parse data.csv + write the float32 cache
     convert_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    x, _, _, _ = uci_rnaseq.read_cache(cache, uci_rnaseq.REMOTE.digest)
+    x, _, _, _ = uci_rnaseq.read_cache(cache, remote.digest)
     cached_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     ds = uci_rnaseq.load(options)

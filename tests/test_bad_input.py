@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pathlib
 import re
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -13,9 +12,9 @@ import numpy as np
 import pytest
 from conftest_data import closed_port_url, medmnist_arrays, write_image_folder, write_npz
 from make_uci_fixture import make_uci_archive
+from spec_override import override_spec
 
 from benchmarks.cli import main
-from benchmarks.hashing import file_digest
 from datasets import uci_rnaseq
 
 RUN = ["run", "--model", "logreg", "--profile", "quick"]
@@ -171,7 +170,7 @@ def test_checksum_mismatch_moves_the_bad_file_aside(tmp_path, capsys):
 def test_truncated_archive_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
     archive = make_uci_archive(tmp_path / "data" / "uci_rnaseq" / uci_rnaseq.REMOTE.filename, 60, 20)
     archive.write_bytes(archive.read_bytes()[:-200])
-    monkeypatch.setattr(uci_rnaseq, "REMOTE", replace(uci_rnaseq.REMOTE, digest=file_digest(archive)))
+    override_spec(monkeypatch, "uci_rnaseq", digest_of=archive)
     rc = main(RUN + ["--dataset", "uci_rnaseq", "--data-dir", str(tmp_path / "data"),
                      "--output", str(tmp_path / "out")])
     line = _one_line_error(capsys)
@@ -179,10 +178,10 @@ def test_truncated_archive_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
 
 
 def test_offline_remote_dataset_says_what_to_fetch(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(uci_rnaseq, "REMOTE", replace(uci_rnaseq.REMOTE, url=closed_port_url("x.tar.gz")))
+    remote = override_spec(monkeypatch, "uci_rnaseq", url=closed_port_url("x.tar.gz")).remotes[0]
     rc = main(RUN + ["--dataset", "uci_rnaseq", "--data-dir", str(tmp_path / "data"),
                      "--output", str(tmp_path / "out")])
     line = _one_line_error(capsys)
     target = tmp_path / "data" / "uci_rnaseq" / uci_rnaseq.REMOTE.filename
     assert rc == 2 and "cannot download uci_rnaseq" in line
-    assert f"download {uci_rnaseq.REMOTE.url} by hand and place it at {target}" in line
+    assert f"download {remote.url} by hand and place it at {target}" in line

@@ -12,14 +12,18 @@ from pathlib import Path
 import pytest
 from conftest_data import closed_port_url, medmnist_arrays, serve, write_npz
 from make_uci_fixture import make_uci_archive
+from spec_override import override_spec
 
 from benchmarks.cli import main
 from benchmarks.errors import ChecksumError, DataError, OncobenchError
 from benchmarks.hashing import file_digest
-from datasets import download, medmnist, uci_rnaseq
+from datasets import download, uci_rnaseq
 from datasets.base import LoadOptions
 from datasets.download import Progress, Remote
 from datasets.registry import get_dataset
+from datasets.spec import OfficialSplit
+
+FIXTURE_SPLIT = OfficialSplit(train=40, val=14, test=14)  # conftest_data.medmnist_arrays
 
 
 @pytest.fixture
@@ -149,14 +153,19 @@ def test_progress_bar_draws_only_on_a_terminal():
     assert "100%" in tty.getvalue() and "2.0/2.0 MB" in tty.getvalue() and tty.getvalue().endswith("\n")
 
 
+def _serve_dermamnist(monkeypatch, npz_file: Path, url: str):
+    """dermamnist's remote at ``url`` with the fixture's md5 and split sizes."""
+    return override_spec(monkeypatch, "dermamnist", url=url, digest_of=npz_file, split=FIXTURE_SPLIT)
+
+
 def test_medmnist_remote_size_downloads_and_loads(npz_file, tmp_path, monkeypatch):
-    monkeypatch.setitem(medmnist.MD5, ("dermamnist", 28), file_digest(npz_file, "md5"))
     spec = get_dataset("dermamnist")
     options = LoadOptions(data_dir=tmp_path / "data")
     assert not spec.bundled and not spec.available(options)
     assert spec.how_to_get == "python -m benchmarks download dermamnist"
+    assert spec.remotes[0].url == "https://zenodo.org/records/10519652/files/dermamnist.npz?download=1"
     with serve(npz_file.parent) as base:
-        monkeypatch.setattr(medmnist, "ZENODO_URL", base + "/{file}?download=1")
+        spec = _serve_dermamnist(monkeypatch, npz_file, f"{base}/{npz_file.name}?download=1")
         ds = spec.load(options)
     assert spec.available(options)
     assert ds.input_shape == (28, 28, 3) and ds.num_classes == 7 and len(ds.train) == 40
@@ -166,9 +175,8 @@ def test_medmnist_remote_size_downloads_and_loads(npz_file, tmp_path, monkeypatc
 
 
 def test_download_command_fetches_and_reports(npz_file, tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(medmnist.MD5, ("dermamnist", 28), file_digest(npz_file, "md5"))
     with serve(npz_file.parent) as base:
-        monkeypatch.setattr(medmnist, "ZENODO_URL", base + "/{file}?download=1")
+        _serve_dermamnist(monkeypatch, npz_file, f"{base}/{npz_file.name}?download=1")
         rc = main(["download", "dermamnist", "breastmnist", "--data-dir", str(tmp_path / "data")])
     out = capsys.readouterr().out
     assert rc == 0
@@ -177,8 +185,7 @@ def test_download_command_fetches_and_reports(npz_file, tmp_path, monkeypatch, c
 
 
 def test_download_command_offline_is_one_line_exit_2(npz_file, tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(medmnist.MD5, ("dermamnist", 28), file_digest(npz_file, "md5"))
-    monkeypatch.setattr(medmnist, "ZENODO_URL", closed_port_url("{file}"))
+    _serve_dermamnist(monkeypatch, npz_file, closed_port_url(npz_file.name))
     rc = main(["download", "dermamnist", "--data-dir", str(tmp_path / "data")])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1
@@ -191,8 +198,7 @@ def test_download_uci_archive_and_convert(tmp_path, monkeypatch, capsys):
     archive = make_uci_archive(www / uci_rnaseq.REMOTE.filename, n_samples=60, n_genes=40)
     root = tmp_path / "data"
     with serve(www) as base:
-        monkeypatch.setattr(uci_rnaseq, "REMOTE", replace(
-            uci_rnaseq.REMOTE, url=f"{base}/{archive.name}", digest=file_digest(archive)))
+        override_spec(monkeypatch, "uci_rnaseq", url=f"{base}/{archive.name}", digest_of=archive)
         assert not get_dataset("uci_rnaseq").available(LoadOptions(data_dir=root))
         assert main(["download", "uci_rnaseq", "--data-dir", str(root)]) == 0
     out = capsys.readouterr().out

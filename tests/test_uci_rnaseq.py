@@ -4,15 +4,14 @@ selection fitted on the training split only. Uses a small archive in the publish
 from __future__ import annotations
 
 import tarfile
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from make_uci_fixture import TOP, csv_text, expression, make_uci_archive, real_labels, write_archive
+from spec_override import override_spec
 
 from benchmarks.errors import DataError
-from benchmarks.hashing import file_digest
 from datasets import uci_rnaseq
 from datasets.base import LoadOptions
 from datasets.preprocess import split_indices
@@ -24,9 +23,13 @@ N, G = 100, 60  # samples, genes: the first 100 real labels hold every class (CO
 def _place(root: Path, archive_factory, monkeypatch) -> Path:
     """Put an archive where the loader looks and make its checksum the expected one."""
     path = archive_factory(root / "uci_rnaseq" / uci_rnaseq.REMOTE.filename)
-    monkeypatch.setattr(uci_rnaseq, "REMOTE", replace(uci_rnaseq.REMOTE, url="http://127.0.0.1:9/none",
-                                                      digest=file_digest(path)))
+    override_spec(monkeypatch, "uci_rnaseq", url="http://127.0.0.1:9/none", digest_of=path)
     return path
+
+
+def _digest() -> str:
+    """The archive checksum the registered spec expects (the fixture's, once placed)."""
+    return get_dataset("uci_rnaseq").remotes[0].digest
 
 
 @pytest.fixture
@@ -50,13 +53,13 @@ def test_parse_once_into_float32_cache(root, monkeypatch):
     assert spec.modality == "expression" and not spec.bundled and spec.available(options)
     ds = spec.load(options)
     cache = uci_rnaseq.cache_dir(root)
-    x, labels, genes, meta = uci_rnaseq.read_cache(cache, uci_rnaseq.REMOTE.digest)
+    x, labels, genes, meta = uci_rnaseq.read_cache(cache, _digest())
     assert x.dtype == np.float32 and x.shape == (N, G) and genes[0] == "gene_0"
     assert labels == real_labels(N)
     want = expression(real_labels(N), G)
     np.testing.assert_allclose(x, want, rtol=1e-6, atol=1e-6)
     assert ds.class_names == ["BRCA", "COAD", "KIRC", "LUAD", "PRAD"]
-    assert ds.provenance.files == {uci_rnaseq.REMOTE.filename: uci_rnaseq.REMOTE.digest}
+    assert ds.provenance.files == {uci_rnaseq.REMOTE.filename: _digest()}
     # later loads read the cache: no parsing, and the archive is no longer needed
     monkeypatch.setattr(uci_rnaseq, "parse_archive", lambda *_: pytest.fail("parsed twice"))
     (root / "uci_rnaseq" / uci_rnaseq.REMOTE.filename).unlink()
@@ -70,7 +73,7 @@ def test_damaged_cache_is_rebuilt_from_the_archive(root):
     first = uci_rnaseq.load(options)
     npy = uci_rnaseq.cache_dir(root) / uci_rnaseq.CACHE_X
     npy.write_bytes(npy.read_bytes()[:100])  # truncated cache
-    assert uci_rnaseq.read_cache(npy.parent, uci_rnaseq.REMOTE.digest) is None
+    assert uci_rnaseq.read_cache(npy.parent, _digest()) is None
     np.testing.assert_array_equal(uci_rnaseq.load(options).test.x, first.test.x)
 
 
@@ -95,7 +98,7 @@ def test_cross_validation_folds_partition_the_samples(root):
         assert ds.fold == fold and ds.info["cv_folds"] == 5 and ds.input_shape == (10,)
         assert len(ds.train) + len(ds.val) + len(ds.test) == N
         assert set(np.unique(ds.test.y)) == set(range(5))  # every class in every test fold
-        _, labels, _, _ = uci_rnaseq.read_cache(uci_rnaseq.cache_dir(root), uci_rnaseq.REMOTE.digest)
+        _, labels, _, _ = uci_rnaseq.read_cache(uci_rnaseq.cache_dir(root), _digest())
         y = np.array([ds.class_names.index(c) for c in labels])
         tr, va, te = split_indices(y, options, ds.class_names, "t")
         np.testing.assert_array_equal(y[te], ds.test.y)
@@ -107,7 +110,7 @@ def test_cross_validation_folds_partition_the_samples(root):
 def test_gene_selection_is_fitted_on_training_split_only(root):
     options = LoadOptions(data_dir=root, top_k_genes=8)
     ds = uci_rnaseq.load(options)
-    x, labels, _, _ = uci_rnaseq.read_cache(uci_rnaseq.cache_dir(root), uci_rnaseq.REMOTE.digest)
+    x, labels, _, _ = uci_rnaseq.read_cache(uci_rnaseq.cache_dir(root), _digest())
     classes = sorted(set(labels))
     y = np.array([classes.index(c) for c in labels])
     train, _, test = split_indices(y, options, classes, "t")

@@ -12,12 +12,10 @@ from benchmarks.errors import OncobenchError
 def run(args: argparse.Namespace) -> int:
     """Download (and verify) the named datasets; print where each file lies."""
     from benchmarks.paths import data_dir
-    from datasets import download
     from datasets.base import LoadOptions
-    from datasets.registry import get_dataset, list_datasets
+    from datasets.registry import get_dataset, remote_datasets
 
-    list_datasets()  # registers every fetcher
-    remote = download.fetchers()
+    remote = {d.name: d for d in remote_datasets()}
     names = list(args.names)
     if args.all_remote:
         names += [n for n in remote if n not in names]
@@ -31,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
             what = "ships with oncobench" if spec.bundled else "is local data"
             print(f"{name}: {what}; nothing to download")
             continue
-        for path in remote[name](options):
+        for path in spec.fetch(options):
             print(f"{name}: {path}")
     print(f"data folder: {data_dir(options.data_dir)}")
     return 0

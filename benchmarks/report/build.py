@@ -2,61 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from benchmarks.atomic import atomic_write_bytes, atomic_write_text
 from benchmarks.paths import safe_filename
 from benchmarks.report import analysis
 from benchmarks.report.analysis import DatasetSection, run_label
+from benchmarks.report.model import FigureRef, Report, SectionFigures
 from benchmarks.results import load_results
 from benchmarks.stats import Summary
 
 FIGURES_DIR = "figures"
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
-
-
-@dataclass(frozen=True)
-class FigureRef:
-    """One PNG: its file name under ``figures/``, a caption, and its bytes (for embedding)."""
-
-    name: str
-    caption: str
-    png: bytes
-
-
-@dataclass
-class SectionFigures:
-    overview: list[FigureRef] = field(default_factory=list)
-    per_model: dict[str, list[FigureRef]] = field(default_factory=dict)
-    notes: dict[str, list[str]] = field(default_factory=dict)  # model -> what could not be drawn
-
-
-@dataclass
-class Report:
-    """Everything the renderers need."""
-
-    run_id: str
-    meta: dict[str, Any]
-    command: str | None
-    generated_at: str
-    records: list[dict[str, Any]]
-    sections: list[DatasetSection]
-    figures: dict[str, SectionFigures]
-    colors: dict[str, str]
-
-    @property
-    def env(self) -> dict[str, Any]:
-        return analysis.environment(self.meta, self.records)
-
-    @property
-    def failed(self) -> list[dict[str, Any]]:
-        return analysis.failed_records(self.records)
-
-
 
 
 def _clipped(s: Summary) -> tuple[float | None, float | None]:

@@ -18,7 +18,7 @@ from benchmarks.report.analysis import (
     number,
     run_order,
 )
-from benchmarks.report.build import Report
+from benchmarks.report.model import Report
 from benchmarks.report.published import PUBLISHED_LABEL, PublishedResult, cited
 from benchmarks.results import is_ok
 

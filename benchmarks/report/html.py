@@ -9,7 +9,7 @@ from typing import Any
 
 from benchmarks.paths import safe_filename
 from benchmarks.report import content
-from benchmarks.report.build import FigureRef, Report
+from benchmarks.report.model import FigureRef, Report
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;margin:24px auto;

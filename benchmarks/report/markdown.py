@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from benchmarks.report import content
-from benchmarks.report.build import Report
+from benchmarks.report.model import Report
 
 _SPECIAL = re.compile(r"([\\|*`])")
 _EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from benchmarks.config import RunConfig
 from benchmarks.errors import DataError, OncobenchError
+from benchmarks.harness import record_header, run_one
 from benchmarks.results import SCHEMA_VERSION, ResultsStore, record_key, write_csv
 from datasets.base import LoadOptions
 from datasets.registry import DatasetSpec, get_dataset, list_datasets, no_cv_error
@@ -130,14 +131,10 @@ def execute(
             f" fold {fold}" if fold is not None else "")
         log(f"{label} ...")
         t0 = time.perf_counter()
-        key = record_key(mspec.name, dspec.name, seed, fold)
         try:
             dataset = dataset_for(dspec, seed, fold)
-            from benchmarks.harness import run_one
-
             rec = run_one(mspec, dataset, seed, config, run_dir=run_dir, environment=env,
                           run_id=run_dir.name, callbacks=callbacks)
-            rec["key"] = key
             store.append(rec)
             roc = rec.get("roc_auc")
             log(f"{label}: accuracy {rec['accuracy']:.3f}  f1 {rec['f1_macro']:.3f}  "
@@ -147,31 +144,17 @@ def execute(
         except DataError:
             raise  # bad data: stop with its one-line error (finished records are saved)
         except OncobenchError as exc:
-            store.append(_failed(key, mspec, dspec, seed, fold, config, exc, env, run_dir))
+            store.append(_failed(mspec, dspec, seed, fold, config, exc, env, run_dir))
             log(f"{label}: FAILED {_error_line(exc)}")
         except Exception as exc:  # noqa: BLE001 - one failed run must not lose the others
-            store.append(_failed(key, mspec, dspec, seed, fold, config, exc, env, run_dir))
+            store.append(_failed(mspec, dspec, seed, fold, config, exc, env, run_dir))
             log(f"{label}: FAILED {_error_line(exc)}")
     write_csv(store.records, run_dir / "results.csv")
     return store
 
 
-def _failed(key, mspec, dspec, seed, fold, config, exc, env, run_dir) -> dict[str, Any]:
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": run_dir.name,
-        "key": key,
-        "status": "failed",
-        "error": _error_line(exc),
-        "model": mspec.name,
-        "framework": mspec.framework,
-        "dataset": dspec.name,
-        "modality": dspec.modality,
-        "seed": seed,
-        "fold": fold,
-        "profile": config.profile,
-        "device_kind": env.get("device_kind"),
-        "device_name": env.get("device_name"),
-        "environment": env,
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+def _failed(mspec: ModelSpec, dspec: DatasetSpec, seed: int, fold: int | None, config: RunConfig,
+            exc: BaseException, env: dict[str, Any] | None, run_dir: Path) -> dict[str, Any]:
+    """The record of a run that raised ``exc``: the common header only."""
+    return record_header(mspec, dspec.name, dspec.modality, seed, fold, config, run_id=run_dir.name,
+                         environment=env, status="failed", error=_error_line(exc))

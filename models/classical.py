@@ -1,4 +1,7 @@
-"""Classical scikit-learn baselines run under the same harness interface."""
+"""Classical scikit-learn baselines run under the same harness interface.
+
+``seed`` is the reserved builder parameter: the run's seed, not a hyper-parameter.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +9,20 @@ from benchmarks.modalities import MODALITIES as ALL_MODALITIES
 from models.registry import register_model
 
 
-@register_model(
-    "logreg",
-    modalities=ALL_MODALITIES,
-    defaults={"C": 1.0, "max_iter": 2000},
-    framework="sklearn",
-)
-def build_logreg(input_shape, num_classes, *, C: float = 1.0, max_iter: int = 2000, seed: int = 0):
+@register_model("logreg", modalities=ALL_MODALITIES, framework="sklearn")
+def build_logreg(
+    input_shape: tuple[int, ...], num_classes: int, *, C: float = 1.0, max_iter: int = 2000, seed: int = 0
+):
     """Logistic regression (L2, lbfgs) on flattened, standardised features."""
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=C, max_iter=max_iter, random_state=seed)
 
 
-@register_model(
-    "random_forest",
-    modalities=ALL_MODALITIES,
-    defaults={"n_estimators": 300, "max_features": "sqrt", "min_samples_leaf": 1},
-    framework="sklearn",
-)
+@register_model("random_forest", modalities=ALL_MODALITIES, framework="sklearn")
 def build_random_forest(
-    input_shape,
-    num_classes,
+    input_shape: tuple[int, ...],
+    num_classes: int,
     *,
     n_estimators: int = 300,
     max_features: str | float = "sqrt",

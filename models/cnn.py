@@ -6,17 +6,7 @@ from models.heads import classifier_output
 from models.registry import register_model
 
 
-@register_model(
-    "cnn",
-    modalities=("image",),
-    defaults={
-        "filters": (32, 64, 128),
-        "dense_units": 128,
-        "dropout": 0.4,
-        "augment": True,
-        "global_pool": True,
-    },
-)
+@register_model("cnn", modalities=("image",))
 def build(
     input_shape: tuple[int, ...],
     num_classes: int,

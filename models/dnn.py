@@ -6,17 +6,7 @@ from models.heads import classifier_output
 from models.registry import register_model
 
 
-@register_model(
-    "dnn",
-    modalities=("expression", "tabular"),
-    defaults={
-        "hidden_units": (512, 256),
-        "dropout": 0.3,
-        "batch_norm": False,
-        "l2": 1e-4,
-        "activation": "relu",
-    },
-)
+@register_model("dnn", modalities=("expression", "tabular"))
 def build(
     input_shape: tuple[int, ...],
     num_classes: int,

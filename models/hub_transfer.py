@@ -164,19 +164,7 @@ def fine_tune(model) -> None:
     model.get_layer("backbone").set_trainable(True)
 
 
-@register_model(
-    "mobilenet_v2_hub",
-    modalities=("image",),
-    defaults={
-        "handle": DEFAULT_HANDLE,
-        "image_size": 96,
-        "dropout": 0.2,
-        "fine_tune": False,
-        "fine_tune_epochs": 5,
-        "fine_tune_lr_scale": 0.1,
-    },
-    fine_tune=fine_tune,
-)
+@register_model("mobilenet_v2_hub", modalities=("image",), fine_tune=fine_tune)
 def build(
     input_shape: tuple[int, ...],
     num_classes: int,

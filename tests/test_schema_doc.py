@@ -87,7 +87,7 @@ def test_failed_record_fields():
     from datasets import get_dataset
     from models import get_model
 
-    rec = _failed("logreg|wisconsin|0|-", get_model("logreg"), get_dataset("wisconsin"), 0, None,
+    rec = _failed(get_model("logreg"), get_dataset("wisconsin"), 0, None,
                   get_profile("quick"), RuntimeError("boom"), {"device_kind": "CPU"}, Path("run"))
     assert set(rec) == set(schema.FAILED_FIELDS)
     assert rec["status"] == "failed" and rec["error"] == "RuntimeError: boom"

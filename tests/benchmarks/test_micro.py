@@ -27,8 +27,8 @@ CASES = {
 
 @functools.lru_cache(maxsize=None)
 def _model_and_batch(case: str):
+    from benchmarks.adapters.keras import compile_model
     from benchmarks.config import get_profile
-    from benchmarks.harness import _compile
     from datasets import LoadOptions, get_dataset
     from models import get_model
 
@@ -39,7 +39,7 @@ def _model_and_batch(case: str):
 
     keras.utils.set_random_seed(0)
     model = spec.build(ds.input_shape, ds.num_classes, **spec.hparams())
-    _compile(model, ds.num_classes, get_profile("standard"), 1e-3)
+    compile_model(model, ds.num_classes, get_profile("standard"), 1e-3)
     idx = np.arange(BATCH) % len(ds.train)  # golub has 30 training samples: wrap around
     x, y = ds.train.x[idx], ds.train.y[idx]
     for _ in range(3):  # warm-up: trace and compile both steps

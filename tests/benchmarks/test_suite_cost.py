@@ -67,7 +67,7 @@ def _compiled_model(w: Workload, config):
     """The harness's model for ``w``, built and compiled exactly as ``run_one`` does."""
     import keras
 
-    from benchmarks.harness import _compile
+    from benchmarks.adapters.keras import compile_model
     from models import get_model
 
     ds = _dataset(w.dataset)
@@ -75,7 +75,7 @@ def _compiled_model(w: Workload, config):
     keras.utils.set_random_seed(0)
     spec = get_model(w.model)
     model = spec.build(ds.input_shape, ds.num_classes, **spec.hparams())
-    _compile(model, ds.num_classes, config, config.learning_rate)
+    compile_model(model, ds.num_classes, config, config.learning_rate)
     return model
 
 
@@ -112,7 +112,8 @@ def _cpu_timer(out: list[float]):
 
 @pytest.mark.parametrize("name", list(WORKLOADS))
 def test_harness_training_overhead(benchmark, tmp_path, name):
-    from benchmarks.harness import make_pipeline, run_one
+    from benchmarks.adapters.keras import make_pipeline
+    from benchmarks.harness import run_one
     from models import get_model
 
     w = WORKLOADS[name]
@@ -157,7 +158,7 @@ def test_harness_training_overhead(benchmark, tmp_path, name):
 @pytest.mark.parametrize("name", list(WORKLOADS))
 def test_input_pipeline_throughput(benchmark, name):
     from benchmarks import measure
-    from benchmarks.harness import make_pipeline
+    from benchmarks.adapters.keras import make_pipeline
 
     w = WORKLOADS[name]
     ds = _dataset(w.dataset)

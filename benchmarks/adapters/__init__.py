@@ -1,0 +1,42 @@
+"""Framework adapters: one per way to train (Keras, scikit-learn), chosen by ``spec.framework``.
+
+A new way to train (federated rounds, a distribution strategy) is a new adapter registered
+here with ``register_adapter``; the harness needs no new branch. Adapter modules are
+imported on first use, so importing this package imports no framework.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from benchmarks.adapters.base import Adapter, AdapterResult, RunContext
+from benchmarks.errors import OncobenchError
+
+if TYPE_CHECKING:
+    from models.registry import ModelSpec
+
+__all__ = ["Adapter", "AdapterResult", "RunContext", "adapter_for", "register_adapter"]
+
+# framework -> an adapter, or the module whose ``ADAPTER`` it is (imported on first use)
+_ADAPTERS: dict[str, Adapter | str] = {
+    "keras": "benchmarks.adapters.keras",
+    "sklearn": "benchmarks.adapters.sklearn",
+}
+
+
+def register_adapter(framework: str, adapter: Adapter | str) -> None:
+    """Make ``adapter`` (or the module path holding ``ADAPTER``) train ``framework`` models."""
+    _ADAPTERS[framework] = adapter
+
+
+def adapter_for(spec: ModelSpec) -> Adapter:
+    """The adapter that trains ``spec`` (by its ``framework``)."""
+    try:
+        adapter = _ADAPTERS[spec.framework]
+    except KeyError:
+        raise OncobenchError(f"model {spec.name!r}: no adapter for framework {spec.framework!r}; "
+                             f"valid: {', '.join(sorted(_ADAPTERS))}") from None
+    if isinstance(adapter, str):
+        adapter = _ADAPTERS[spec.framework] = importlib.import_module(adapter).ADAPTER
+    return adapter

@@ -1,0 +1,44 @@
+"""What every framework adapter takes and returns (no framework imported here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from benchmarks.config import RunConfig
+    from datasets.base import Dataset
+    from models.registry import ModelSpec
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Per-run facts an adapter may use: where to write, the record key, extra callbacks."""
+
+    run_dir: Path
+    key: str
+    callbacks: list[Any] = field(default_factory=list)  # framework-specific hooks (Keras callbacks)
+
+
+@dataclass(frozen=True)
+class AdapterResult:
+    """Test-set outputs and the cost fields of the record.
+
+    ``proba``: (n_test, num_classes) class probabilities, or one sigmoid column for a binary
+    task (the harness turns it into two with ``benchmarks.metrics.probabilities``).
+    """
+
+    proba: np.ndarray
+    cost: dict[str, Any]
+
+
+class Adapter(Protocol):
+    """Trains, predicts and measures one model of one framework."""
+
+    def run(self, spec: ModelSpec, dataset: Dataset, seed: int, config: RunConfig,
+            hp: dict[str, Any], ctx: RunContext) -> AdapterResult:
+        """Build ``spec`` with ``hp``, fit on the train (and val) split, predict the test split."""
+        ...

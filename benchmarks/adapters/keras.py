@@ -1,0 +1,169 @@
+"""Keras adapter: build, compile, a ``tf.data`` pipeline, fit with early stopping (and an
+optional fine-tuning phase), predict, and measure speed, memory and FLOPs.
+
+TensorFlow and Keras are imported inside functions: importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from benchmarks import measure
+from benchmarks.adapters.base import AdapterResult, RunContext
+from benchmarks.config import RunConfig
+from benchmarks.paths import safe_filename
+from datasets.base import Dataset
+from models.registry import ModelSpec
+
+
+def make_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool, seed: int,
+                  deterministic: bool = True):
+    """``tf.data``: cache -> seeded shuffle (train only) -> batch -> prefetch."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.deterministic = deterministic
+    return ds.with_options(options)
+
+
+def optimizer(name: str, lr: float):
+    """A Keras optimizer by name ("adam", "rmsprop") at learning rate ``lr``."""
+    import keras
+
+    return {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}[name](learning_rate=lr)
+
+
+def compile_model(model: Any, num_classes: int, config: RunConfig, lr: float) -> None:
+    """Compile as every run does: the loss by task, accuracy, the config's XLA/steps settings."""
+    loss = "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
+    model.compile(
+        optimizer=optimizer(config.optimizer, lr),
+        loss=loss,
+        metrics=["accuracy"],
+        jit_compile=config.jit_compile,
+        steps_per_execution=config.steps_per_execution,
+    )
+
+
+def predict_batches(predict, x: np.ndarray, batch_size: int) -> np.ndarray:
+    """``predict`` over ``x`` in batches, concatenated."""
+    return np.concatenate([np.asarray(predict(x[i:i + batch_size])) for i in range(0, len(x), batch_size)])
+
+
+def _seed_and_policy(seed: int, config: RunConfig) -> None:
+    """A fresh session: seeds, op determinism as configured, the precision policy."""
+    import keras
+    import tensorflow as tf
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    else:  # process-global (no public API to undo it): switch it off after a deterministic run
+        from tensorflow.python.framework import config as tf_config
+
+        tf_config.disable_op_determinism()
+    keras.mixed_precision.set_global_policy(config.precision)
+
+
+def _phases(spec: ModelSpec, config: RunConfig, hp: dict[str, Any]) -> list[tuple[str, float, int]]:
+    """(phase, learning rate, epochs): training, then fine-tuning when the model and hp ask."""
+    phases = [("train", config.learning_rate, config.epochs)]
+    if spec.fine_tune is not None and hp.get("fine_tune"):
+        phases.append(("fine_tune", config.learning_rate * hp.get("fine_tune_lr_scale", 0.1),
+                       int(hp.get("fine_tune_epochs", 5))))
+    return phases
+
+
+def _flops_fields(model: Any, cost: dict[str, Any]) -> dict[str, Any]:
+    from benchmarks.flops import flops_per_sample
+
+    fps = flops_per_sample(model)
+    out: dict[str, Any] = {"flops_per_sample": fps}
+    if fps and cost["train_samples_per_s"]:
+        # training step ~ 3x forward FLOPs (forward + two backward matmuls)
+        out["train_gflops_per_s"] = 3 * fps * cost["train_samples_per_s"] / 1e9
+        out["inference_gflops_per_s"] = fps * cost["inference_samples_per_s"] / 1e9
+    return out
+
+
+class KerasAdapter:
+    """Trains Keras models; see the module docstring."""
+
+    def run(self, spec: ModelSpec, ds: Dataset, seed: int, config: RunConfig,
+            hp: dict[str, Any], ctx: RunContext) -> AdapterResult:
+        import keras
+
+        _seed_and_policy(seed, config)
+        measure.reset_gpu_peak()
+        model = spec.create(ds.input_shape, ds.num_classes, hp, seed=seed)
+        compile_model(model, ds.num_classes, config, config.learning_rate)
+        train = make_pipeline(ds.train.x, ds.train.y, config.batch_size, shuffle=True, seed=seed,
+                              deterministic=True)
+        val = make_pipeline(ds.val.x, ds.val.y, config.batch_size, shuffle=False, seed=seed)
+        ckpt_dir = ctx.run_dir / "checkpoints"
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        ckpt = ckpt_dir / f"{safe_filename(ctx.key.replace('|', '__'), 100)}.weights.h5"  # csv:/paths too
+
+        curves: dict[str, list[float]] = {"loss": [], "val_loss": [], "accuracy": [], "val_accuracy": []}
+        train_time = 0.0
+        timers = []
+        best_epoch = None
+        for phase, lr, epochs in _phases(spec, config, hp):
+            if phase == "fine_tune":
+                spec.fine_tune(model)
+                compile_model(model, ds.num_classes, config, lr)
+            timer = measure.make_timing_callback(config.target)
+            # EarlyStopping keeps the best epoch's weights in memory and restores them at the end
+            # (stopped early or not); the checkpoint is written once per phase, outside the timed
+            # fit: a ModelCheckpoint callback writing on every improved epoch cost +8.5% fit time.
+            cbs = [
+                keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
+                                              restore_best_weights=True),
+                timer,
+                *ctx.callbacks,
+            ]
+            t0 = time.perf_counter()
+            hist = model.fit(train, validation_data=val, epochs=epochs, callbacks=cbs, verbose=config.verbose)
+            train_time += time.perf_counter() - t0
+            timers.append(timer)
+            for k in curves:
+                curves[k] += [float(v) for v in hist.history.get(k, [])]
+            model.save_weights(str(ckpt))  # best epoch of this phase (restored by EarlyStopping)
+            losses = hist.history.get("val_loss", [])
+            if losses:
+                best_epoch = len(curves["loss"]) - len(losses) + int(np.argmin(losses)) + 1
+
+        first = timers[0]
+        thr = measure.steady_throughput(first.epoch_times, first.epoch_steps, len(ds.train))
+        predict = model.predict_on_batch
+        proba = predict_batches(predict, ds.test.x, config.batch_size)
+        cost = {
+            "train_time_s": train_time,
+            "first_epoch_s": first.epoch_times[0] if first.epoch_times else None,
+            "epochs": len(curves["loss"]),
+            "best_epoch": best_epoch,
+            **thr,
+            "inference_samples_per_s": measure.inference_throughput(
+                predict, ds.test.x, config.batch_size, config.inference_min_time_s),
+            **measure.latency_ms(predict, ds.test.x[:1], config.latency_calls),
+            "params": int(model.count_params()),
+            "trainable_params": int(sum(int(np.prod(w.shape)) for w in model.trainable_weights)),
+            "checkpoint": str(ckpt.relative_to(ctx.run_dir)) if ckpt.exists() else None,
+            "curves": curves,
+            "time_to_target_s": first.time_to_target_s,
+            "epoch_to_target": first.epoch_to_target,
+            "gpu_peak_memory_mb": measure.gpu_peak_memory_mb(),
+        }
+        cost.update(_flops_fields(model, cost))
+        return AdapterResult(proba, cost)
+
+
+ADAPTER = KerasAdapter()

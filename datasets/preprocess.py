@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +58,8 @@ class TabularPreprocessor:
         if self.impute not in IMPUTE_CHOICES:
             raise DataError(f"unknown --impute {self.impute!r}; valid: {', '.join(IMPUTE_CHOICES)}")
         x, nan = self._checked(x, "training")
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: filled with 0 below
             if self.impute == "median":
                 fill = np.nanmedian(x, axis=0)
             elif self.impute == "mean":

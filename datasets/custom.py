@@ -47,6 +47,8 @@ GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
 LICENCE = "user-supplied data"
 IMAGE_SIZE_RANGE = (1, 1024)  # --image-size bounds
 MAX_IMAGE_PIXELS = 120_000_000  # larger images are refused from their header (decompression bombs)
+MAX_DECODE_BYTES = 128 << 20  # one image's decoded size (after JPEG draft); bounds peak memory
+BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2, "LA": 4}  # else 4
 MAX_CLASSES = 1000  # npz labels implying more classes are refused (a one-hot of 10^6 classes is TiBs)
 # what decoders of compressed/archived files raise on bad input (gzip's BadGzipFile is an OSError)
 DECODE_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error, zipfile.BadZipFile, tarfile.TarError,
@@ -156,7 +158,8 @@ def _sep_hint(path: Path, names: list[str], options: LoadOptions) -> str:
         found = csv.Sniffer().sniff(text, delimiters=others).delimiter
     except csv.Error:
         return ""
-    return f"; the header looks {found!r}-separated: pass --sep {found!r}"
+    flag = "tab" if found == "\t" else repr(found)
+    return f"; the header looks {flag}-separated: pass --sep {flag}"
 
 
 def _numeric_features(frame, path: Path, transposed: bool):
@@ -442,6 +445,18 @@ def _open_image(path: Path):
     return img
 
 
+def _check_decode_size(img, path: Path) -> None:
+    """Refuse an image whose decoded pixels would exceed MAX_DECODE_BYTES (PNG/TIFF cannot be
+    decoded at reduced size, JPEG can: its draft size counts)."""
+    w, h = img.size
+    need = w * h * BYTES_PER_PIXEL.get(img.mode, 4)
+    if need > MAX_DECODE_BYTES:
+        kind = f"{img.mode} {img.format or ''}".strip()
+        raise DataError(f"{path}: a {w}x{h} {kind} image needs {need >> 20} MiB to decode "
+                        f"(limit {MAX_DECODE_BYTES >> 20} MiB); downscale it, or save it as JPEG and pass "
+                        "--image-size N (JPEG decodes at reduced size)")
+
+
 def _image_array(path: Path, size: int | None, rgb: bool) -> tuple[np.ndarray, int]:
     """One image as float32 (H,W,1|3) in [0, 1], scaled by its true bit depth, resized to
     size x size when given (decoded with a size hint: JPEG draft, reduce for the rest);
@@ -454,6 +469,7 @@ def _image_array(path: Path, size: int | None, rgb: bool) -> tuple[np.ndarray, i
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             if size and img.format == "JPEG":
                 img.draft("RGB" if rgb else "L", (size, size))
+            _check_decode_size(img, path)
             img.load()
             if size and min(img.size) >= 2 * size:
                 img = img.reduce(max(1, min(img.size) // (2 * size)))

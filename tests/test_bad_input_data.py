@@ -170,11 +170,12 @@ def test_npy_named_npz_and_string_images_are_refused(tmp_path):
 
 
 # ---------------------------------------------------------------- cause 9: image folders
-def _png_header(path: Path, w: int, h: int) -> Path:
-    """A PNG that declares w x h pixels (nothing is decoded before the size check)."""
+def _png_header(path: Path, w: int, h: int, color: int = 0) -> Path:
+    """A PNG that declares w x h pixels (colour type 0 gray, 2 RGB); nothing is decoded before the
+    size checks."""
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, color, 0, 0, 0)
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0")) +
                      chunk(b"IEND", b""))
     return path
@@ -185,6 +186,13 @@ def test_decompression_bomb_is_refused_from_its_header(tmp_path):
     _png_header(root / "a" / "bomb.png", 20000, 20000)
     msg = _fails(f"folder:{root}", LoadOptions(image_size=28))
     assert "bomb.png" in msg and "decompression bomb" in msg
+
+
+def test_image_too_large_to_decode_is_refused_before_decoding(tmp_path):
+    root = write_image_folder(tmp_path / "f", {"a": 4, "b": 4})
+    _png_header(root / "a" / "huge.png", 10000, 10000, color=2)
+    msg = _fails(f"folder:{root}", LoadOptions(image_size=28))
+    assert "a 10000x10000 RGB PNG image needs 381 MiB to decode (limit 128 MiB)" in msg
 
 
 @pytest.mark.parametrize("size", [-1, 0, 5000])

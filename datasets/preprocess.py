@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from benchmarks.errors import DataError
+from benchmarks.errors import DataError, some
 from datasets.base import LoadOptions, Split
 
 IMPUTE_CHOICES = ("median", "mean", "zero", "error")
+MAX_ABS_VALUE = 1e38  # beyond this a value overflows float32, and its square float64
 
 
 @dataclass
@@ -32,6 +34,13 @@ class TabularPreprocessor:
     def _checked(self, x: np.ndarray, split: str) -> tuple[np.ndarray, np.ndarray]:
         """float64 features and their NaN mask; infinities (and NaN with --impute error) refused."""
         x = np.asarray(x, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            huge = np.abs(x) >= MAX_ABS_VALUE
+        if huge.any() and not np.isinf(x).any():
+            raise DataError(
+                f"{int(huge.sum())} values of magnitude >= 1e38 in the {split or 'input'} features "
+                f"(e.g. {x[huge][0]:g}), which overflow float32; rescale them (e.g. log) before loading"
+            )
         if np.isinf(x).any():
             raise DataError(
                 f"{int(np.isinf(x).sum())} infinite values in the {split or 'input'} features; "
@@ -49,7 +58,8 @@ class TabularPreprocessor:
         if self.impute not in IMPUTE_CHOICES:
             raise DataError(f"unknown --impute {self.impute!r}; valid: {', '.join(IMPUTE_CHOICES)}")
         x, nan = self._checked(x, "training")
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: filled with 0 below
             if self.impute == "median":
                 fill = np.nanmedian(x, axis=0)
             elif self.impute == "mean":
@@ -64,10 +74,21 @@ class TabularPreprocessor:
         if self.top_k and self.top_k < keep.size:
             order = np.argsort(var[keep])[::-1][: self.top_k]
             keep = np.sort(keep[order])
+        if keep.size == 0:
+            raise DataError(
+                f"no usable features: all {x.shape[1]} feature columns are constant or empty in the "
+                "training split; check --sep / --transpose and that the file holds measurements"
+            )
         self.keep_ = keep
         xk = x[:, keep]
-        self.mean_ = xk.mean(axis=0) if self.standardize else np.zeros(keep.size)
-        std = xk.std(axis=0) if self.standardize else np.ones(keep.size)
+        with np.errstate(all="ignore"):
+            self.mean_ = xk.mean(axis=0) if self.standardize else np.zeros(keep.size)
+            std = xk.std(axis=0) if self.standardize else np.ones(keep.size)
+        if not (np.isfinite(self.mean_).all() and np.isfinite(std).all()):
+            raise DataError(
+                "feature values overflow when standardised (mean or variance is infinite); "
+                "rescale them (e.g. log) before loading"
+            )
         self.scale_ = np.where(std > 0, std, 1.0)
         self.info = {
             "n_features_in": int(x.shape[1]),
@@ -84,25 +105,71 @@ class TabularPreprocessor:
         if nan.any():
             self.info[f"imputed_{split or 'other'}_values"] = int(nan.sum())
             x = np.where(nan, self.fill_, x)
-        return ((x[:, self.keep_] - self.mean_) / self.scale_).astype(np.float32)
+        with np.errstate(all="ignore"):
+            out = ((x[:, self.keep_] - self.mean_) / self.scale_).astype(np.float32)
+        if not np.isfinite(out).all():
+            raise DataError(
+                f"{split or 'input'} features overflow float32 once standardised; "
+                "rescale them (e.g. log) before loading"
+            )
+        return out
 
 
-def images_to_float(x: np.ndarray) -> np.ndarray:
-    """uint8 images (N,H,W) or (N,H,W,C) -> float32 in [0, 1] with a channel axis."""
+MAX_PIXEL_INT = 65535  # integer pixels above this are refused (not 8- or 16-bit images)
+
+
+def pixel_scale(x: np.ndarray, where: str = "images") -> tuple[float, int]:
+    """(divisor that maps ``x`` onto [0, 1], source bit depth) from its dtype and values.
+
+    uint8 /255, uint16 /65535, bool 0/1; wider integers /255 or /65535 by their largest
+    value; floats must be finite and in [0, 1] (or whole numbers in 0..255, scaled /255).
+    Anything else (strings, negative or out-of-range values, NaN/inf) is a DataError.
+    """
+    kind = x.dtype.kind
+    if kind not in "biuf":
+        raise DataError(f"{where}: pixels have dtype {x.dtype}, not numbers; store images as uint8 "
+                        "(or uint16 / float in [0, 1])")
+    if x.size == 0 or kind == "b":
+        return 1.0, 1 if kind == "b" else 8
+    if kind == "u" and x.dtype.itemsize <= 2:
+        return float(np.iinfo(x.dtype).max), 8 * x.dtype.itemsize
+    lo, hi = x.min(), x.max()
+    if kind == "f":
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise DataError(f"{where}: {int((~np.isfinite(x)).sum())} NaN or infinite pixel values; "
+                            "replace them before loading")
+        if lo >= 0 and hi <= 1:
+            return 1.0, 8 * x.dtype.itemsize
+        if lo >= 0 and hi <= 255 and np.all(np.mod(x, 1) == 0):
+            return 255.0, 8  # 8-bit values stored as floats
+        raise DataError(f"{where}: float pixels range {lo:g}..{hi:g}, outside [0, 1]; scale them to "
+                        "[0, 1] or store uint8 / uint16 images")
+    if lo < 0 or hi > MAX_PIXEL_INT:
+        raise DataError(f"{where}: integer pixels range {int(lo)}..{int(hi)} ({x.dtype}), outside 0..65535; "
+                        "store uint8 (0..255) or uint16 (0..65535) images")
+    return (255.0, 8) if hi <= 255 else (65535.0, 16)
+
+
+def images_to_float(x: np.ndarray, where: str = "images") -> np.ndarray:
+    """Images (N,H,W) or (N,H,W,C) -> float32 in [0, 1] with a channel axis, scaled by their
+    true range (see ``pixel_scale``)."""
     x = np.asarray(x)
     if x.ndim == 3:
         x = x[..., None]
     if x.ndim != 4:
-        raise DataError(f"images must be (N,H,W) or (N,H,W,C), got shape {x.shape}")
-    if x.dtype == np.uint8:
-        return x.astype(np.float32) / 255.0
-    x = x.astype(np.float32)
-    return x / 255.0 if x.max(initial=0) > 1.0 else x
+        raise DataError(f"{where}: images must be (N,H,W) or (N,H,W,C), got shape {x.shape}")
+    scale, _ = pixel_scale(x, where)
+    out = x.astype(np.float32)
+    return out / np.float32(scale) if scale != 1.0 else out
 
 
 def check_labels(y: np.ndarray, num_classes: int, where: str) -> np.ndarray:
     """Flatten labels to int64 and check they lie in 0..num_classes-1."""
-    y = np.asarray(y).reshape(-1)
+    y = np.asarray(y)
+    if y.ndim > 1 and y.shape[1:] != (1,) * (y.ndim - 1):
+        raise DataError(f"{where}: labels have shape {y.shape}; expected one class index per sample, "
+                        "(N,) or (N,1) (one-hot or multi-label arrays are not supported)")
+    y = y.reshape(-1)
     if y.size and (y.min() < 0 or y.max() >= num_classes):
         raise DataError(
             f"{where}: labels out of range (found {int(y.min())}..{int(y.max())}, "
@@ -116,7 +183,7 @@ def check_min_per_class(y: np.ndarray, need: int, class_names: list[str], where:
     small = [f"{class_names[i]} ({int(c)})" for i, c in enumerate(counts) if c < need]
     if small:
         raise DataError(
-            f"{where}: class {', '.join(small)} has fewer than {need} samples, "
+            f"{where}: class {some(small)} has fewer than {need} samples, "
             "too few for a stratified split; add samples or drop the class"
         )
 
@@ -162,7 +229,7 @@ def split_indices(
         small = [f"{class_names[i]} ({int(c)})" for i, c in enumerate(counts) if c <= options.cv_folds]
         if small:
             k = options.cv_folds
-            raise DataError(f"{where}: class {', '.join(small)} has too few samples for --cv {k} "
+            raise DataError(f"{where}: class {some(small)} has too few samples for --cv {k} "
                             f"(needs more than {k}); lower --cv or add samples")
     try:
         if options.cv_folds:

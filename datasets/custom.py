@@ -24,6 +24,7 @@ import numpy as np
 from benchmarks.errors import DataError, OncobenchError
 from benchmarks.hashing import file_digest
 from benchmarks.modalities import EXPRESSION, IMAGE
+from benchmarks.paths import require_path
 from datasets.base import Dataset, LoadOptions, Provenance, Split
 from datasets.checksums import load_npz, npz_object_arrays
 from datasets.medmnist import KEYS, arrays_to_dataset
@@ -41,8 +42,7 @@ def _existing(path_str: str, kind: str) -> Path:
     path = Path(path_str).expanduser()
     if not path_str:
         raise OncobenchError(f"--dataset {kind}: needs a path, e.g. {kind}:data/my_{kind}")
-    if not path.exists():
-        raise DataError(f"{path}: file not found; check the path given as --dataset {kind}:PATH")
+    require_path(path, f"check the path given as --dataset {kind}:PATH")  # says "symbolic link loop" too
     if kind == "folder":
         if not path.is_dir():
             raise DataError(f"{path}: not a folder; folder:PATH needs one sub-folder of images per class")

@@ -57,8 +57,6 @@ class Report:
         return analysis.failed_records(self.records)
 
 
-
-
 def _clipped(s: Summary) -> tuple[float | None, float | None]:
     """A score's confidence interval within [0, 1] (t intervals can overshoot)."""
     if s.ci_low is None or s.ci_high is None:
@@ -130,9 +128,9 @@ def _unique_names(figures: dict[str, SectionFigures]) -> None:
 
 def build(results_dir: Path, command: str | None = None) -> Report:
     """Load ``results_dir`` and compute everything the report shows (figures included)."""
-    doc = load_results(results_dir)
-    records = [r for r in doc.get("records") or [] if isinstance(r, dict)]
-    meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
+    doc = load_results(results_dir)  # refuses corrupt records (benchmarks.results.check_records)
+    records = list(doc["records"])
+    meta = doc.get("meta") or {}
     run_dir = Path(results_dir)
     run_id = (run_dir.parent if run_dir.is_file() else run_dir).resolve().name
     sections = analysis.sections(records)

@@ -24,7 +24,7 @@ from typing import Any
 from benchmarks.atomic import atomic_write_text
 from benchmarks.errors import OncobenchError
 from benchmarks.paths import path_problem, require_path
-from benchmarks.results import RESULTS_JSON, SCHEMA_VERSION, load_results, read_document
+from benchmarks.results import NAMED, RESULTS_JSON, SCHEMA_VERSION, load_results, read_document
 
 BASELINES_DIR = Path("results") / "baselines"
 BASELINE_KIND = "oncobench-baseline"
@@ -99,7 +99,7 @@ def load_side(spec: str | Path, baselines_dir: Path = BASELINES_DIR) -> Side:
     """Load a baseline file, a results.json, or a run folder (or a baseline by name)."""
     path = resolve(spec, baselines_dir)
     if path.is_dir() or path.name == RESULTS_JSON:
-        doc = load_results(path)
+        doc = load_results(path, NAMED)
         path = path / RESULTS_JSON if path.is_dir() else path
         meta = doc.get("meta") or {}
         env = meta.get("environment") or {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from benchmarks.atomic import atomic_write_text
 from benchmarks.errors import OncobenchError
@@ -135,42 +135,53 @@ def check_version(path: Path, version: Any, what: str = "results", redo: str = "
                          f"(the file is {'newer' if newer else 'older'}); {fix}")
 
 
-def check_records(path: Path, records: Any) -> list[dict[str, Any]]:
-    """``records`` if it is a list of records of this schema version with a model and dataset each.
+# Record fields that report, compare and baseline need (non-empty strings).
+NAMED: tuple[str, ...] = ("model", "dataset")
 
-    The one record validator: ``load_results`` and ``read_document`` call it, so report, compare and
-    baseline refuse the same files.
+
+def check_records(path: Path, records: Any, required: Sequence[str] = NAMED) -> list[dict[str, Any]]:
+    """``records`` if it is a list of objects of this schema version whose ``required`` fields are
+    non-empty strings; else a one-line ``OncobenchError`` (the file is corrupt, and the fix).
+
+    The one record validator: ``read_document`` calls it for every reader, so report, compare and
+    baseline (``required=NAMED``) refuse the same files.
     """
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise OncobenchError(f"{path}: 'records' is not a list of objects; the file is corrupt: "
                              f"{CORRUPT_FIX}")
     for i, r in enumerate(records):
         check_version(path, r.get("schema_version", SCHEMA_VERSION), f"record {i}'s")
-        for name in ("model", "dataset"):
+        for name in required:
             if not isinstance(r.get(name), str) or not r[name]:
                 raise OncobenchError(f"{path}: record {i} has no {name} name; the file is corrupt: "
                                      f"{CORRUPT_FIX}")
     return records
 
 
-def read_document(path: Path, what: str = "results", redo: str = "rerun the benchmark") -> dict[str, Any]:
+def read_document(path: Path, what: str = "results", redo: str = "rerun the benchmark",
+                  required: Sequence[str] = NAMED) -> dict[str, Any]:
     """Read a results or baseline JSON file: an object with valid 'records' and this schema version.
 
-    ``what`` names the file kind in errors; ``redo`` says how to make a readable one.
+    ``what`` names the file kind in errors; ``redo`` says how to make a readable one; ``required``:
+    see ``check_records``.
     """
     doc = read_json(path)
     if not isinstance(doc, dict) or "records" not in doc:
         raise OncobenchError(f"{path}: not an oncobench {what} file (no 'records'); pass a run folder, "
                              "its results.json or a baseline file")
     check_version(path, doc.get("schema_version"), what, redo)
-    check_records(path, doc["records"])
+    check_records(path, doc["records"], required)
     if not isinstance(doc.get("meta", {}), dict):
         raise OncobenchError(f"{path}: 'meta' is not an object; the file is corrupt: {CORRUPT_FIX}")
     return doc
 
 
-def load_results(path: Path) -> dict[str, Any]:
-    """Read a results.json (or the folder holding one); checks the schema version and the records."""
+def load_results(path: Path, required: Sequence[str] = ()) -> dict[str, Any]:
+    """Read a results.json (or the folder holding one); checks the schema version and the records.
+
+    ``required``: record fields that must be non-empty strings; report, compare and baseline pass
+    ``NAMED`` (resuming a run needs only the records' keys).
+    """
     path = Path(path)
     if path.is_dir():
         path = path / RESULTS_JSON
@@ -179,7 +190,7 @@ def load_results(path: Path) -> dict[str, Any]:
     require_path(path, "pass a run folder or its results.json")
     if not path.is_file():
         raise OncobenchError(f"{path}: not a file; pass a run folder or its results.json")
-    return read_document(path)
+    return read_document(path, required=required)
 
 
 def load_records(path: Path) -> list[dict[str, Any]]:

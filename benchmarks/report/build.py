@@ -11,7 +11,7 @@ from benchmarks.atomic import atomic_write_bytes, atomic_write_text
 from benchmarks.paths import safe_filename
 from benchmarks.report import analysis
 from benchmarks.report.analysis import DatasetSection, run_label
-from benchmarks.results import load_results
+from benchmarks.results import NAMED, load_results
 from benchmarks.stats import Summary
 
 FIGURES_DIR = "figures"
@@ -128,7 +128,7 @@ def _unique_names(figures: dict[str, SectionFigures]) -> None:
 
 def build(results_dir: Path, command: str | None = None) -> Report:
     """Load ``results_dir`` and compute everything the report shows (figures included)."""
-    doc = load_results(results_dir)  # refuses corrupt records (benchmarks.results.check_records)
+    doc = load_results(results_dir, NAMED)  # refuses corrupt records (benchmarks.results.check_records)
     records = list(doc["records"])
     meta = doc.get("meta") or {}
     run_dir = Path(results_dir)

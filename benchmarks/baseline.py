@@ -23,7 +23,8 @@ from typing import Any
 
 from benchmarks.atomic import atomic_write_text
 from benchmarks.errors import OncobenchError
-from benchmarks.results import RESULTS_JSON, SCHEMA_VERSION, check_records, load_results, read_document
+from benchmarks.paths import path_problem, require_path
+from benchmarks.results import NAMED, RESULTS_JSON, SCHEMA_VERSION, load_results, read_document
 
 BASELINES_DIR = Path("results") / "baselines"
 BASELINE_KIND = "oncobench-baseline"
@@ -82,8 +83,11 @@ def _with_environment(records: list[dict[str, Any]], env: dict[str, Any]) -> lis
 def resolve(spec: str | Path, baselines_dir: Path = BASELINES_DIR) -> Path:
     """A path as given, else a baseline name under ``baselines_dir``."""
     path = Path(spec)
-    if path.exists():
+    problem = path_problem(path)
+    if problem is None:
         return path
+    if problem != "file not found":  # a link loop, a broken link, no permission: say so
+        require_path(path, "pass a run folder, a results.json or a baseline file")
     named = Path(baselines_dir) / f"{spec}.json"
     if _NAME.match(str(spec)) and named.is_file():
         return named
@@ -95,17 +99,17 @@ def load_side(spec: str | Path, baselines_dir: Path = BASELINES_DIR) -> Side:
     """Load a baseline file, a results.json, or a run folder (or a baseline by name)."""
     path = resolve(spec, baselines_dir)
     if path.is_dir() or path.name == RESULTS_JSON:
-        doc = load_results(path)
+        doc = load_results(path, NAMED)
         path = path / RESULTS_JSON if path.is_dir() else path
         meta = doc.get("meta") or {}
         env = meta.get("environment") or {}
-        records = check_records(path, doc["records"])
+        records = doc["records"]  # validated by load_results
         if not env:
             env = next((r["environment"] for r in records if r.get("environment")), {})
         label = path.parent.name
         return Side(label, path, "run", _with_environment(records, env), machine_of(env), meta)
-    doc = read_document(path, "baseline or results", "re-save the baseline from a run made with this version")
-    records = check_records(path, doc["records"])
+    doc = read_document(path, "baseline or results", "rerun the benchmark and re-save the baseline")
+    records = doc["records"]  # validated by read_document
     meta = doc.get("meta") or {}
     machine = doc.get("machine") or machine_of(meta.get("environment"))
     label = str(doc.get("name") or path.stem)
@@ -117,6 +121,17 @@ def load_side(spec: str | Path, baselines_dir: Path = BASELINES_DIR) -> Side:
 def check_name(name: str) -> str:
     if not _NAME.match(name):
         raise OncobenchError(f"--name {name!r}: use letters, digits, '.', '_' or '-' (e.g. ci, cpu-2024)")
+    return name
+
+
+def default_name(side: Side) -> str:
+    """The baseline name when ``--name`` is not given: the run id (or the file's name), with
+    characters a name cannot hold replaced by '-' (``my run`` -> ``my-run``)."""
+    source = side.path.parent.name if side.kind == "run" else side.label
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", source).strip("-._")
+    if not _NAME.match(name):
+        raise OncobenchError(f"{side.path}: cannot make a baseline name from {source!r}; pass --name NAME "
+                             "(letters, digits, '.', '_' or '-', e.g. ci)")
     return name
 
 
@@ -142,12 +157,12 @@ def save_baseline(results_dir: str | Path, name: str | None = None, *, baselines
                   force: bool = False, keep_scores: bool = False) -> Path:
     """Store the records of ``results_dir`` as ``baselines_dir/NAME.json``; returns its path."""
     source = Path(results_dir)
-    if not source.exists():
+    if path_problem(source) == "file not found":
         raise OncobenchError(f"{source}: no such run folder; pass results/<run-id> (or its results.json)")
     side = load_side(source, baselines_dir)
     if not any(r.get("status", "ok") == "ok" for r in side.records):
         raise OncobenchError(f"{side.path}: no successful run to save; fix the failures and re-run first")
-    name = check_name(name or (side.path.parent.name if side.kind == "run" else side.label))
+    name = check_name(name) if name else default_name(side)
     out = Path(baselines_dir) / f"{name}.json"
     if out.exists() and not force:
         raise OncobenchError(f"{out} exists; pass --force to replace it, or choose another --name")

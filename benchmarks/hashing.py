@@ -1,4 +1,4 @@
-"""File hashing and checksum checks (a leaf module: imports only ``benchmarks.errors``)."""
+"""File hashing and checksum checks (a leaf module: imports only ``benchmarks.errors`` and ``.paths``)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 from benchmarks.errors import ChecksumError, DataError
+from benchmarks.paths import require_path
 
 CHUNK = 1 << 20
 
@@ -32,8 +33,9 @@ def verify_file(path: Path, expected: str, algo: str = "sha256", *, fix: str = "
     Raises DataError when missing or empty, ChecksumError on mismatch.
     """
     path = Path(path)
+    require_path(path, fix or "restore it from the repository")
     if not path.is_file():
-        raise DataError(f"{path}: file not found; {fix or 'restore it from the repository'}")
+        raise DataError(f"{path}: not a file; {fix or 'restore it from the repository'}")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: file is empty; {fix or 'restore it from the repository'}")
     got, sha = digests(path, algo)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from benchmarks.atomic import atomic_write_text
 from benchmarks.errors import OncobenchError
 from benchmarks.metrics import catalogue as metric_catalogue
+from benchmarks.paths import path_problem, require_path
 
 SCHEMA_VERSION = 1
 RESULTS_JSON = "results.json"
@@ -103,55 +104,93 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def read_json(path: Path) -> Any:
-    """Parse a JSON file; an unreadable or corrupt file is a one-line ``OncobenchError``."""
+CORRUPT_FIX = "restore it (e.g. from a backup or git) or rerun the benchmark into a new --output"
+
+
+def read_json(path: Path, fix: str = CORRUPT_FIX) -> Any:
+    """Parse a JSON file; an unreadable or corrupt file is a one-line ``OncobenchError`` ending in ``fix``."""
+    require_path(path, "pass a run folder, its results.json or a baseline file")
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise OncobenchError(f"{path}: not valid JSON ({exc}); the file is corrupt") from None
+        raise OncobenchError(f"{path}: not valid JSON ({exc}); the file is corrupt: {fix}") from None
     except OSError as exc:
         raise OncobenchError(f"{path}: cannot read ({exc.strerror})") from None
 
 
-def read_document(path: Path, what: str = "results", redo: str = "re-run the benchmark with this version"
-                  ) -> dict[str, Any]:
-    """Read a results or baseline JSON file: an object with 'records' and this schema version.
+def check_version(path: Path, version: Any, what: str = "results", redo: str = "rerun the benchmark") -> None:
+    """Refuse a schema version other than ``SCHEMA_VERSION``, saying which oncobench reads it.
 
-    ``what`` names the file kind in errors; ``redo`` says how to make a readable one.
+    Older: ``redo`` with this oncobench, or use the oncobench that wrote it; newer: upgrade oncobench.
     """
-    doc = read_json(path)
-    if not isinstance(doc, dict) or "records" not in doc:
-        raise OncobenchError(f"{path}: not an oncobench {what} file (no 'records')")
-    version = doc.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise OncobenchError(
-            f"{path}: {what} schema version {version}, this oncobench reads {SCHEMA_VERSION}; {redo}")
-    return doc
+    if version == SCHEMA_VERSION:
+        return
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise OncobenchError(f"{path}: {what} schema version {version!r} is not a number; the file is "
+                             f"corrupt: {CORRUPT_FIX}")
+    newer = version > SCHEMA_VERSION
+    fix = ("upgrade oncobench (pip install -U oncobench, or git pull)" if newer else
+           f"{redo} with this version, or read it with the oncobench version that wrote it")
+    raise OncobenchError(f"{path}: {what} schema version {version}, this oncobench reads {SCHEMA_VERSION} "
+                         f"(the file is {'newer' if newer else 'older'}); {fix}")
 
 
-def check_records(path: Path, records: Any) -> list[dict[str, Any]]:
-    """``records`` if it is a list of records of this schema version with a model and dataset each."""
+# Record fields that report, compare and baseline need (non-empty strings).
+NAMED: tuple[str, ...] = ("model", "dataset")
+
+
+def check_records(path: Path, records: Any, required: Sequence[str] = NAMED) -> list[dict[str, Any]]:
+    """``records`` if it is a list of objects of this schema version whose ``required`` fields are
+    non-empty strings; else a one-line ``OncobenchError`` (the file is corrupt, and the fix).
+
+    The one record validator: ``read_document`` calls it for every reader, so report, compare and
+    baseline (``required=NAMED``) refuse the same files.
+    """
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise OncobenchError(f"{path}: 'records' is not a list of objects; the file is corrupt")
-    for r in records:
-        version = r.get("schema_version", SCHEMA_VERSION)
-        if version != SCHEMA_VERSION:
-            raise OncobenchError(
-                f"{path}: a record has schema version {version}, this oncobench reads {SCHEMA_VERSION}; "
-                "re-run the benchmark (or re-save the baseline) with this version")
-        if not r.get("model") or not r.get("dataset"):
-            raise OncobenchError(f"{path}: a record has no model/dataset; the file is corrupt")
+        raise OncobenchError(f"{path}: 'records' is not a list of objects; the file is corrupt: "
+                             f"{CORRUPT_FIX}")
+    for i, r in enumerate(records):
+        check_version(path, r.get("schema_version", SCHEMA_VERSION), f"record {i}'s")
+        for name in required:
+            if not isinstance(r.get(name), str) or not r[name]:
+                raise OncobenchError(f"{path}: record {i} has no {name} name; the file is corrupt: "
+                                     f"{CORRUPT_FIX}")
     return records
 
 
-def load_results(path: Path) -> dict[str, Any]:
-    """Read a results.json (or the folder holding one); checks the schema version."""
+def read_document(path: Path, what: str = "results", redo: str = "rerun the benchmark",
+                  required: Sequence[str] = NAMED) -> dict[str, Any]:
+    """Read a results or baseline JSON file: an object with valid 'records' and this schema version.
+
+    ``what`` names the file kind in errors; ``redo`` says how to make a readable one; ``required``:
+    see ``check_records``.
+    """
+    doc = read_json(path)
+    if not isinstance(doc, dict) or "records" not in doc:
+        raise OncobenchError(f"{path}: not an oncobench {what} file (no 'records'); pass a run folder, "
+                             "its results.json or a baseline file")
+    check_version(path, doc.get("schema_version"), what, redo)
+    check_records(path, doc["records"], required)
+    if not isinstance(doc.get("meta", {}), dict):
+        raise OncobenchError(f"{path}: 'meta' is not an object; the file is corrupt: {CORRUPT_FIX}")
+    return doc
+
+
+def load_results(path: Path, required: Sequence[str] = ()) -> dict[str, Any]:
+    """Read a results.json (or the folder holding one); checks the schema version and the records.
+
+    ``required``: record fields that must be non-empty strings; report, compare and baseline pass
+    ``NAMED`` (resuming a run needs only the records' keys).
+    """
     path = Path(path)
     if path.is_dir():
         path = path / RESULTS_JSON
-    if not path.is_file():
+    if path_problem(path) == "file not found":
         raise OncobenchError(f"{path}: no results file; pass a run folder or its results.json")
-    return read_document(path)
+    require_path(path, "pass a run folder or its results.json")
+    if not path.is_file():
+        raise OncobenchError(f"{path}: not a file; pass a run folder or its results.json")
+    return read_document(path, required=required)
 
 
 def load_records(path: Path) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.atomic import atomic_write_text
+from benchmarks.markup import md
 from benchmarks.metrics import catalogue as metric_catalogue
 from benchmarks.results import is_ok
 from benchmarks.stats import aggregate
@@ -33,25 +34,39 @@ def comparison_rows(records: list[dict[str, Any]]) -> list[list[str]]:
     return rows
 
 
+MARKDOWN_FORMATS = ("github", "pipe")
+
+
 def comparison_table(records: list[dict[str, Any]], fmt: str = "simple") -> str:
+    """The comparison table in a tabulate format; Markdown formats get their cells escaped."""
     from tabulate import tabulate
 
     headers = ["dataset", "model", "runs"] + [HEADERS[m] for m in TABLE_METRICS] + ["device"]
-    return tabulate(comparison_rows(records), headers=headers, tablefmt=fmt, disable_numparse=True)
+    rows = comparison_rows(records)
+    if fmt in MARKDOWN_FORMATS:
+        rows = [[md(c) for c in row] for row in rows]
+    return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
 
 
 def write_summary(records: list[dict[str, Any]], meta: dict[str, Any], path: Path) -> None:
-    """summary.md: the comparison table (mean ± std over seeds) and the environment."""
+    """summary.md: the comparison table (mean ± std over seeds) and the environment.
+
+    Every data value is escaped (``benchmarks.markup.md``): file names can hold Markdown or HTML.
+    """
     env = meta.get("environment", {})
+
+    def m(d: dict[str, Any], key: str) -> str:
+        return md(d.get(key, "n/a"))
+
     lines = [
-        f"# oncobench run {path.parent.name}",
+        f"# oncobench run {md(path.parent.name)}",
         "",
-        f"- command: `{meta.get('command', 'n/a')}`",
-        f"- profile: {meta.get('profile', 'n/a')}; seeds: {meta.get('seeds', 'n/a')}",
-        f"- device: {env.get('device_kind', 'n/a')} ({env.get('device_name', 'n/a')}); "
-        f"TensorFlow {env.get('tensorflow', 'n/a')}, Keras {env.get('keras', 'n/a')}; "
-        f"threads {env.get('intra_op_threads', 'n/a')}; git {env.get('git_commit', 'n/a')}",
-        f"- started {meta.get('started_at', 'n/a')}",
+        f"- command: {m(meta, 'command')}",
+        f"- profile: {m(meta, 'profile')}; seeds: {m(meta, 'seeds')}",
+        f"- device: {m(env, 'device_kind')} ({m(env, 'device_name')}); "
+        f"TensorFlow {m(env, 'tensorflow')}, Keras {m(env, 'keras')}; "
+        f"threads {m(env, 'intra_op_threads')}; git {m(env, 'git_commit')}",
+        f"- started {m(meta, 'started_at')}",
         "",
         "Values are mean ± sample std over seeds (a single run shows its value alone).",
         "",
@@ -60,5 +75,6 @@ def write_summary(records: list[dict[str, Any]], meta: dict[str, Any], path: Pat
     ]
     failed = [r for r in records if not is_ok(r)]
     if failed:
-        lines += ["## Failed runs", ""] + [f"- {r['key']}: {r.get('error')}" for r in failed] + [""]
+        lines += ["## Failed runs", ""]
+        lines += [f"- {md(r.get('key'))}: {md(r.get('error'))}" for r in failed] + [""]
     atomic_write_text(path, "\n".join(lines))

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.errors import DataError, quote
+from benchmarks.paths import require_path
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK"
@@ -31,8 +32,9 @@ def read_error(path: Path, exc: BaseException) -> DataError:
 def load_npz(path: Path, keys: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     """Load every array of an ``.npz`` (``allow_pickle=False``) with clear errors."""
     path = Path(path)
+    require_path(path, "check the path")
     if not path.is_file():
-        raise DataError(f"{path}: file not found; check the path")
+        raise DataError(f"{path}: not a file; check the path")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: file is empty; re-download or re-create it")
     try:

@@ -28,7 +28,7 @@ from typing import Iterator, TextIO
 from benchmarks.atomic import atomic_write_text
 from benchmarks.errors import ChecksumError, DataError, OncobenchError
 from benchmarks.hashing import CHUNK, digests, file_digest
-from benchmarks.paths import data_dir
+from benchmarks.paths import data_dir, path_problem, require_path
 from datasets.base import LoadOptions
 
 
@@ -71,15 +71,27 @@ def _write_marker(path: Path, algo: str, digest: str, sha256: str) -> None:
     }))
 
 
+def _is_sha256(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
 def _read_marker(path: Path, algo: str, digest: str) -> dict | None:
-    """The marker of ``path`` if it still describes this exact file and checksum."""
+    """The marker of ``path`` if it still describes this exact file and the publisher's checksum.
+
+    Trusted only when its ``algo``/``digest`` are the publisher's (``algo``, ``digest``), its size and
+    modification time are the file's, and its ``sha256`` is a 64-hex digest (equal to ``digest``
+    when the publisher's checksum is a sha256). Anything else: the file is hashed again.
+    """
     try:
         m = json.loads(_marker(path).read_text(encoding="utf-8"))
         st = path.stat()
     except (OSError, ValueError):
         return None
+    if not isinstance(m, dict):
+        return None
     ok = (m.get("algo") == algo and m.get("digest") == digest and m.get("size") == st.st_size
-          and m.get("mtime_ns") == st.st_mtime_ns and isinstance(m.get("sha256"), str))
+          and m.get("mtime_ns") == st.st_mtime_ns and _is_sha256(m.get("sha256"))
+          and (algo != "sha256" or m.get("sha256") == digest))
     return m if ok else None
 
 
@@ -92,17 +104,12 @@ def is_present(remote: Remote, root: Path) -> bool:
         return False
 
 
-def sha256_of(path: Path) -> str:
-    """sha256 of ``path``, taken from its ``.verified`` marker when that is current."""
+def sha256_of(path: Path, remote: Remote | None = None) -> str:
+    """sha256 of ``path``: from its ``.verified`` marker when that marker is current and belongs to
+    ``remote``'s published checksum (see ``_read_marker``), else hashed from the file."""
     path = Path(path)
-    try:
-        m = json.loads(_marker(path).read_text(encoding="utf-8"))
-        st = path.stat()
-        if m.get("size") == st.st_size and m.get("mtime_ns") == st.st_mtime_ns and m.get("sha256"):
-            return str(m["sha256"])
-    except (OSError, ValueError):
-        pass
-    return file_digest(path, "sha256")
+    m = _read_marker(path, remote.algo, remote.digest) if remote else None
+    return str(m["sha256"]) if m else file_digest(path, "sha256")
 
 
 def move_aside(path: Path, name: str | None = None) -> Path:
@@ -234,6 +241,9 @@ def _download(remote: Remote, target: Path, timeout: float) -> None:
 def fetch(remote: Remote, root: Path | None = None, *, timeout: float | None = None) -> Path:
     """The verified local copy of ``remote`` under ``root``, downloading it when absent."""
     target = remote.path(root if root is not None else data_dir())
+    problem = path_problem(target)
+    if problem is not None and problem != "file not found":  # a link loop or broken link: say so
+        require_path(target, _hand_fix(remote, target))
     if target.is_dir():
         raise DataError(f"{target}: is a folder, expected the file {remote.filename}; remove or rename it")
     if target.exists():

@@ -178,7 +178,7 @@ def load(flag: str, size: int, options: LoadOptions) -> Dataset:
         sha = verify_file(path, spec.provenance.files[fname])
     else:
         path = spec.fetch(options)[0]
-        sha = download.sha256_of(path)
+        sha = download.sha256_of(path, spec.remotes[0])
     arrays = load_npz(path, KEYS)
     prov = replace(spec.provenance, files={path.name: sha})
     return arrays_to_dataset(arrays, spec.name, list(INFO[flag].classes), path, prov)

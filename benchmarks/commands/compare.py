@@ -1,6 +1,6 @@
 """``compare BASELINE CURRENT``: the command line of ``benchmarks.compare``.
 
-Exit code 0: nothing worse; 1: something worse; 2: bad input.
+Exit code 0: nothing worse; 1: something worse or missing; 2: bad input.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.write(text)
     failing = cmp.failing(args.fail_on)
     if failing:
-        names = ", ".join(sorted({f"{r.model}/{r.dataset} {r.label}" for r in failing}))
+        names = ", ".join(sorted({f"{r.model}/{r.dataset} {r.label}"
+                                  + (" (missing)" if r.verdict == "missing" else "") for r in failing}))
         print(f"regression: {names}", file=sys.stderr)
     return cmp.exit_code(args.fail_on)
 
@@ -55,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "compare", help="compare a run with a baseline: better / same / worse per metric",
         description="Compare CURRENT with BASELINE per (model, dataset) and metric. Exit code 0: nothing "
-                    "worse; 1: something worse; 2: bad input. Per-metric defaults: "
+                    "worse; 1: something worse, or missing from CURRENT; 2: bad input. Per-metric defaults: "
                     "benchmarks/metrics/catalogue.py; other thresholds: benchmarks/compare/thresholds.toml.")
     p.add_argument("baseline", metavar="BASELINE",
                    help="baseline file, baseline name, run folder or results.json")
@@ -69,7 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metrics", help="comma-separated metrics to compare (default: the catalogue's "
                                      "compared metrics, or the thresholds file's [quality]/[speed] metrics)")
     p.add_argument("--fail-on", choices=FAIL_ON, default="any",
-                   help="which worse rows give exit code 1: any (default), quality or speed "
+                   help="which worse or missing rows give exit code 1: any (default), quality or speed "
                         "(runs that now fail always count)")
     p.add_argument("--baselines-dir", default=str(BASELINES_DIR),
                    help=f"where baseline names are looked up (default: {BASELINES_DIR})")

@@ -1,12 +1,13 @@
 """``compare BASELINE CURRENT``: per (model, dataset) and metric, baseline vs current with a verdict
-(better / same / worse / not comparable), as a table, GitHub markdown or JSON.
+(better / same / worse / missing / not comparable), as a table, GitHub markdown or JSON.
+A metric or pair the baseline has and the current run lacks is ``missing`` and fails like worse.
 
 - ``thresholds``: the catalogue's per-metric defaults merged with ``thresholds.toml`` and a user file;
 - ``verdicts``: rows and ``compare_records`` (a pure function of two record lists);
 - ``render``: text, GitHub and JSON output.
 
 The command line is ``benchmarks.commands.compare``. Exit code 0: nothing worse; 1: something
-worse; 2: bad input.
+worse or missing; 2: bad input.
 """
 
 from benchmarks.compare.render import render, render_github, render_text

@@ -6,7 +6,8 @@ import json
 from typing import Sequence
 
 from benchmarks.baseline import describe_machine
-from benchmarks.compare.verdicts import Comparison, Row
+from benchmarks.compare.verdicts import FAILING, Comparison, Row
+from benchmarks.markup import md
 
 
 def _fmt(v: float | None, kind: str) -> str:
@@ -37,28 +38,33 @@ def _threshold(r: Row) -> str:
     return f"{r.threshold:.4f}" if r.kind == "quality" else f"{r.threshold:.0%}"
 
 
-GITHUB_VERDICT = {"worse": ":x: **worse**", "better": ":white_check_mark: better", "same": "same",
+GITHUB_VERDICT = {"worse": ":x: **worse**", "missing": ":x: **missing**",
+                  "better": ":white_check_mark: better", "same": "same",
                   "not comparable": ":heavy_minus_sign: not comparable"}
 HEADERS = ["model", "dataset", "metric", "n", "baseline", "current", "delta", "delta %", "threshold",
            "p", "verdict", "note"]
 
 
 def table_rows(rows: Sequence[Row], github: bool = False) -> list[list[str]]:
+    """Table cells per row; ``github``: Markdown, data text escaped (``benchmarks.markup.md``)."""
     out = []
     for r in rows:
-        out.append([
+        cells = [
             r.model, r.dataset, r.label, f"{r.n_baseline}/{r.n_current}",
             _cell(r.baseline, r.baseline_std, r.kind), _cell(r.current, r.current_std, r.kind), _delta(r),
             "" if r.delta_pct is None else f"{r.delta_pct:+.1f}%", _threshold(r),
             "" if r.p_value is None else f"{r.p_value:.3f}",
-            GITHUB_VERDICT[r.verdict] if github else r.verdict, r.note,
-        ])
+            r.verdict, r.note,
+        ]
+        if github:
+            cells = [md(c) for c in cells[:-2]] + [GITHUB_VERDICT[r.verdict], md(r.note)]
+        out.append(cells)
     return out
 
 
 def summary_line(cmp: Comparison) -> str:
     c = cmp.counts()
-    return (f"{c['worse']} worse, {c['better']} better, {c['same']} same, "
+    return (f"{c['worse']} worse, {c['missing']} missing, {c['better']} better, {c['same']} same, "
             f"{c['not comparable']} not comparable "
             f"({cmp.baseline_label}: {describe_machine(cmp.baseline_machine)}; "
             f"{cmp.current_label}: {describe_machine(cmp.current_machine)})")
@@ -86,11 +92,11 @@ def render_github(cmp: Comparison) -> str:
     from tabulate import tabulate
 
     c = cmp.counts()
-    icon = ":x:" if c["worse"] else ":white_check_mark:"
-    lines = [MARKER, f"### {icon} oncobench compare: `{cmp.baseline_label}` → `{cmp.current_label}`", "",
-             f"**{summary_line(cmp)}**", ""]
-    changed = [r for r in cmp.rows if r.verdict in ("worse", "better")]
-    changed.sort(key=lambda r: r.verdict != "worse")
+    icon = ":x:" if any(c[v] for v in FAILING) else ":white_check_mark:"
+    lines = [MARKER, f"### {icon} oncobench compare: {md(cmp.baseline_label)} → {md(cmp.current_label)}", "",
+             f"**{md(summary_line(cmp))}**", ""]
+    changed = [r for r in cmp.rows if r.verdict in (*FAILING, "better")]
+    changed.sort(key=lambda r: r.verdict not in FAILING)
     if changed:
         lines.append(tabulate(table_rows(changed, github=True), headers=HEADERS, tablefmt="github",
                               disable_numparse=True))
@@ -99,8 +105,8 @@ def render_github(cmp: Comparison) -> str:
     lines += ["", f"<details><summary>All {len(cmp.rows)} comparisons</summary>", "",
               tabulate(table_rows(cmp.rows, github=True), headers=HEADERS, tablefmt="github",
                        disable_numparse=True), "", "</details>", ""]
-    lines += [f"> note: {n}" for n in cmp.notes]
-    lines.append(f"<sub>{LEGEND}</sub>")
+    lines += [f"> note: {md(n)}" for n in cmp.notes]
+    lines.append(f"<sub>{md(LEGEND)}</sub>")
     return "\n".join(lines) + "\n"
 
 

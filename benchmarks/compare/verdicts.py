@@ -7,7 +7,9 @@ worse / not comparable, as a pure function of two record lists (``compare_record
   machines match, else normalised by the control benchmark measured in the same run; worse
   when the relative change exceeds ``rel`` and, with repeats, a one-sided Mann-Whitney U test
   (exact) gives p <= alpha;
-- status: a pair whose runs now fail (and did not) is worse.
+- status: a pair whose runs now fail (and did not) is worse;
+- missing: a metric (or a whole pair) the baseline has and the current run lacks is ``missing``,
+  which fails like ``worse`` (a run that stops measuring something must not pass unnoticed).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from benchmarks.compare.thresholds import Thresholds, is_number
 from benchmarks.errors import OncobenchError
 from benchmarks.stats import group_records, mann_whitney_p, min_exact_p, pooled_std
 
-VERDICTS = ("worse", "better", "same", "not comparable")
+VERDICTS = ("worse", "missing", "better", "same", "not comparable")
+FAILING = ("worse", "missing")  # verdicts that give exit code 1
 FAIL_ON = ("any", "quality", "speed")
 _EPS = 1e-12
 
@@ -69,10 +72,11 @@ class Comparison:
         return {v: sum(1 for r in self.rows if r.verdict == v) for v in VERDICTS}
 
     def failing(self, fail_on: str = "any") -> list[Row]:
-        """Rows that make the exit code 1: worse rows of the kinds in ``fail_on`` (status always)."""
+        """Rows that make the exit code 1: worse or missing rows of the kinds in ``fail_on`` (status
+        always)."""
         kinds = {"any": ("quality", "speed", "status"), "quality": ("quality", "status"),
                  "speed": ("speed", "status")}[fail_on]
-        return [r for r in self.rows if r.verdict == "worse" and r.kind in kinds]
+        return [r for r in self.rows if r.verdict in FAILING and r.kind in kinds]
 
     def exit_code(self, fail_on: str = "any") -> int:
         return 1 if self.failing(fail_on) else 0
@@ -203,8 +207,7 @@ def _speed_rows(model: str, dataset: str, metric: str, base: list[dict], cur: li
     if not vb and not vc:
         return []
     if not vb or not vc:
-        return [Row(model, dataset, metric, "speed", "raw", "not comparable", n_baseline=len(vb),
-                    n_current=len(vc), note=f"no value in {'baseline' if not vb else 'current'}")]
+        return [_one_sided(model, dataset, metric, "speed", "raw", vb, vc, bool(cur))]
     mb, mc = _machines(base), _machines(cur)
     med_b, med_c = statistics.median(vb), statistics.median(vc)
     raw = Row(model, dataset, metric, "speed", "raw", "not comparable", med_b, med_c, n_baseline=len(vb),
@@ -230,6 +233,33 @@ def _speed_rows(model: str, dataset: str, metric: str, base: list[dict], cur: li
     norm.note = (f"{'÷' if higher else '×'} {s['control']} (control benchmark of the same run)"
                  + (f"; {norm.note}" if norm.note else ""))
     return [raw, norm]
+
+
+def _one_sided(model: str, dataset: str, metric: str, kind: str, basis: str, vb: list[float],
+               vc: list[float], current_ran: bool) -> Row:
+    """A metric with values on one side only: ``missing`` when the current run ran and lacks it."""
+    row = Row(model, dataset, metric, kind, basis, "not comparable", n_baseline=len(vb), n_current=len(vc))
+    if not vb:
+        row.note = "no value in baseline"
+    elif current_ran:
+        row.verdict, row.note = "missing", "no value in current"
+    else:
+        row.note = "no successful run in current (see failed runs)"
+    return row
+
+
+def _missing_pair(model: str, dataset: str, base: list[dict], th: Thresholds,
+                  metrics: Sequence[str]) -> list[Row]:
+    """One ``missing`` row per enabled metric the baseline has for a pair the current run lacks."""
+    ok_b = [r for r in base if r.get("status", "ok") == "ok"]
+    rows = []
+    for metric in metrics:
+        s = th.settings(model, dataset, metric)
+        vb = _values(ok_b, metric)
+        if s["enabled"] and vb:
+            rows.append(Row(model, dataset, metric, s["kind"], "seeds" if s["kind"] == "quality" else "raw",
+                            "missing", n_baseline=len(vb), note="pair not in current"))
+    return rows
 
 
 def compare_records(
@@ -261,6 +291,8 @@ def compare_records(
             cmp.rows.append(Row(model, dataset, "-", "status", "runs", "not comparable",
                                 n_baseline=len(gb.get(key, [])), n_current=len(gc.get(key, [])),
                                 note=f"only in {side}"))
+            if key in gb:
+                cmp.rows.extend(_missing_pair(model, dataset, gb[key], th, metrics))
             continue
         base, cur = gb[key], gc[key]
         status = _status_row(model, dataset, base, cur)
@@ -279,9 +311,7 @@ def compare_records(
             if vb and vc:
                 cmp.rows.append(quality_row(model, dataset, metric, vb, vc, s))
             elif vb or vc:
-                cmp.rows.append(Row(model, dataset, metric, "quality", "seeds", "not comparable",
-                                    n_baseline=len(vb), n_current=len(vc),
-                                    note=f"no value in {'baseline' if not vb else 'current'}"))
+                cmp.rows.append(_one_sided(model, dataset, metric, "quality", "seeds", vb, vc, bool(ok_c)))
     profiles = ({r.get("profile") for r in baseline} - {None}, {r.get("profile") for r in current} - {None})
     if profiles[0] and profiles[1] and profiles[0] != profiles[1]:
         cmp.notes.append(f"profiles differ (baseline {', '.join(sorted(profiles[0]))}, current "

@@ -10,7 +10,7 @@ from benchmarks.paths import safe_filename
 from benchmarks.report import analysis
 from benchmarks.report.analysis import DatasetSection, run_label
 from benchmarks.report.model import FigureRef, Report, SectionFigures
-from benchmarks.results import load_results
+from benchmarks.results import NAMED, load_results
 from benchmarks.stats import Summary
 
 FIGURES_DIR = "figures"
@@ -89,9 +89,9 @@ def _unique_names(figures: dict[str, SectionFigures]) -> None:
 
 def build(results_dir: Path, command: str | None = None) -> Report:
     """Load ``results_dir`` and compute everything the report shows (figures included)."""
-    doc = load_results(results_dir)
-    records = [r for r in doc.get("records") or [] if isinstance(r, dict)]
-    meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
+    doc = load_results(results_dir, NAMED)  # refuses corrupt records (benchmarks.results.check_records)
+    records = list(doc["records"])
+    meta = doc.get("meta") or {}
     run_dir = Path(results_dir)
     run_id = (run_dir.parent if run_dir.is_file() else run_dir).resolve().name
     sections = analysis.sections(records)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.errors import DataError, OncobenchError, some
+from benchmarks.paths import require_path
 from datasets.base import LoadOptions
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
@@ -32,15 +33,7 @@ def existing_path(path_str: str, kind: str) -> Path:
     path = Path(path_str).expanduser()
     if not path_str:
         raise OncobenchError(f"--dataset {kind}: needs a path, e.g. {kind}:data/my_{kind}")
-    if not path.exists():
-        if path.is_symlink():
-            try:
-                path.resolve(strict=True)
-                problem = "is a broken symbolic link"
-            except (OSError, RuntimeError):
-                problem = "is a symbolic link that points nowhere (broken, or a loop)"
-            raise DataError(f"{path}: {problem}; point --dataset {kind}:PATH at the real file")
-        raise DataError(f"{path}: file not found; check the path given as --dataset {kind}:PATH")
+    require_path(path, f"check the path given as --dataset {kind}:PATH")  # says "symbolic link loop" too
     if kind == "folder":
         if not path.is_dir():
             raise DataError(f"{path}: not a folder; folder:PATH needs one sub-folder of images per class")

@@ -34,9 +34,31 @@ def _csv(text: str | None) -> list[str] | None:
 
 def _seeds(text: str) -> tuple[int, ...]:
     try:
-        return tuple(int(s) for s in text.split(",") if s.strip())
+        seeds = tuple(int(s) for s in text.split(",") if s.strip())
     except ValueError:
         raise OncobenchError(f"--seeds {text!r}: expected integers like 0,1,2") from None
+    if not seeds:
+        raise OncobenchError(f"--seeds {text!r}: no seed given; expected integers like 0,1,2")
+    return seeds
+
+
+def _seeds_from_args(args: argparse.Namespace) -> tuple[int, ...] | None:
+    """``--seeds`` or ``--repeats`` (None: the profile's seeds)."""
+    if args.seeds is not None:
+        return _seeds(args.seeds)
+    if args.repeats is not None:
+        if args.repeats < 1:
+            raise OncobenchError(f"--repeats {args.repeats}: must be at least 1")
+        return tuple(range(args.repeats))
+    return None
+
+
+def check_threads(args: argparse.Namespace) -> tuple[int | None, int | None]:
+    """``--threads`` / ``--inter-op-threads``, checked before TensorFlow starts (>= 1)."""
+    for flag, value in (("--threads", args.threads), ("--inter-op-threads", args.inter_op_threads)):
+        if value is not None and value < 1:
+            raise OncobenchError(f"{flag} {value}: must be at least 1 (or leave it out for all cores)")
+    return args.threads, args.inter_op_threads
 
 
 def _value(text: str) -> Any:
@@ -84,7 +106,7 @@ def config_from_args(args: argparse.Namespace):
         hp.setdefault("mobilenet_v2_hub", {})["handle"] = args.hub_handle
     if args.fine_tune:
         hp.setdefault("mobilenet_v2_hub", {})["fine_tune"] = True
-    seeds = _seeds(args.seeds) if args.seeds else (tuple(range(args.repeats)) if args.repeats else None)
+    seeds = _seeds_from_args(args)
     config = base.with_(
         epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
         learning_rate=args.lr, patience=args.patience, seeds=seeds,

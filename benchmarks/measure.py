@@ -259,14 +259,19 @@ def time_calls(fn: Callable[[], Any], *, warmup: int, min_calls: int, min_time_s
     return times
 
 
+def timed_batch_size(batch_size: int, n: int) -> int:
+    """The inference batch actually timed: the configured size, at most the ``n`` samples there are."""
+    return max(1, min(int(batch_size), int(n)))
+
+
 def inference_throughput(predict: Callable[[np.ndarray], Any], x: np.ndarray, batch_size: int,
                          min_time_s: float = 0.3) -> float:
-    """Samples/s of ``predict`` on full batches of ``x`` (tiled up to one batch if smaller)."""
-    if len(x) < batch_size:
-        x = np.concatenate([x] * (batch_size // max(len(x), 1) + 1))[:batch_size]
-    batch = x[:batch_size]
+    """Samples/s of ``predict`` on one batch of ``x`` of ``timed_batch_size(batch_size, len(x))``
+    samples: never more than ``x`` holds, so memory does not grow with ``--batch-size``."""
+    size = timed_batch_size(batch_size, len(x))
+    batch = x[:size]
     times = time_calls(lambda: predict(batch), warmup=2, min_calls=5, min_time_s=min_time_s)
-    return batch_size * len(times) / sum(times)
+    return size * len(times) / sum(times)
 
 
 def latency_ms(predict: Callable[[np.ndarray], Any], x_one: np.ndarray, calls: int = 50) -> dict[str, float]:

@@ -51,8 +51,8 @@ _PREDICTIONS: dict[str, str] = {
     "test_scores": "list of lists: predicted class probabilities on the test split",
 }
 _TRAINING: dict[str, str] = {
-    "inference_batch_size": "batch size the inference throughput was timed with (the configured batch "
-                            "size, clamped to the test split)",
+    "inference_batch_size": "batch size the inference throughput was timed with: the configured one, "
+                            "capped (a small test split is tiled to at most 1024 samples / 64 MiB)",
     "epochs": "epochs actually run (early stopping may stop sooner); null for sklearn",
     "best_epoch": "epoch (1-based) whose weights were restored",
     "train_steps_measured": "number of training steps behind train_samples_per_s",

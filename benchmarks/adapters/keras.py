@@ -188,7 +188,7 @@ class KerasAdapter:
             **thr,
             "inference_samples_per_s": measure.inference_throughput(
                 predict, ds.test.x, config.batch_size, config.inference_min_time_s),
-            "inference_batch_size": measure.timed_batch_size(config.batch_size, len(ds.test.x)),
+            "inference_batch_size": measure.timed_batch_size(config.batch_size, ds.test.x),
             **measure.latency_ms(predict, ds.test.x[:1], config.latency_calls),
             "params": int(model.count_params()),
             "trainable_params": int(sum(int(np.prod(w.shape)) for w in model.trainable_weights)),

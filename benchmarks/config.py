@@ -78,8 +78,9 @@ def validate(config: RunConfig) -> RunConfig:
             raise OncobenchError(f"--{name.replace('_', '-')} {value}: must be an integer of at least 1")
     if isinstance(config.patience, bool) or not isinstance(config.patience, int) or config.patience < 0:
         raise OncobenchError(f"--patience {config.patience}: must be an integer of at least 0")
-    if not _finite(config.learning_rate) or config.learning_rate <= 0:
-        raise OncobenchError(f"--lr {config.learning_rate}: must be a finite number > 0, e.g. 1e-3")
+    # lr 0 is allowed: an untrained model is a deliberate control (tests/test_compare.py uses it)
+    if not _finite(config.learning_rate) or config.learning_rate < 0:
+        raise OncobenchError(f"--lr {config.learning_rate}: must be a finite number >= 0, e.g. 1e-3")
     if not _finite(config.inference_min_time_s) or config.inference_min_time_s < 0:
         raise OncobenchError(f"inference_min_time_s {config.inference_min_time_s}: must be finite and >= 0")
     if not config.seeds:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -61,15 +62,36 @@ def get_profile(name: str) -> RunConfig:
         raise OncobenchError(f"unknown profile {name!r}; valid: {', '.join(PROFILES)}") from None
 
 
+def _finite(value: float) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def validate(config: RunConfig) -> RunConfig:
-    """Reject impossible settings with a one-line message."""
+    """Reject impossible settings with a one-line message naming the flag and the valid range."""
     if config.optimizer not in OPTIMIZERS:
         raise OncobenchError(f"unknown optimizer {config.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
     if config.precision not in PRECISIONS:
         raise OncobenchError(f"unknown precision {config.precision!r}; valid: {', '.join(PRECISIONS)}")
-    for name in ("epochs", "batch_size", "steps_per_execution"):
-        if getattr(config, name) < 1:
-            raise OncobenchError(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("epochs", "batch_size", "steps_per_execution", "latency_calls"):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise OncobenchError(f"--{name.replace('_', '-')} {value}: must be an integer of at least 1")
+    if isinstance(config.patience, bool) or not isinstance(config.patience, int) or config.patience < 0:
+        raise OncobenchError(f"--patience {config.patience}: must be an integer of at least 0")
+    # lr 0 is allowed: an untrained model is a deliberate control (tests/test_compare.py uses it)
+    if not _finite(config.learning_rate) or config.learning_rate < 0:
+        raise OncobenchError(f"--lr {config.learning_rate}: must be a finite number >= 0, e.g. 1e-3")
+    if not _finite(config.inference_min_time_s) or config.inference_min_time_s < 0:
+        raise OncobenchError(f"inference_min_time_s {config.inference_min_time_s}: must be finite and >= 0")
     if not config.seeds:
         raise OncobenchError("--seeds needs at least one seed, e.g. --seeds 0,1,2")
+    bad = [s for s in config.seeds if isinstance(s, bool) or not isinstance(s, int) or s < 0]
+    if bad:
+        raise OncobenchError(f"--seeds {bad[0]}: seeds must be integers >= 0, e.g. --seeds 0,1,2")
+    if len(set(config.seeds)) != len(config.seeds):
+        dup = next(s for s in config.seeds if config.seeds.count(s) > 1)
+        raise OncobenchError(f"--seeds: seed {dup} is listed twice; list each seed once, e.g. --seeds 0,1,2")
+    if config.target is not None and not _finite(config.target[1]):
+        raise OncobenchError(f"--target {config.target[0]}={config.target[1]}: the value must be a "
+                             "finite number, e.g. val_accuracy=0.85")
     return config

@@ -259,14 +259,30 @@ def time_calls(fn: Callable[[], Any], *, warmup: int, min_calls: int, min_time_s
     return times
 
 
+# Small test splits are tiled up to one batch for timing, but never past MAX_TILED_SAMPLES
+# samples or MAX_TILED_BYTES of input (nor past the split itself when that is larger):
+# memory and timing cost do not grow with ``--batch-size``.
+MAX_TILED_SAMPLES = 1024
+MAX_TILED_BYTES = 64 * 2**20
+
+
+def timed_batch_size(batch_size: int, x: np.ndarray) -> int:
+    """The inference batch actually timed: ``batch_size``, capped (see ``MAX_TILED_SAMPLES``)."""
+    per_sample = max(1, int(x[:1].nbytes))
+    cap = max(len(x), min(MAX_TILED_SAMPLES, MAX_TILED_BYTES // per_sample), 1)
+    return max(1, min(int(batch_size), cap))
+
+
 def inference_throughput(predict: Callable[[np.ndarray], Any], x: np.ndarray, batch_size: int,
                          min_time_s: float = 0.3) -> float:
-    """Samples/s of ``predict`` on full batches of ``x`` (tiled up to one batch if smaller)."""
-    if len(x) < batch_size:
-        x = np.concatenate([x] * (batch_size // max(len(x), 1) + 1))[:batch_size]
-    batch = x[:batch_size]
+    """Samples/s of ``predict`` on one batch of ``timed_batch_size(batch_size, x)`` samples
+    (``x`` tiled up to it if smaller)."""
+    size = timed_batch_size(batch_size, x)
+    if len(x) < size:
+        x = np.resize(x, (size, *x.shape[1:]))  # repeats x cyclically
+    batch = x[:size]
     times = time_calls(lambda: predict(batch), warmup=2, min_calls=5, min_time_s=min_time_s)
-    return batch_size * len(times) / sum(times)
+    return size * len(times) / sum(times)
 
 
 def latency_ms(predict: Callable[[np.ndarray], Any], x_one: np.ndarray, calls: int = 50) -> dict[str, float]:

@@ -8,8 +8,11 @@ full field list with meanings is ``FIELDS`` (metric meanings come from the catal
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -36,6 +39,8 @@ _IDENTITY: dict[str, str] = {
     "seed": "random seed of this run",
     "fold": "cross-validation fold, null for a fixed split",
     "profile": "run profile name (quick, standard, ci, ...)",
+    "fingerprint": "sha256 (16 hex) of the experiment: oncobench version, config, data options and "
+                   "this model's hyper-parameters; a resume continues only records with the same one",
     "hparams": "object: the model's hyper-parameters as used",
     "config": "object: training configuration (epochs, batch size, optimizer, lr, ...)",
 }
@@ -47,6 +52,8 @@ _PREDICTIONS: dict[str, str] = {
     "test_scores": "list of lists: predicted class probabilities on the test split",
 }
 _TRAINING: dict[str, str] = {
+    "inference_batch_size": "batch size the inference throughput was timed with: the configured one, "
+                            "capped (a small test split is tiled to at most 1024 samples / 64 MiB)",
     "epochs": "epochs actually run (early stopping may stop sooner); null for sklearn",
     "best_epoch": "epoch (1-based) whose weights were restored",
     "train_steps_measured": "number of training steps behind train_samples_per_s",
@@ -197,6 +204,70 @@ def load_records(path: Path) -> list[dict[str, Any]]:
     return list(load_results(path)["records"])
 
 
+def fingerprint(obj: Any) -> str:
+    """A short sha256 (16 hex digits) of ``obj`` as canonical JSON."""
+    text = json.dumps(_clean(obj), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def model_fingerprint(experiment: dict[str, Any], model: str) -> str:
+    """The per-record fingerprint: the experiment's shared part plus ``model``'s hyper-parameters."""
+    shared = {k: v for k, v in experiment.items() if k != "hparams"}
+    return fingerprint({**shared, "model": model, "hparams": experiment.get("hparams", {}).get(model)})
+
+
+def _changes(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Human ``key old -> new`` lines where two JSON-like values differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [c for k in sorted(set(old) | set(new), key=str)
+                for c in _changes(old.get(k), new.get(k), f"{prefix}{k}.")]
+    old, new = _clean(old), _clean(new)
+    return [] if old == new else [f"{prefix.rstrip('.')} {old!r} -> {new!r}"]
+
+
+def experiment_changes(old_meta: dict[str, Any], experiment: dict[str, Any]) -> list[str]:
+    """What differs between a store's experiment and ``experiment`` (models in both only)."""
+    old = old_meta.get("experiment")
+    if not isinstance(old, dict):
+        return ["no experiment fingerprint (written by an older oncobench)"]
+    shared = [k for k in set(old) | set(experiment) if k != "hparams"]
+    changes = _changes({k: old.get(k) for k in shared}, {k: experiment.get(k) for k in shared})
+    old_hp, new_hp = old.get("hparams") or {}, experiment.get("hparams") or {}
+    for model in sorted(set(old_hp) & set(new_hp)):
+        changes += _changes(old_hp[model], new_hp[model], f"hparams.{model}.")
+    return changes
+
+
+def data_changes(records: Iterable[dict[str, Any]], dataset: str, files: dict[str, str]) -> list[str]:
+    """Data files whose sha256 differs from the one the finished records of ``dataset`` used."""
+    changes = []
+    for r in records:
+        if r.get("dataset") == dataset and is_ok(r):
+            old = (r.get("data") or {}).get("files") or {}
+            for name in sorted(set(old) | set(files)):
+                if old.get(name) != files.get(name):
+                    changes.append(f"{name} sha256 {str(old.get(name))[:12]} -> {str(files.get(name))[:12]}")
+            if changes:
+                break
+    return changes
+
+
+def move_aside(run_dir: Path) -> Path:
+    """Rename ``run_dir`` to ``<run_dir>.old-<UTC time>`` (never deletes); returns the new path."""
+    run_dir = Path(run_dir)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    target = run_dir.with_name(f"{run_dir.name}.old-{stamp}")
+    i = 1
+    while target.exists():
+        target = run_dir.with_name(f"{run_dir.name}.old-{stamp}-{i}")
+        i += 1
+    try:
+        os.replace(run_dir, target)
+    except OSError as exc:
+        raise OncobenchError(f"cannot move {run_dir} aside to {target}: {exc.strerror}") from None
+    return target
+
+
 class ResultsStore:
     """``results.json`` of one run folder, rewritten atomically after every record."""
 
@@ -212,6 +283,10 @@ class ResultsStore:
 
     def done_keys(self) -> set[str]:
         return {r["key"] for r in self.records if is_ok(r)}
+
+    def fingerprints(self) -> dict[str, str | None]:
+        """key -> fingerprint of every finished record (None when it has none)."""
+        return {r["key"]: r.get("fingerprint") for r in self.records if is_ok(r)}
 
     def append(self, record: dict[str, Any]) -> None:
         """Add (or replace, by key) a record and rewrite the file atomically."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -13,7 +13,14 @@ from typing import Any, Callable
 from benchmarks.config import RunConfig
 from benchmarks.errors import DataError, OncobenchError
 from benchmarks.harness import record_header, run_one
-from benchmarks.results import SCHEMA_VERSION, ResultsStore, record_key, write_csv
+from benchmarks.results import (
+    SCHEMA_VERSION,
+    ResultsStore,
+    data_changes,
+    model_fingerprint,
+    record_key,
+    write_csv,
+)
 from datasets.base import LoadOptions
 from datasets.registry import DatasetSpec, get_dataset, list_datasets, no_cv_error
 from models.registry import ModelSpec, get_model, list_models
@@ -71,6 +78,29 @@ def plan_pairs(models: list[str] | None, datasets: list[str] | None, options: Lo
     return Plan(pairs, skipped)
 
 
+# Config fields that do not shape results: which seeds run, and the progress bar.
+_NOT_EXPERIMENT = ("seeds", "verbose", "hparams")
+# Load options that do not shape results: per-job seed and fold, and where the cache lives.
+_NOT_DATA_OPTIONS = ("seed", "fold", "data_dir")
+
+
+def experiment_of(config: RunConfig, options: LoadOptions, models: list[ModelSpec]) -> dict[str, Any]:
+    """Everything that must match for a resume to continue a run: the oncobench version, the
+    config, the data options, and each model's hyper-parameters as resolved."""
+    from benchmarks import __version__
+
+    return {
+        "oncobench": __version__,
+        "config": {k: v for k, v in config.as_dict().items() if k not in _NOT_EXPERIMENT},
+        "data_options": {k: (str(v) if v is not None and not isinstance(v, (int, float, str, bool)) else v)
+                         for k, v in asdict(options).items() if k not in _NOT_DATA_OPTIONS},
+        "hparams": {m.name: m.hparams(config.hparams.get(m.name)) for m in models},
+    }
+
+
+RESTART_HINT = "use a new --output, or pass --restart to move the old results aside"
+
+
 def new_run_dir(root: Path) -> Path:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     path = root / stamp
@@ -82,8 +112,10 @@ def new_run_dir(root: Path) -> Path:
 
 
 def _error_line(exc: BaseException) -> str:
+    """One line for a failed record: an ``OncobenchError``'s message as is, else type: message."""
     text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
+    first = text[0] if text else ""
+    return (first if isinstance(exc, OncobenchError) else f"{type(exc).__name__}: {first}")[:500]
 
 
 def execute(
@@ -111,10 +143,39 @@ def execute(
             cache[ck] = dspec.load(replace(options, seed=seed, fold=fold))
         return cache[ck]
 
+    experiment = meta.get("experiment") or experiment_of(config, options, [m for m, _ in plan.pairs])
+    meta = {**meta, "experiment": experiment}
     # Bad data fails here, before TensorFlow starts and before the run folder exists.
     dataset_for(jobs[0][1], jobs[0][2], jobs[0][3])
     thread_info = measure.configure_threads(*threads)
     store = ResultsStore(run_dir, meta)
+    try:
+        _execute(store, jobs, config, experiment, dataset_for, thread_info, log, callbacks)
+    except BaseException:  # Ctrl-C, a data or write error: still leave results.csv/summary.md
+        try:
+            finish(store)
+        except OncobenchError:
+            pass  # the first error is the one to report
+        raise
+    finish(store)
+    return store
+
+
+def finish(store: ResultsStore) -> None:
+    """results.csv and summary.md from what the store holds (also after Ctrl-C or a data error)."""
+    from benchmarks.tables import write_summary
+
+    write_csv(store.records, store.run_dir / "results.csv")
+    write_summary(store.records, store.meta, store.run_dir / "summary.md")
+
+
+def _execute(store: ResultsStore, jobs: list[tuple], config: RunConfig, experiment: dict[str, Any],
+             dataset_for: Callable, thread_info: dict[str, int], log: Callable[[str], None],
+             callbacks: list | None) -> None:
+    """The job loop of ``execute``: skip finished records, run the others, append each."""
+    from benchmarks import measure
+
+    run_dir = store.run_dir
     env = store.meta.get("environment")
     if not env:
         env = measure.environment(thread_info)
@@ -122,10 +183,17 @@ def execute(
         env["control"] = measure.control_benchmark()
         store.meta.update({"environment": env, "schema_version": SCHEMA_VERSION})
         store.flush()
-    done = store.done_keys()
+    fps = {m.name: model_fingerprint(experiment, m.name) for m, _, _, _ in jobs}
+    done = store.fingerprints()
+    for m, d, s, f in jobs:
+        key = record_key(m.name, d.name, s, f)
+        if key in done and done[key] != fps[m.name]:
+            raise OncobenchError(f"{run_dir}: the finished run {key} belongs to a different experiment "
+                                 f"(fingerprint {done[key]}, now {fps[m.name]}); {RESTART_HINT}")
     todo = [j for j in jobs if record_key(j[0].name, j[1].name, j[2], j[3]) not in done]
     if len(todo) < len(jobs):
         log(f"resuming {run_dir}: {len(jobs) - len(todo)} of {len(jobs)} runs already done")
+    checked: set[str] = set()
     for i, (mspec, dspec, seed, fold) in enumerate(todo, 1):
         label = f"[{i}/{len(todo)}] {mspec.name} on {dspec.name} seed {seed}" + (
             f" fold {fold}" if fold is not None else "")
@@ -133,24 +201,27 @@ def execute(
         t0 = time.perf_counter()
         try:
             dataset = dataset_for(dspec, seed, fold)
+            if dspec.name not in checked:  # first job of this dataset: same data as the finished runs?
+                checked.add(dspec.name)
+                changed = data_changes(store.records, dspec.name, dataset.provenance.files)
+                if changed:
+                    raise DataError(f"{dspec.name}: the data changed since the finished runs in {run_dir} "
+                                    f"({'; '.join(changed)}); {RESTART_HINT}")
             rec = run_one(mspec, dataset, seed, config, run_dir=run_dir, environment=env,
                           run_id=run_dir.name, callbacks=callbacks)
-            store.append(rec)
-            roc = rec.get("roc_auc")
-            log(f"{label}: accuracy {rec['accuracy']:.3f}  f1 {rec['f1_macro']:.3f}  "
-                f"roc-auc {'n/a' if roc is None else f'{roc:.3f}'}  ({time.perf_counter() - t0:.1f} s)")
         except KeyboardInterrupt:
             raise
         except DataError:
             raise  # bad data: stop with its one-line error (finished records are saved)
-        except OncobenchError as exc:
-            store.append(_failed(mspec, dspec, seed, fold, config, exc, env, run_dir))
-            log(f"{label}: FAILED {_error_line(exc)}")
         except Exception as exc:  # noqa: BLE001 - one failed run must not lose the others
-            store.append(_failed(mspec, dspec, seed, fold, config, exc, env, run_dir))
+            rec = _failed(mspec, dspec, seed, fold, config, exc, env, run_dir)
             log(f"{label}: FAILED {_error_line(exc)}")
-    write_csv(store.records, run_dir / "results.csv")
-    return store
+        else:
+            roc = rec.get("roc_auc")
+            log(f"{label}: accuracy {rec['accuracy']:.3f}  f1 {rec['f1_macro']:.3f}  "
+                f"roc-auc {'n/a' if roc is None else f'{roc:.3f}'}  ({time.perf_counter() - t0:.1f} s)")
+            rec["fingerprint"] = fps[mspec.name]
+        store.append(rec)  # a write error (full disk, read-only) stops the suite in one line
 
 
 def _failed(mspec: ModelSpec, dspec: DatasetSpec, seed: int, fold: int | None, config: RunConfig,

@@ -37,6 +37,9 @@ META: dict[str, str] = {
     "profile": "run profile name",
     "seeds": "list of seeds run for every pair",
     "config": "object: the run configuration (same keys as a record's `config`, plus `hparams`, `seeds`)",
+    "experiment": "object: what a resume must match: `oncobench` version, `config` (without seeds), "
+                  "`data_options` (top-k, impute, cv, ...) and `hparams` per model as resolved",
+    "fingerprint": "sha256 (16 hex) of `experiment` without `hparams`",
     "started_at": "ISO-8601 UTC start time of the invocation",
     "environment": "object: as a record's `environment` (below), measured once when the run folder is "
                    "created (a resume keeps it; the other keys describe the latest invocation)",

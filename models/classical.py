@@ -6,10 +6,11 @@
 from __future__ import annotations
 
 from benchmarks.modalities import MODALITIES as ALL_MODALITIES
-from models.registry import register_model
+from models.registry import Range, register_model
 
 
-@register_model("logreg", modalities=ALL_MODALITIES, framework="sklearn")
+@register_model("logreg", modalities=ALL_MODALITIES, framework="sklearn",
+                ranges={"C": Range(0, low_open=True), "max_iter": Range(1)})
 def build_logreg(
     input_shape: tuple[int, ...], num_classes: int, *, C: float = 1.0, max_iter: int = 2000, seed: int = 0
 ):
@@ -19,7 +20,8 @@ def build_logreg(
     return LogisticRegression(C=C, max_iter=max_iter, random_state=seed)
 
 
-@register_model("random_forest", modalities=ALL_MODALITIES, framework="sklearn")
+@register_model("random_forest", modalities=ALL_MODALITIES, framework="sklearn",
+                ranges={"n_estimators": Range(1), "min_samples_leaf": Range(1)})
 def build_random_forest(
     input_shape: tuple[int, ...],
     num_classes: int,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from models.heads import classifier_output
-from models.registry import register_model
+from models.registry import Range, register_model
 
 
-@register_model("cnn", modalities=("image",))
+@register_model("cnn", modalities=("image",),
+                ranges={"dropout": Range(0, 1, high_open=True), "dense_units": Range(1)})
 def build(
     input_shape: tuple[int, ...],
     num_classes: int,

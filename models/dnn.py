@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from models.heads import classifier_output
-from models.registry import register_model
+from models.registry import Range, register_model
 
 
-@register_model("dnn", modalities=("expression", "tabular"))
+@register_model("dnn", modalities=("expression", "tabular"),
+                ranges={"dropout": Range(0, 1, high_open=True), "l2": Range(0)})
 def build(
     input_shape: tuple[int, ...],
     num_classes: int,

@@ -19,7 +19,7 @@ from pathlib import Path
 from benchmarks.errors import OncobenchError
 from benchmarks.paths import cache_dir
 from models.heads import classifier_output
-from models.registry import register_model
+from models.registry import Range, register_model
 
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 DEFAULT_HANDLE = "bundled:mobilenet_v2_035"
@@ -164,7 +164,9 @@ def fine_tune(model) -> None:
     model.get_layer("backbone").set_trainable(True)
 
 
-@register_model("mobilenet_v2_hub", modalities=("image",), fine_tune=fine_tune)
+@register_model("mobilenet_v2_hub", modalities=("image",), fine_tune=fine_tune,
+                ranges={"dropout": Range(0, 1, high_open=True), "image_size": Range(32),
+                        "fine_tune_epochs": Range(1), "fine_tune_lr_scale": Range(0, low_open=True)})
 def build(
     input_shape: tuple[int, ...],
     num_classes: int,

@@ -5,6 +5,10 @@ parameters with defaults are the model's hyper-parameters, read once from the si
 (``inspect.signature``), so defaults are written in one place. ``seed`` is reserved: a
 builder that declares it receives the run's seed and it is not a hyper-parameter.
 
+Overrides are checked against the signature: the type from the annotation (or the
+default's type) and, where the builder declares one, a ``Range`` (``ranges={...}`` of
+``@register_model``).
+
 Importing this module (and the builder modules) never imports TensorFlow: builders
 import Keras inside their body, so ``python -m benchmarks list`` stays fast.
 """
@@ -13,6 +17,9 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import math
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -24,6 +31,72 @@ _BUILDER_MODULES = ("models.dnn", "models.cnn", "models.hub_transfer", "models.c
 # Keyword-only builder parameters filled by the harness, never hyper-parameters.
 RESERVED = ("seed",)
 _POSITIONAL = ("input_shape", "num_classes")
+
+
+@dataclass(frozen=True)
+class Range:
+    """Valid values of a numeric hyper-parameter: ``low <(=) value <(=) high``."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+
+    def __contains__(self, value: float) -> bool:
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def describe(self, name: str) -> str:
+        parts = []
+        if self.low > -math.inf:
+            parts.append(f"{self.low:g} {'<' if self.low_open else '<='} ")
+        parts.append(name)
+        if self.high < math.inf:
+            parts.append(f" {'<' if self.high_open else '<='} {self.high:g}")
+        return "".join(parts)
+
+
+# Hyper-parameter value kinds: a scalar type, or ("tuple", element kind).
+_SCALARS = (bool, int, float, str)
+
+
+def _kinds(annotation: Any, default: Any) -> list[Any]:
+    """The accepted kinds of a hyper-parameter: from its annotation, else its default's type."""
+    if annotation is inspect.Parameter.empty or annotation is None:
+        return [type(default)] if default is not None else []
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _kinds(typing.get_args(annotation)[0], default)
+    if origin in (typing.Union, types.UnionType):
+        return [k for a in typing.get_args(annotation) for k in _kinds(a, default)]
+    if origin is tuple or annotation is tuple:
+        args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
+        return [("tuple", args[0] if args else None)]
+    if annotation is type(None):
+        return [type(None)]
+    return [annotation] if annotation in _SCALARS else []
+
+
+def _matches(value: Any, kind: Any) -> bool:
+    if isinstance(kind, tuple):
+        return isinstance(value, (tuple, list)) and all(
+            kind[1] is None or _matches(v, kind[1]) for v in value)
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return (isinstance(value, (int, float)) and not isinstance(value, bool)
+                and math.isfinite(value))
+    return isinstance(value, kind)
+
+
+def _kind_name(kind: Any) -> str:
+    if isinstance(kind, tuple):
+        return f"a tuple of {_kind_name(kind[1])}" if kind[1] else "a tuple"
+    return {bool: "True/False", int: "an integer", float: "a finite number", str: "a string",
+            type(None): "None"}.get(kind, getattr(kind, "__name__", str(kind)))
 
 
 @dataclass(frozen=True)
@@ -40,6 +113,24 @@ class ModelSpec:
     # Optional second phase: fine_tune(model) unfreezes layers; the Keras adapter then
     # recompiles at lr * hparams["fine_tune_lr_scale"] for hparams["fine_tune_epochs"].
     fine_tune: Callable[[Any], None] | None = None
+    kinds: dict[str, list[Any]] = field(default_factory=dict)  # hp -> accepted value kinds
+    ranges: dict[str, Range] = field(default_factory=dict)  # hp -> declared valid range
+
+    def check_value(self, key: str, value: Any) -> Any:
+        """``value`` if it fits hyper-parameter ``key``'s type and range, else a one-line error."""
+        flag = f"--hp {self.name}.{key}={value!r}"
+        kinds = self.kinds.get(key) or []
+        if kinds and not any(_matches(value, k) for k in kinds):
+            want = " or ".join(_kind_name(k) for k in kinds)
+            raise OncobenchError(f"{flag}: expected {want}, e.g. --hp {self.name}.{key}="
+                                 f"{self.defaults[key]!r}")
+        rng = self.ranges.get(key)
+        if rng is not None and isinstance(value, (int, float)) and not isinstance(value, bool) \
+                and value not in rng:
+            raise OncobenchError(f"{flag}: out of range; valid: {rng.describe(key)}")
+        if isinstance(value, list):
+            value = tuple(value)
+        return value
 
     def accepts(self, modality: str) -> bool:
         return modality in self.modalities
@@ -53,13 +144,22 @@ class ModelSpec:
                 f"model {self.name!r} has no hyper-parameter {', '.join(unknown)}; "
                 f"valid: {', '.join(sorted(self.defaults)) or 'none'}"
             )
-        return {**self.defaults, **overrides}
+        return {**self.defaults, **{k: self.check_value(k, v) for k, v in overrides.items()}}
 
     def create(self, input_shape: tuple[int, ...], num_classes: int, hp: dict[str, Any], *,
                seed: int) -> Any:
         """Call the builder with ``hp``, passing ``seed`` when it declares one."""
         extra = {"seed": seed} if self.takes_seed else {}
         return self.build(input_shape, num_classes, **hp, **extra)
+
+
+def signature_kinds(fn: Callable[..., Any], defaults: dict[str, Any]) -> dict[str, list[Any]]:
+    """hp -> accepted value kinds, from the builder's annotations (or the defaults' types)."""
+    try:
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except (NameError, TypeError):
+        hints = {}
+    return {k: _kinds(hints.get(k, inspect.Parameter.empty), d) for k, d in defaults.items()}
 
 
 def signature_defaults(name: str, fn: Callable[..., Any]) -> tuple[dict[str, Any], bool]:
@@ -96,8 +196,12 @@ def register_model(
     modalities: tuple[str, ...],
     framework: str = "keras",
     fine_tune: Callable[[Any], None] | None = None,
+    ranges: dict[str, Range] | None = None,
 ):
-    """Decorator: register ``build(input_shape, num_classes, *, **hparams)`` under ``name``."""
+    """Decorator: register ``build(input_shape, num_classes, *, **hparams)`` under ``name``.
+
+    ``ranges``: hyper-parameter -> ``Range`` of valid values, checked on every override.
+    """
     bad = set(modalities) - set(MODALITIES)
     if bad:
         raise ValueError(f"unknown modalities {bad}; valid: {MODALITIES}")
@@ -106,6 +210,9 @@ def register_model(
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} registered twice")
         defaults, takes_seed = signature_defaults(name, fn)
+        unknown = sorted(set(ranges or {}) - set(defaults))
+        if unknown:
+            raise ValueError(f"model {name!r}: ranges for unknown hyper-parameters {unknown}")
         doc = (fn.__doc__ or "").strip().splitlines()
         _REGISTRY[name] = ModelSpec(
             name=name,
@@ -115,6 +222,8 @@ def register_model(
             framework=framework,
             takes_seed=takes_seed,
             fine_tune=fine_tune,
+            kinds=signature_kinds(fn, defaults),
+            ranges=dict(ranges or {}),
             description=doc[0] if doc else "",
         )
         return fn

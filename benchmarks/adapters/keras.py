@@ -6,6 +6,7 @@ TensorFlow and Keras are imported inside functions: importing this module is che
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -14,6 +15,7 @@ import numpy as np
 from benchmarks import measure
 from benchmarks.adapters.base import AdapterResult, RunContext
 from benchmarks.config import RunConfig
+from benchmarks.errors import OncobenchError
 from benchmarks.paths import safe_filename
 from datasets.base import Dataset
 from models.registry import ModelSpec
@@ -21,13 +23,16 @@ from models.registry import ModelSpec
 
 def make_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool, seed: int,
                   deterministic: bool = True):
-    """``tf.data``: cache -> seeded shuffle (train only) -> batch -> prefetch."""
+    """``tf.data``: cache -> seeded shuffle (train only) -> batch -> prefetch.
+
+    The batch is at most ``len(x)``: a huge ``--batch-size`` never reserves more than the data.
+    """
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(max(1, min(batch_size, len(x)))).prefetch(tf.data.AUTOTUNE)
     options = tf.data.Options()
     options.deterministic = deterministic
     return ds.with_options(options)
@@ -50,6 +55,30 @@ def compile_model(model: Any, num_classes: int, config: RunConfig, lr: float) ->
         jit_compile=config.jit_compile,
         steps_per_execution=config.steps_per_execution,
     )
+
+
+class TrainingDiverged(OncobenchError):
+    """The loss became NaN or infinite: the run fails with this reason in its record."""
+
+
+def divergence_guard():
+    """A Keras callback that stops training when ``loss`` or ``val_loss`` is not finite at an
+    epoch's end; ``reason`` then says which and when (None while training is sound)."""
+    import keras
+
+    class DivergenceGuard(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.reason: str | None = None
+
+        def on_epoch_end(self, epoch, logs=None):
+            for name in ("loss", "val_loss"):
+                value = (logs or {}).get(name)
+                if value is not None and self.reason is None and not math.isfinite(float(value)):
+                    self.reason = f"{name} became {float(value)} at epoch {epoch + 1}"
+                    self.model.stop_training = True
+
+    return DivergenceGuard()
 
 
 def predict_batches(predict, x: np.ndarray, batch_size: int) -> np.ndarray:
@@ -121,6 +150,7 @@ class KerasAdapter:
                 spec.fine_tune(model)
                 compile_model(model, ds.num_classes, config, lr)
             timer = measure.make_timing_callback(config.target)
+            guard = divergence_guard()
             # EarlyStopping keeps the best epoch's weights in memory and restores them at the end
             # (stopped early or not); the checkpoint is written once per phase, outside the timed
             # fit: a ModelCheckpoint callback writing on every improved epoch cost +8.5% fit time.
@@ -128,11 +158,16 @@ class KerasAdapter:
                 keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
                                               restore_best_weights=True),
                 timer,
+                guard,
                 *ctx.callbacks,
             ]
             t0 = time.perf_counter()
             hist = model.fit(train, validation_data=val, epochs=epochs, callbacks=cbs, verbose=config.verbose)
             train_time += time.perf_counter() - t0
+            if guard.reason:
+                raise TrainingDiverged(f"training diverged: {guard.reason}"
+                                       f"{' (fine-tuning)' if phase == 'fine_tune' else ''}; "
+                                       "lower --lr or check the input scaling")
             timers.append(timer)
             for k in curves:
                 curves[k] += [float(v) for v in hist.history.get(k, [])]
@@ -153,6 +188,7 @@ class KerasAdapter:
             **thr,
             "inference_samples_per_s": measure.inference_throughput(
                 predict, ds.test.x, config.batch_size, config.inference_min_time_s),
+            "inference_batch_size": measure.timed_batch_size(config.batch_size, ds.test.x),
             **measure.latency_ms(predict, ds.test.x[:1], config.latency_calls),
             "params": int(model.count_params()),
             "trainable_params": int(sum(int(np.prod(w.shape)) for w in model.trainable_weights)),

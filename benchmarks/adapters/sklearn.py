@@ -58,6 +58,7 @@ class SklearnAdapter:
             "steady": False,
             "inference_samples_per_s": measure.inference_throughput(
                 predict, ds.test.x, config.batch_size, config.inference_min_time_s),
+            "inference_batch_size": measure.timed_batch_size(config.batch_size, ds.test.x),
             **measure.latency_ms(predict, ds.test.x[:1], config.latency_calls),
             "params": param_count(est),
             "trainable_params": None,

@@ -38,6 +38,9 @@ def options_from_args(args: argparse.Namespace) -> LoadOptions:
     """The ``LoadOptions`` of the ``data`` group (``add_data_options``)."""
     if args.cv is not None and args.cv < 2:
         raise OncobenchError(f"--cv {args.cv}: need at least 2 folds")
+    for flag, value in (("--top-k-genes", args.top_k_genes), ("--image-size", args.image_size)):
+        if value is not None and value < 1:
+            raise OncobenchError(f"{flag} {value}: must be at least 1 (or leave it out)")
     return LoadOptions(
         data_dir=Path(args.data_dir) if args.data_dir else None,
         cv_folds=args.cv, top_k_genes=args.top_k_genes, impute=args.impute,

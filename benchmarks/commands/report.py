@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from benchmarks.atomic import check_writable_dir
 from benchmarks.commands.args import add_output
 
 
@@ -13,6 +14,8 @@ def run(args: argparse.Namespace) -> int:
     from benchmarks.report import write_report
     from benchmarks.report.build import FIGURES_DIR, REPORT_MD
 
+    if args.output:
+        check_writable_dir(Path(args.output))
     html_path = write_report(Path(args.results_dir), args.output)
     out = html_path.parent
     print(f"{out / REPORT_MD}\n{html_path}\n{out / FIGURES_DIR}/")

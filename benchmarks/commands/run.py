@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from benchmarks.atomic import check_writable_dir
 from benchmarks.commands.args import (
     add_data_options,
     add_measurement,
@@ -20,7 +21,7 @@ from benchmarks.commands.args import (
 )
 from benchmarks.config import get_profile, validate
 from benchmarks.errors import OncobenchError
-from benchmarks.results import is_ok
+from benchmarks.results import fingerprint, is_ok
 
 __all__ = ["config_from_args", "options_from_args", "parse_hparams", "register", "run"]
 
@@ -34,9 +35,31 @@ def _csv(text: str | None) -> list[str] | None:
 
 def _seeds(text: str) -> tuple[int, ...]:
     try:
-        return tuple(int(s) for s in text.split(",") if s.strip())
+        seeds = tuple(int(s) for s in text.split(",") if s.strip())
     except ValueError:
         raise OncobenchError(f"--seeds {text!r}: expected integers like 0,1,2") from None
+    if not seeds:
+        raise OncobenchError(f"--seeds {text!r}: no seed given; expected integers like 0,1,2")
+    return seeds
+
+
+def _seeds_from_args(args: argparse.Namespace) -> tuple[int, ...] | None:
+    """``--seeds`` or ``--repeats`` (None: the profile's seeds)."""
+    if args.seeds is not None:
+        return _seeds(args.seeds)
+    if args.repeats is not None:
+        if args.repeats < 1:
+            raise OncobenchError(f"--repeats {args.repeats}: must be at least 1")
+        return tuple(range(args.repeats))
+    return None
+
+
+def check_threads(args: argparse.Namespace) -> tuple[int | None, int | None]:
+    """``--threads`` / ``--inter-op-threads``, checked before TensorFlow starts (>= 1)."""
+    for flag, value in (("--threads", args.threads), ("--inter-op-threads", args.inter_op_threads)):
+        if value is not None and value < 1:
+            raise OncobenchError(f"{flag} {value}: must be at least 1 (or leave it out for all cores)")
+    return args.threads, args.inter_op_threads
 
 
 def _value(text: str) -> Any:
@@ -84,7 +107,7 @@ def config_from_args(args: argparse.Namespace):
         hp.setdefault("mobilenet_v2_hub", {})["handle"] = args.hub_handle
     if args.fine_tune:
         hp.setdefault("mobilenet_v2_hub", {})["fine_tune"] = True
-    seeds = _seeds(args.seeds) if args.seeds else (tuple(range(args.repeats)) if args.repeats else None)
+    seeds = _seeds_from_args(args)
     config = base.with_(
         epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
         learning_rate=args.lr, patience=args.patience, seeds=seeds,
@@ -126,18 +149,44 @@ def _run_dir(args: argparse.Namespace) -> Path:
     return new_run_dir(RESULTS_ROOT)
 
 
+def _same_experiment(run_dir: Path, experiment: dict[str, Any], *, restart: bool) -> dict[str, Any]:
+    """Refuse to resume into ``run_dir`` unless it holds the same experiment (``--restart``: move
+    it aside first); returns the experiment to store, with earlier models' hyper-parameters."""
+    from benchmarks.results import RESULTS_JSON, experiment_changes, load_results, move_aside
+    from benchmarks.runner import RESTART_HINT
+
+    if not (run_dir / RESULTS_JSON).exists():
+        return experiment
+    if restart:
+        print(f"--restart: moved the earlier results to {move_aside(run_dir)}", file=sys.stderr)
+        return experiment
+    doc = load_results(run_dir)
+    if not doc["records"]:
+        return experiment
+    changes = experiment_changes(doc.get("meta") or {}, experiment)
+    if changes:
+        shown = "; ".join(changes[:4]) + (f"; and {len(changes) - 4} more" if len(changes) > 4 else "")
+        raise OncobenchError(f"{run_dir} holds a different experiment ({shown}); {RESTART_HINT}")
+    old_hp = (doc["meta"].get("experiment") or {}).get("hparams") or {}
+    return {**experiment, "hparams": {**old_hp, **experiment["hparams"]}}
+
+
 def run(args: argparse.Namespace) -> int:
     """Plan, execute and summarise the requested runs; 1 when any run failed."""
     if not (args.all or args.model or args.dataset):
         raise OncobenchError("say what to run: --all, or --model M[,M2] and/or --dataset D[,D2]")
     config = config_from_args(args)
     options = options_from_args(args)
-    from benchmarks.runner import execute, plan_pairs
+    threads = check_threads(args)
+    from benchmarks.runner import execute, experiment_of, plan_pairs
 
     plan = plan_pairs(_csv(args.model), _csv(args.dataset), options)
     for note in plan.skipped:
         print(f"skipped: {note}", file=sys.stderr)
     run_dir = _run_dir(args)
+    check_writable_dir(run_dir)
+    experiment = experiment_of(config, options, list({m.name: m for m, _ in plan.pairs}.values()))
+    experiment = _same_experiment(run_dir, experiment, restart=args.restart)
     folds = options.cv_folds or 1
     n = len(plan.pairs) * len(config.seeds) * folds
     print(f"oncobench: {n} runs ({len(plan.pairs)} pairs x {len(config.seeds)} seeds"
@@ -149,13 +198,13 @@ def run(args: argparse.Namespace) -> int:
         "profile": config.profile,
         "seeds": list(config.seeds),
         "config": config.as_dict(),
+        "experiment": experiment,
+        "fingerprint": fingerprint({k: v for k, v in experiment.items() if k != "hparams"}),
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    store = execute(plan, config, options, run_dir, meta=meta,
-                    threads=(args.threads, args.inter_op_threads))
-    from benchmarks.tables import comparison_table, write_summary
+    store = execute(plan, config, options, run_dir, meta=meta, threads=threads)
+    from benchmarks.tables import comparison_table
 
-    write_summary(store.records, store.meta, run_dir / "summary.md")
     print(comparison_table(store.records))
     print(f"\nresults: {run_dir / 'results.json'}  {run_dir / 'results.csv'}  {run_dir / 'summary.md'}")
     if args.report:
@@ -181,6 +230,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_profile_seeds(sel)
     add_output(sel, "run folder (default: results/<run-id>); an existing one resumes")
     sel.add_argument("--resume", action="store_true", help="continue the latest run under results/")
+    sel.add_argument("--restart", action="store_true",
+                     help="move an existing run folder aside (<folder>.old-<time>) and start afresh")
     sel.add_argument("--report", action="store_true", help="write report.md/report.html at the end")
     tr = p.add_argument_group("training")
     tr.add_argument("--epochs", type=int)

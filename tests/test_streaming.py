@@ -191,3 +191,19 @@ def test_cache_beside_a_read_only_folder_goes_to_the_download_cache(tmp_path):
         assert where == ro / ".d.npz.npy-cache"
     else:
         assert where == tmp_path / "dl" / "npy-cache" / "d.npz"
+
+
+def test_folder_larger_than_the_budget_decodes_per_batch(tmp_path):
+    from conftest_data import write_image_folder
+
+    from datasets.custom.folder import LazyImages
+
+    root = write_image_folder(tmp_path / "imgs", {"benign": 8, "malignant": 8})
+    eager = get_dataset(f"folder:{root}").load(LoadOptions(seed=1))
+    lazy = get_dataset(f"folder:{root}").load(LoadOptions(seed=1, cache_memory_gb=0))
+    assert isinstance(lazy.train.x, LazyImages) and isinstance(eager.train.x, np.ndarray)
+    assert lazy.info["decoded"].startswith("per batch") and lazy.input_shape == eager.input_shape
+    for a, b in ((eager.train, lazy.train), (eager.test, lazy.test)):
+        np.testing.assert_array_equal(a.floats(), b.floats())
+        np.testing.assert_array_equal(a.x[[2, 0]], b.x[[2, 0]])
+        np.testing.assert_array_equal(a.y, b.y)

@@ -96,6 +96,7 @@ class SklearnAdapter:
             "trainable_params": None,
             "checkpoint": None,
             "curves": {},
+            "data_cached": True,  # in-core estimators hold every feature (check_fits bounds it)
             **measure.memory_fields(ds),
         }
         return AdapterResult(proba, cost)

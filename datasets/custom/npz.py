@@ -10,7 +10,7 @@ import numpy as np
 from benchmarks.errors import DataError
 from benchmarks.hashing import file_digest
 from datasets.base import Dataset, LoadOptions, Provenance
-from datasets.checksums import npz_object_arrays
+from datasets.checksums import npz_object_arrays, read_error
 from datasets.custom.common import LICENCE, MAX_CLASSES, existing_path, image_size, resize_array
 from datasets.medmnist import arrays_to_dataset, read_arrays
 from datasets.preprocess import (
@@ -63,7 +63,10 @@ def load_npz_images(path_str: str, options: LoadOptions) -> Dataset:
     if pickled:
         raise DataError(f"{path}: arrays {', '.join(pickled)} hold pickled Python objects, which oncobench "
                         "never loads; save numeric arrays (uint8 images, integer labels)")
-    sha = file_digest(path)
+    try:
+        sha = file_digest(path)
+    except OSError as exc:
+        raise read_error(path, exc) from None
     arrays = read_arrays(path, sha, options)
     if "class_names" not in arrays:
         arrays.update(_class_names(path))

@@ -5,6 +5,7 @@
 download cache when that folder is read-only). A ``manifest.json`` keeps the source's sha256:
 a changed source makes a fresh cache. Every file is written atomically.
 
+Members stored uncompressed (``numpy.savez``) need no cache: they are read in place.
 ``RowReader`` reads rows of such a ``.npy`` by index with positional reads (``os.pread``):
 the file stays on disk and only the rows asked for enter memory. (A ``numpy.memmap`` would do
 the same reads, but every page it touches counts in the process's resident memory until the
@@ -36,9 +37,10 @@ class RowReader:
     ``x[index_array]`` read only those rows. ``shape`` may add or drop unit axes of a row
     (e.g. (N,H,W) read as (N,H,W,1))."""
 
-    def __init__(self, path: Path, shape: tuple[int, ...] | None = None) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Path, shape: tuple[int, ...] | None = None, start: int = 0) -> None:
+        self.path, self.start = Path(path), start  # start: where the .npy begins (a stored zip member)
         with open(self.path, "rb") as fh:
+            fh.seek(start)
             version = np.lib.format.read_magic(fh)
             read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                     else np.lib.format.read_array_header_2_0)
@@ -71,7 +73,7 @@ class RowReader:
 
     def with_shape(self, shape: tuple[int, ...]) -> "RowReader":
         """The same rows under another row shape of the same size."""
-        return RowReader(self.path, shape)
+        return RowReader(self.path, shape, self.start)
 
     def _fileno(self) -> int:
         if self._fd is None:
@@ -158,6 +160,27 @@ def _read_manifest(folder: Path) -> dict[str, Any] | None:
         return None
 
 
+def stored_members(path: Path, keys: tuple[str, ...]) -> dict[str, int] | None:
+    """Where each of ``keys``'s ``.npy`` starts inside ``path`` when every one is stored
+    uncompressed (``numpy.savez``): such members are read in place, with no cache. None otherwise."""
+    out = {}
+    with zipfile.ZipFile(path) as zf, open(path, "rb") as fh:
+        for k in keys:
+            try:
+                info = zf.getinfo(f"{k}.npy")
+            except KeyError:
+                return None
+            if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+                return None
+            fh.seek(info.header_offset)
+            local = fh.read(30)
+            if local[:4] != b"PK\x03\x04":
+                return None
+            name_len, extra_len = (int.from_bytes(local[i:i + 2], "little") for i in (26, 28))
+            out[k] = info.header_offset + 30 + name_len + extra_len
+    return out
+
+
 def unpack_npz(path: Path, sha256: str, folder: Path, keys: tuple[str, ...]) -> dict[str, Path]:
     """The ``.npy`` file of each of ``keys`` in ``path``, unpacked once into ``folder``.
 
@@ -189,10 +212,10 @@ def unpack_npz(path: Path, sha256: str, folder: Path, keys: tuple[str, ...]) -> 
     return out
 
 
-def open_rows(path: Path) -> RowReader:
-    """A RowReader of a ``.npy`` file, with a one-line error for a broken file."""
+def open_rows(path: Path, start: int = 0) -> RowReader:
+    """A RowReader of a ``.npy`` file (or one stored at ``start`` in a zip), with a one-line error."""
     try:
-        return RowReader(path)
+        return RowReader(path, start=start)
     except (OSError, ValueError) as exc:
         raise DataError(f"{path}: unreadable .npy cache ({type(exc).__name__}: {exc}); delete the "
                         f"folder {path.parent} to rebuild it") from None

@@ -8,6 +8,7 @@ each size, bundled and remote alike.
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -19,7 +20,7 @@ from benchmarks.errors import DataError
 from benchmarks.hashing import verify_file
 from benchmarks.modalities import IMAGE
 from datasets import download
-from datasets.arraycache import CACHE_MIN_BYTES, cache_dir_for, open_rows, unpack_npz
+from datasets.arraycache import CACHE_MIN_BYTES, cache_dir_for, open_rows, stored_members, unpack_npz
 from datasets.base import Dataset, LoadOptions, Provenance, Split
 from datasets.checksums import load_npz
 from datasets.download import Remote
@@ -171,10 +172,18 @@ def arrays_to_dataset(
 
 
 def read_arrays(path: Path, sha256: str, options: LoadOptions) -> dict[str, Any]:
-    """The MedMNIST-layout arrays of ``path``: in memory when the file is small, else unpacked
-    once into a ``.npy`` cache (see ``datasets.arraycache``) and read by rows from disk."""
+    """The MedMNIST-layout arrays of ``path``: in memory when the file is small; else images read
+    by rows from disk: in place when stored uncompressed, else from a ``.npy`` cache unpacked once
+    (see ``datasets.arraycache``)."""
     if path.stat().st_size < CACHE_MIN_BYTES:
         return load_npz(path, KEYS)
+    try:
+        stored = stored_members(path, KEYS)
+    except (zipfile.BadZipFile, OSError, EOFError):
+        stored = None  # load_npz / unpack_npz say what is wrong
+    if stored:
+        labels = load_npz(path, tuple(k for k in KEYS if k.endswith("_labels")), only=True)
+        return {**labels, **{k: open_rows(path, stored[k]) for k in KEYS if k.endswith("_images")}}
     folder = cache_dir_for(path, download.root_of(options))
     files = unpack_npz(path, sha256, folder, KEYS)
     return {k: (open_rows(f) if k.endswith("_images") else np.load(f, allow_pickle=False))

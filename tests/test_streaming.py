@@ -72,6 +72,16 @@ def test_large_npz_stays_on_disk_as_uint8(tmp_path, small_cache):
     assert (tmp_path / ".d.npz.npy-cache" / "manifest.json").is_file()
 
 
+def test_large_uncompressed_npz_is_read_in_place(tmp_path, small_cache):
+    arrays = _npz(tmp_path / "d.npz")
+    np.savez(tmp_path / "s.npz", **arrays)  # stored members: no cache needed
+    ds = get_dataset(f"npz:{tmp_path / 's.npz'}").load()
+    assert isinstance(ds.val.x, RowReader) and ds.val.x.path == tmp_path / "s.npz" and ds.val.x.start > 0
+    np.testing.assert_array_equal(ds.val.x[[3, 1]], arrays["val_images"][[3, 1]])
+    np.testing.assert_array_equal(ds.train.y, arrays["train_labels"].reshape(-1))
+    assert not (tmp_path / ".s.npz.npy-cache").exists()
+
+
 def test_small_npz_in_memory_uint8_same_floats(tmp_path):
     arrays = _npz(tmp_path / "d.npz", dtype=np.uint16)
     ds = get_dataset(f"npz:{tmp_path / 'd.npz'}").load()

@@ -168,11 +168,13 @@ class KerasAdapter:
         measure.reset_gpu_peak()
         model = spec.create(ds.input_shape, ds.num_classes, hp, seed=seed)
         compile_model(model, ds.num_classes, config, config.learning_rate)
-        budget = ds.memory_budget
+        budget = ds.memory_budget  # shared by train and val: what train holds, val cannot
+        val_budget = budget - ds.train.nbytes if budget is not None and pipeline_caches(
+            ds.train.x, budget) else budget
         train = make_pipeline(ds.train.x, ds.train.y, config.batch_size, shuffle=True, seed=seed,
                               deterministic=True, scale=ds.train.scale, memory_budget=budget)
         val = make_pipeline(ds.val.x, ds.val.y, config.batch_size, shuffle=False, seed=seed,
-                            scale=ds.val.scale, memory_budget=budget)
+                            scale=ds.val.scale, memory_budget=val_budget)
         ckpt_dir = ctx.run_dir / "checkpoints"
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         ckpt = ckpt_dir / f"{safe_filename(ctx.key.replace('|', '__'), 100)}.weights.h5"  # csv:/paths too
@@ -234,7 +236,7 @@ class KerasAdapter:
             "time_to_target_s": first.time_to_target_s,
             "epoch_to_target": first.epoch_to_target,
             "gpu_peak_memory_mb": measure.gpu_peak_memory_mb(),
-            "data_cached": pipeline_caches(ds.train.x, budget) and pipeline_caches(ds.val.x, budget),
+            "data_cached": pipeline_caches(ds.train.x, budget) and pipeline_caches(ds.val.x, val_budget),
             **measure.memory_fields(ds),
         }
         cost.update(_flops_fields(model, cost))

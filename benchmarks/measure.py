@@ -273,6 +273,24 @@ def timed_batch_size(batch_size: int, x: np.ndarray) -> int:
     return max(1, min(int(batch_size), cap))
 
 
+def timing_sample(split: Any, batch_size: int) -> tuple[np.ndarray, int]:
+    """(float32 rows to time inference and latency on, the timed batch size): the first rows
+    of ``split`` (a ``datasets.base.Split``), at most one capped batch (see
+    ``MAX_TILED_SAMPLES``), read and converted alone: a split on disk stays there."""
+    per_sample = 4 * max(1, int(np.prod(split.x.shape[1:], dtype=np.int64)))  # float32 bytes
+    cap = max(1, min(MAX_TILED_SAMPLES, MAX_TILED_BYTES // per_sample))
+    size = max(1, min(int(batch_size), cap))
+    return split.floats(slice(0, min(size, len(split)))), size
+
+
+def memory_fields(dataset: Any) -> dict[str, Any]:
+    """The dataset's feature bytes as stored (pixels for images), MiB, and peak RSS over it."""
+    data_mb = dataset.nbytes / 2**20
+    peak = peak_rss_mb()
+    return {"data_memory_mb": round(data_mb, 1),
+            "peak_rss_data_ratio": round(peak / data_mb, 2) if data_mb > 0 else None}
+
+
 def inference_throughput(predict: Callable[[np.ndarray], Any], x: np.ndarray, batch_size: int,
                          min_time_s: float = 0.3) -> float:
     """Samples/s of ``predict`` on one batch of ``timed_batch_size(batch_size, x)`` samples

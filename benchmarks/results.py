@@ -63,6 +63,8 @@ _TRAINING: dict[str, str] = {
     "precision": "Keras dtype policy: float32 | mixed_float16 | mixed_bfloat16",
     "checkpoint": "path of the best-model checkpoint, relative to the run folder",
     "curves": "object: per-epoch lists loss, val_loss, accuracy, val_accuracy",
+    "data_cached": "true when the training data were held in memory (within --cache-memory-gb; sklearn "
+                   "always), false when batches were read from disk by index",
 }
 _ENVIRONMENT: dict[str, str] = {
     "device_kind": "'GPU' or 'CPU'",

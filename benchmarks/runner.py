@@ -81,7 +81,7 @@ def plan_pairs(models: list[str] | None, datasets: list[str] | None, options: Lo
 # Config fields that do not shape results: which seeds run, and the progress bar.
 _NOT_EXPERIMENT = ("seeds", "verbose", "hparams")
 # Load options that do not shape results: per-job seed and fold, and where the cache lives.
-_NOT_DATA_OPTIONS = ("seed", "fold", "data_dir")
+_NOT_DATA_OPTIONS = ("seed", "fold", "data_dir", "cache_memory_gb")
 
 
 def experiment_of(config: RunConfig, options: LoadOptions, models: list[ModelSpec]) -> dict[str, Any]:

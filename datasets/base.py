@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,13 +12,34 @@ import numpy as np
 
 @dataclass
 class Split:
-    """Features ``x`` (float32, samples first) and integer labels ``y`` (0..k-1)."""
+    """Features ``x`` (samples first) and integer labels ``y`` (0..k-1).
 
-    x: np.ndarray
+    Tabular features are float32 (``scale`` 1). Images keep their stored pixels (uint8,
+    uint16, ...), possibly as a lazily read array (``datasets.arraycache.RowReader``);
+    ``x / scale`` maps them onto [0, 1], done per batch by ``floats``.
+    """
+
+    x: Any  # np.ndarray, or an array-like read by rows (len, shape, dtype, x[index])
     y: np.ndarray
+    scale: float = 1.0
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
+
+    def floats(self, rows: Any = slice(None)) -> np.ndarray:
+        """``x[rows]`` as float32 in its model range (pixels / scale)."""
+        return to_float(self.x[rows], self.scale)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of ``x`` as stored (in memory or on disk)."""
+        return int(self.x.nbytes)
+
+
+def to_float(x: np.ndarray, scale: float) -> np.ndarray:
+    """float32 ``x / scale`` (exactly what the input pipeline computes per batch)."""
+    out = np.asarray(x).astype(np.float32, copy=x.dtype != np.float32)
+    return out / np.float32(scale) if scale != 1.0 else out
 
 
 @dataclass
@@ -55,6 +77,7 @@ class Dataset:
     provenance: Provenance
     fold: int | None = None
     info: dict[str, Any] = field(default_factory=dict)  # preprocessing facts for the record
+    memory_budget: int | None = None  # bytes of data a trainer may hold in memory (None: no limit)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -63,6 +86,11 @@ class Dataset:
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the features of all three splits as stored (pixels for images)."""
+        return self.train.nbytes + self.val.nbytes + self.test.nbytes
 
     def summary(self) -> dict[str, Any]:
         """Facts about the data that go into every record."""
@@ -75,6 +103,8 @@ class Dataset:
             "n_val": len(self.val),
             "n_test": len(self.test),
             "fold": self.fold,
+            "feature_bytes": self.nbytes,
+            "in_memory": not any(is_lazy(s.x) for s in (self.train, self.val, self.test)),
             **self.provenance.as_dict(),
             **self.info,
         }
@@ -98,3 +128,26 @@ class LoadOptions:
     sep: str = ","
     transpose: bool = False
     image_size: int | None = None
+    cache_memory_gb: float | None = None  # data held in memory up to this (None: DEFAULT_CACHE_FRACTION)
+
+    def memory_budget(self) -> int:
+        """Bytes of data that may be held in memory (``--cache-memory-gb``; default a fraction of RAM)."""
+        if self.cache_memory_gb is not None:
+            return int(self.cache_memory_gb * 2**30)
+        return int(DEFAULT_CACHE_FRACTION * physical_memory())
+
+
+DEFAULT_CACHE_FRACTION = 0.25
+
+
+def physical_memory() -> int:
+    """Physical memory in bytes (8 GiB when the system does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def is_lazy(x: Any) -> bool:
+    """True for arrays whose rows stay on disk (row readers, memory maps, lazily decoded images)."""
+    return not isinstance(x, np.ndarray) or isinstance(x, np.memmap)

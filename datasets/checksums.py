@@ -29,8 +29,9 @@ def read_error(path: Path, exc: BaseException) -> DataError:
                      f"{detail}); re-create the file or decompress it and check it")
 
 
-def load_npz(path: Path, keys: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
-    """Load every array of an ``.npz`` (``allow_pickle=False``) with clear errors."""
+def load_npz(path: Path, keys: tuple[str, ...] = (), only: bool = False) -> dict[str, np.ndarray]:
+    """Load every array of an ``.npz`` (``allow_pickle=False``; with ``only``, just ``keys``)
+    with clear errors."""
     path = Path(path)
     require_path(path, "check the path")
     if not path.is_file():
@@ -49,7 +50,7 @@ def load_npz(path: Path, keys: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
         raise DataError(f"{path}: not an .npz (zip) archive; save the arrays with numpy.savez")
     try:
         with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
+            arrays = {k: npz[k] for k in npz.files if not only or k in keys}
     except PermissionError as exc:
         raise read_error(path, exc) from None
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, zlib.error,

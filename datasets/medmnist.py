@@ -8,9 +8,11 @@ each size, bundled and remote alike.
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -18,10 +20,11 @@ from benchmarks.errors import DataError
 from benchmarks.hashing import verify_file
 from benchmarks.modalities import IMAGE
 from datasets import download
+from datasets.arraycache import CACHE_MIN_BYTES, cache_dir_for, open_rows, stored_members, unpack_npz
 from datasets.base import Dataset, LoadOptions, Provenance, Split
 from datasets.checksums import load_npz
 from datasets.download import Remote
-from datasets.preprocess import check_labels, images_to_float
+from datasets.preprocess import check_labels, pixel_scale, with_channels
 from datasets.registry import get_dataset, register_dataset
 from datasets.spec import OfficialSplit, PublishedResult
 
@@ -134,21 +137,27 @@ def dataset_name(flag: str, size: int) -> str:
 
 
 def arrays_to_dataset(
-    arrays: dict[str, np.ndarray], name: str, class_names: list[str], path: Path, provenance: Provenance
+    arrays: dict[str, Any], name: str, class_names: list[str], path: Path, provenance: Provenance
 ) -> Dataset:
-    """Turn MedMNIST-layout arrays into a Dataset with checked labels and shapes."""
+    """Turn MedMNIST-layout arrays into a Dataset with checked labels and shapes.
+
+    Pixels stay as stored (uint8 for MedMNIST; in memory or read by rows from disk); each split
+    carries the scale that maps them onto [0, 1] (see ``pixel_scale``).
+    """
     splits = {}
     shapes = set()
     for split in ("train", "val", "test"):
-        x = images_to_float(arrays[f"{split}_images"])
-        y = check_labels(arrays[f"{split}_labels"], len(class_names), f"{path} ({split}_labels)")
+        where = f"{path} ({split}_images)"
+        x = with_channels(arrays[f"{split}_images"], where)
+        scale, _ = pixel_scale(x, where)
+        y = check_labels(np.asarray(arrays[f"{split}_labels"]), len(class_names), f"{path} ({split}_labels)")
         if x.shape[0] != y.shape[0]:
             raise DataError(
                 f"{path}: {split}_images has {x.shape[0]} images but {split}_labels has "
                 f"{y.shape[0]} labels; make them the same length"
             )
         shapes.add(x.shape[1:])
-        splits[split] = Split(x, y)
+        splits[split] = Split(x, y, scale)
     if len(shapes) > 1:
         raise DataError(
             f"{path}: images of mixed shapes across splits {sorted(shapes)}; resize them to one shape"
@@ -160,6 +169,25 @@ def arrays_to_dataset(
         provenance=provenance,
         **splits,
     )
+
+
+def read_arrays(path: Path, sha256: str, options: LoadOptions) -> dict[str, Any]:
+    """The MedMNIST-layout arrays of ``path``: in memory when the file is small; else images read
+    by rows from disk: in place when stored uncompressed, else from a ``.npy`` cache unpacked once
+    (see ``datasets.arraycache``)."""
+    if path.stat().st_size < CACHE_MIN_BYTES:
+        return load_npz(path, KEYS)
+    try:
+        stored = stored_members(path, KEYS)
+    except (zipfile.BadZipFile, OSError, EOFError):
+        stored = None  # load_npz / unpack_npz say what is wrong
+    if stored:
+        labels = load_npz(path, tuple(k for k in KEYS if k.endswith("_labels")), only=True)
+        return {**labels, **{k: open_rows(path, stored[k]) for k in KEYS if k.endswith("_images")}}
+    folder = cache_dir_for(path, download.root_of(options))
+    files = unpack_npz(path, sha256, folder, KEYS)
+    return {k: (open_rows(f) if k.endswith("_images") else np.load(f, allow_pickle=False))
+            for k, f in files.items()}
 
 
 def remote(flag: str, size: int) -> Remote:
@@ -179,7 +207,7 @@ def load(flag: str, size: int, options: LoadOptions) -> Dataset:
     else:
         path = spec.fetch(options)[0]
         sha = download.sha256_of(path, spec.remotes[0])
-    arrays = load_npz(path, KEYS)
+    arrays = read_arrays(path, sha, options)
     prov = replace(spec.provenance, files={path.name: sha})
     return arrays_to_dataset(arrays, spec.name, list(INFO[flag].classes), path, prov)
 

@@ -125,6 +125,9 @@ def pixel_scale(x: np.ndarray, where: str = "images") -> tuple[float, int]:
     value; floats must be finite and in [0, 1] (or whole numbers in 0..255, scaled /255).
     Anything else (strings, negative or out-of-range values, NaN/inf) is a DataError.
     """
+    if not isinstance(x, np.ndarray) and x.dtype.kind in "if" and len(x):  # rows on disk: by chunks
+        step = max(1, (64 << 20) // max(1, x[:1].nbytes))
+        return max(pixel_scale(x[i:i + step], where) for i in range(0, len(x), step))
     kind = x.dtype.kind
     if kind not in "biuf":
         raise DataError(f"{where}: pixels have dtype {x.dtype}, not numbers; store images as uint8 "
@@ -148,6 +151,15 @@ def pixel_scale(x: np.ndarray, where: str = "images") -> tuple[float, int]:
         raise DataError(f"{where}: integer pixels range {int(lo)}..{int(hi)} ({x.dtype}), outside 0..65535; "
                         "store uint8 (0..255) or uint16 (0..65535) images")
     return (255.0, 8) if hi <= 255 else (65535.0, 16)
+
+
+def with_channels(x: Any, where: str = "images") -> Any:
+    """Images (N,H,W) or (N,H,W,C) as (N,H,W,C), pixels untouched (a view, or a re-shaped reader)."""
+    if x.ndim == 3:
+        x = x[..., None] if isinstance(x, np.ndarray) else x.with_shape((*x.shape, 1))
+    if x.ndim != 4:
+        raise DataError(f"{where}: images must be (N,H,W) or (N,H,W,C), got shape {x.shape}")
+    return x
 
 
 def images_to_float(x: np.ndarray, where: str = "images") -> np.ndarray:

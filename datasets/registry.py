@@ -79,6 +79,7 @@ class DatasetSpec:
         if options.cv_folds and not self.supports_cv:
             raise no_cv_error(self.name)
         ds = self.loader(options)
+        ds.memory_budget = options.memory_budget()
         problems = self.mismatches(ds)
         if problems:
             raise DataError(f"dataset {self.name!r}: loaded data do not match its spec: "

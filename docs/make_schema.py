@@ -79,6 +79,9 @@ DATA: dict[str, str] = {
     "fold": "cross-validation fold, null for a fixed split",
     "source": "where the data came from", "licence": "data licence", "citation": "what to cite",
     "files": "object: file name -> sha256 of the data as verified at load",
+    "feature_bytes": "bytes of the features of all splits as stored (images: uint8/uint16 pixels)",
+    "in_memory": "false when some split is read from disk by rows (a large npz's .npy cache, a folder "
+                 "decoded per batch)",
 }
 CURVES = ("loss", "val_loss", "accuracy", "val_accuracy")
 

@@ -77,7 +77,7 @@ def test_npz_uint16_images_are_scaled_by_dtype(tmp_path):
     for s in ("train", "val", "test"):
         arrays[f"{s}_images"] = arrays[f"{s}_images"].astype(np.uint16) * 257
     ds = get_dataset(f"npz:{write_npz(tmp_path / 'w.npz', arrays)}").load(LoadOptions())
-    assert 0.9 < ds.train.x.max() <= 1.0 and ds.info["source_bit_depth"] == 16
+    assert 0.9 < ds.train.floats().max() <= 1.0 and ds.info["source_bit_depth"] == 16
 
 
 @pytest.mark.parametrize("dtype,value,expect", [

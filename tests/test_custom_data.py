@@ -96,7 +96,7 @@ def test_npz_grayscale_and_rgb_official_split(tmp_path):
     assert g.modality == "image" and g.input_shape == (28, 28, 1) and g.class_names == ["0", "1", "2"]
     assert (len(g.train), len(g.val), len(g.test)) == (40, 14, 14)
     assert c.input_shape == (32, 32, 3) and c.class_names == ["benign", "malignant"]
-    assert 0.0 <= g.train.x.min() and g.train.x.max() <= 1.0
+    assert 0.0 <= g.train.floats().min() and g.train.floats().max() <= 1.0
     assert g.provenance.files == {"g.npz": file_digest(gray)}
     with pytest.raises(OncobenchError, match="official split; --cv applies to"):
         get_dataset(f"npz:{gray}").load(LoadOptions(cv_folds=3))

@@ -24,7 +24,9 @@ def test_breastmnist_official_split(name, size):
     ds = get_dataset(name).load()
     assert (len(ds.train), len(ds.val), len(ds.test)) == (546, 78, 156)
     assert ds.input_shape == (size, size, 1) and ds.modality == "image"
-    assert ds.train.x.dtype == np.float32 and 0.0 <= ds.train.x.min() and ds.train.x.max() <= 1.0
+    x = ds.train.floats()  # stored uint8, float32 per batch (issue 17)
+    assert ds.train.x.dtype == np.uint8 and ds.train.scale == 255.0
+    assert x.dtype == np.float32 and 0.0 <= x.min() and x.max() <= 1.0
     # published facts: test = 42 malignant (0), 114 normal/benign (1)
     assert np.bincount(ds.test.y).tolist() == [42, 114]
     assert ds.class_names == ["malignant", "normal, benign"]

@@ -17,25 +17,57 @@ from benchmarks.adapters.base import AdapterResult, RunContext
 from benchmarks.config import RunConfig
 from benchmarks.errors import OncobenchError
 from benchmarks.paths import safe_filename
-from datasets.base import Dataset
+from datasets.base import Dataset, is_lazy, to_float
 from models.registry import ModelSpec
 
 
-def make_pipeline(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool, seed: int,
-                  deterministic: bool = True):
-    """``tf.data``: cache -> seeded shuffle (train only) -> batch -> prefetch.
+def make_pipeline(x: Any, y: np.ndarray, batch_size: int, *, shuffle: bool, seed: int,
+                  deterministic: bool = True, scale: float = 1.0, memory_budget: int | None = None):
+    """``tf.data`` over sample indices: seeded shuffle (train only) -> batch -> gather -> float.
 
-    The batch is at most ``len(x)``: a huge ``--batch-size`` never reserves more than the data.
+    The pixels are never copied whole into the pipeline: index batches gather rows from ``x``.
+    ``x`` in memory and within ``memory_budget`` bytes (None: no limit) is held as one tensor
+    and gathered in the graph (the cached path); otherwise rows are read per batch from ``x``
+    (a lazily read array or memory map) in a ``numpy_function``. Each batch becomes float32
+    ``x / scale`` in the pipeline, so stored uint8 pixels are converted one batch at a time
+    and the models keep taking [0, 1] floats. The batch is at most ``len(x)``.
     """
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    n = len(x)
+    ds = tf.data.Dataset.range(n)
     if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(max(1, min(batch_size, len(x)))).prefetch(tf.data.AUTOTUNE)
+        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(max(1, min(batch_size, n)))
+    row_shape = tuple(int(d) for d in x.shape[1:])
+    if pipeline_caches(x, memory_budget):
+        xt, yt = tf.constant(x), tf.constant(y)
+        ds = ds.map(lambda i: (tf.gather(xt, i), tf.gather(yt, i)))
+    else:
+        dtype = tf.as_dtype(x.dtype)
+
+        def rows(i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return np.ascontiguousarray(x[i]), np.asarray(y[i], dtype=np.int64)
+
+        def fetch(i):
+            xb, yb = tf.numpy_function(rows, [i], (dtype, tf.int64), stateful=False)
+            xb.set_shape((None, *row_shape))
+            yb.set_shape((None,))
+            return xb, yb
+
+        ds = ds.map(fetch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if x.dtype != np.float32 or scale != 1.0:
+        divisor = tf.constant(scale, tf.float32)
+        ds = ds.map(lambda xb, yb: (tf.math.truediv(tf.cast(xb, tf.float32), divisor), yb))
+    ds = ds.prefetch(tf.data.AUTOTUNE)
     options = tf.data.Options()
     options.deterministic = deterministic
     return ds.with_options(options)
+
+
+def pipeline_caches(x: Any, memory_budget: int | None) -> bool:
+    """True when ``make_pipeline`` holds ``x`` in memory as one tensor (in memory, within budget)."""
+    return not is_lazy(x) and (memory_budget is None or x.nbytes <= memory_budget)
 
 
 def optimizer(name: str, lr: float):
@@ -81,9 +113,11 @@ def divergence_guard():
     return DivergenceGuard()
 
 
-def predict_batches(predict, x: np.ndarray, batch_size: int) -> np.ndarray:
-    """``predict`` over ``x`` in batches, concatenated."""
-    return np.concatenate([np.asarray(predict(x[i:i + batch_size])) for i in range(0, len(x), batch_size)])
+def predict_batches(predict, x: Any, batch_size: int, scale: float = 1.0) -> np.ndarray:
+    """``predict`` over ``x`` in batches (each read and converted to float32 ``/ scale`` on its
+    own, so a split on disk never enters memory whole), concatenated."""
+    return np.concatenate([np.asarray(predict(to_float(x[i:i + batch_size], scale)))
+                           for i in range(0, len(x), batch_size)])
 
 
 def _seed_and_policy(seed: int, config: RunConfig) -> None:
@@ -134,9 +168,13 @@ class KerasAdapter:
         measure.reset_gpu_peak()
         model = spec.create(ds.input_shape, ds.num_classes, hp, seed=seed)
         compile_model(model, ds.num_classes, config, config.learning_rate)
+        budget = ds.memory_budget  # shared by train and val: what train holds, val cannot
+        val_budget = budget - ds.train.nbytes if budget is not None and pipeline_caches(
+            ds.train.x, budget) else budget
         train = make_pipeline(ds.train.x, ds.train.y, config.batch_size, shuffle=True, seed=seed,
-                              deterministic=True)
-        val = make_pipeline(ds.val.x, ds.val.y, config.batch_size, shuffle=False, seed=seed)
+                              deterministic=True, scale=ds.train.scale, memory_budget=budget)
+        val = make_pipeline(ds.val.x, ds.val.y, config.batch_size, shuffle=False, seed=seed,
+                            scale=ds.val.scale, memory_budget=val_budget)
         ckpt_dir = ctx.run_dir / "checkpoints"
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         ckpt = ckpt_dir / f"{safe_filename(ctx.key.replace('|', '__'), 100)}.weights.h5"  # csv:/paths too
@@ -179,7 +217,8 @@ class KerasAdapter:
         first = timers[0]
         thr = measure.steady_throughput(first.epoch_times, first.epoch_steps, len(ds.train))
         predict = model.predict_on_batch
-        proba = predict_batches(predict, ds.test.x, config.batch_size)
+        proba = predict_batches(predict, ds.test.x, config.batch_size, ds.test.scale)
+        sample, timed_batch = measure.timing_sample(ds.test, config.batch_size)
         cost = {
             "train_time_s": train_time,
             "first_epoch_s": first.epoch_times[0] if first.epoch_times else None,
@@ -187,9 +226,9 @@ class KerasAdapter:
             "best_epoch": best_epoch,
             **thr,
             "inference_samples_per_s": measure.inference_throughput(
-                predict, ds.test.x, config.batch_size, config.inference_min_time_s),
-            "inference_batch_size": measure.timed_batch_size(config.batch_size, ds.test.x),
-            **measure.latency_ms(predict, ds.test.x[:1], config.latency_calls),
+                predict, sample, timed_batch, config.inference_min_time_s),
+            "inference_batch_size": measure.timed_batch_size(timed_batch, sample),
+            **measure.latency_ms(predict, sample[:1], config.latency_calls),
             "params": int(model.count_params()),
             "trainable_params": int(sum(int(np.prod(w.shape)) for w in model.trainable_weights)),
             "checkpoint": str(ckpt.relative_to(ctx.run_dir)) if ckpt.exists() else None,
@@ -197,6 +236,8 @@ class KerasAdapter:
             "time_to_target_s": first.time_to_target_s,
             "epoch_to_target": first.epoch_to_target,
             "gpu_peak_memory_mb": measure.gpu_peak_memory_mb(),
+            "data_cached": pipeline_caches(ds.train.x, budget) and pipeline_caches(ds.val.x, val_budget),
+            **measure.memory_fields(ds),
         }
         cost.update(_flops_fields(model, cost))
         return AdapterResult(proba, cost)

@@ -10,6 +10,7 @@ import numpy as np
 from benchmarks import measure
 from benchmarks.adapters.base import AdapterResult, RunContext
 from benchmarks.config import RunConfig
+from benchmarks.errors import DataError
 from datasets.base import Dataset
 from models.registry import ModelSpec
 
@@ -17,6 +18,27 @@ from models.registry import ModelSpec
 def flat(x: np.ndarray) -> np.ndarray:
     """One row per sample (images flattened)."""
     return x.reshape(len(x), -1)
+
+
+FLOAT64_COPIES = 2  # an estimator's float64 copy of the training features, plus our float32 one (~1.5)
+
+
+def training_bytes(split: Any) -> int:
+    """Memory the in-core estimators need for ``split``: its features as float64, twice over."""
+    return FLOAT64_COPIES * 8 * len(split) * int(np.prod(split.x.shape[1:], dtype=np.int64))
+
+
+def check_fits(spec: ModelSpec, ds: Dataset) -> None:
+    """Refuse, in one line and before any pixel is read, training that would not fit the data
+    memory budget (``--cache-memory-gb``): these estimators hold every feature in memory."""
+    need, budget = training_bytes(ds.train), ds.memory_budget
+    if budget is not None and need > budget:
+        n, feats = len(ds.train), int(np.prod(ds.train.x.shape[1:], dtype=np.int64))
+        raise TooLarge(
+            f"model {spec.name!r} on {ds.name}: {n:,} samples x {feats:,} features need about "
+            f"{need / 2**30:.1f} GiB in memory (float64), over the data budget of {budget / 2**30:.1f} GiB "
+            "(--cache-memory-gb); use a Keras model (cnn, mobilenet_v2_hub), which streams, or fewer "
+            "pixels (--image-size, a smaller MedMNIST size)")
 
 
 def param_count(est: Any) -> int:
@@ -36,18 +58,28 @@ def full_proba(est: Any, x: np.ndarray, num_classes: int) -> np.ndarray:
     return proba
 
 
+PREDICT_ROWS = 4096  # test rows predicted at a time
+
+
+class TooLarge(DataError):
+    """Training data larger than the memory budget: the suite stops in one line (exit 2)."""
+
+
 class SklearnAdapter:
     """Fits scikit-learn estimators on the training split (the validation split is unused)."""
 
     def run(self, spec: ModelSpec, ds: Dataset, seed: int, config: RunConfig,
             hp: dict[str, Any], ctx: RunContext) -> AdapterResult:
+        check_fits(spec, ds)
         est = spec.create(ds.input_shape, ds.num_classes, hp, seed=seed)
-        x_train = flat(ds.train.x)
+        x_train = flat(ds.train.floats())
         t0 = time.perf_counter()
         est.fit(x_train, ds.train.y)
         train_time = time.perf_counter() - t0
         predict = lambda x: est.predict_proba(flat(x))  # noqa: E731
-        proba = full_proba(est, ds.test.x, ds.num_classes)
+        proba = np.concatenate([full_proba(est, ds.test.floats(slice(i, i + PREDICT_ROWS)), ds.num_classes)
+                                for i in range(0, len(ds.test), PREDICT_ROWS)])
+        sample, timed_batch = measure.timing_sample(ds.test, config.batch_size)
         cost = {
             "train_time_s": train_time,
             "first_epoch_s": None,
@@ -57,13 +89,15 @@ class SklearnAdapter:
             "train_steps_measured": None,
             "steady": False,
             "inference_samples_per_s": measure.inference_throughput(
-                predict, ds.test.x, config.batch_size, config.inference_min_time_s),
-            "inference_batch_size": measure.timed_batch_size(config.batch_size, ds.test.x),
-            **measure.latency_ms(predict, ds.test.x[:1], config.latency_calls),
+                predict, sample, timed_batch, config.inference_min_time_s),
+            "inference_batch_size": measure.timed_batch_size(timed_batch, sample),
+            **measure.latency_ms(predict, sample[:1], config.latency_calls),
             "params": param_count(est),
             "trainable_params": None,
             "checkpoint": None,
             "curves": {},
+            "data_cached": True,  # in-core estimators hold every feature (check_fits bounds it)
+            **measure.memory_fields(ds),
         }
         return AdapterResult(proba, cost)
 

@@ -32,12 +32,18 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     da.add_argument("--sep", default=",", help="csv: field separator (default ,)")
     da.add_argument("--transpose", action="store_true", help="csv: genes as rows, samples as columns")
     da.add_argument("--image-size", type=int, help="folder: resize images to N x N")
+    da.add_argument("--cache-memory-gb", type=float, metavar="GB",
+                    help="hold data in memory up to this size; larger data streams from disk "
+                         "(default: a quarter of RAM)")
 
 
 def options_from_args(args: argparse.Namespace) -> LoadOptions:
     """The ``LoadOptions`` of the ``data`` group (``add_data_options``)."""
     if args.cv is not None and args.cv < 2:
         raise OncobenchError(f"--cv {args.cv}: need at least 2 folds")
+    gb = getattr(args, "cache_memory_gb", None)
+    if gb is not None and not (gb >= 0 and gb < float("inf")):
+        raise OncobenchError(f"--cache-memory-gb {gb}: must be a finite number of GB, 0 or more")
     for flag, value in (("--top-k-genes", args.top_k_genes), ("--image-size", args.image_size)):
         if value is not None and value < 1:
             raise OncobenchError(f"{flag} {value}: must be at least 1 (or leave it out)")
@@ -45,7 +51,7 @@ def options_from_args(args: argparse.Namespace) -> LoadOptions:
         data_dir=Path(args.data_dir) if args.data_dir else None,
         cv_folds=args.cv, top_k_genes=args.top_k_genes, impute=args.impute,
         label_column=args.label_column, id_column=args.id_column, sep=args.sep,
-        transpose=args.transpose, image_size=args.image_size,
+        transpose=args.transpose, image_size=args.image_size, cache_memory_gb=gb,
     )
 
 

@@ -3,9 +3,58 @@
 from __future__ import annotations
 
 import argparse
+import re
+from pathlib import Path
+from typing import Any
 
 from benchmarks.commands.args import add_data_dir
 from datasets.base import LoadOptions
+
+DATA_ROOT = Path(__file__).resolve().parents[2] / "datasets" / "data"
+
+
+def human_bytes(n: float | None) -> str:
+    """1536 -> '1.5 KiB'; None -> '-'."""
+    if n is None:
+        return "-"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+def memory_bytes(size: str, modality: str) -> int | None:
+    """Bytes of a dataset's features in memory, from its size summary ("546/78/156 x 28x28x1",
+    "801 x 20531 genes"): images stay uint8 (1 byte a pixel), other features are float32."""
+    left, sep, right = size.partition(" x ")
+    if not sep or not right.split():
+        return None
+    samples = sum(int(v) for v in re.findall(r"\d+", left))
+    dims = re.findall(r"\d+", right.split()[0])
+    if not samples or not dims:
+        return None
+    per = 1
+    for d in dims:
+        per *= int(d)
+    return samples * per * (1 if modality == "image" else 4)
+
+
+def disk_bytes(spec: Any, options: LoadOptions) -> int | None:
+    """Bytes of a dataset's files on this machine (with any ``.npy`` cache beside them); None when
+    none is here."""
+    from datasets import download
+
+    root = download.root_of(options)
+    paths = [r.path(root) for r in spec.remotes]
+    if spec.bundled:
+        paths = [p for name in spec.provenance.files for p in DATA_ROOT.rglob(name)]
+    paths = [p for p in paths if p.is_file()]
+    if not paths:
+        return None
+    caches = [p.parent / f".{p.name}.npy-cache" for p in paths]
+    return sum(p.stat().st_size for p in paths) + sum(
+        f.stat().st_size for c in caches if c.is_dir() for f in c.iterdir() if f.is_file())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,9 +72,11 @@ def run(args: argparse.Namespace) -> int:
     for d in list_datasets():
         avail = d.available(options)
         where = "bundled" if d.bundled else ("cached" if avail else "download")
-        rows.append([d.name, d.modality, d.num_classes, d.size, where, "yes" if avail else "no"])
+        rows.append([d.name, d.modality, d.num_classes, d.size, human_bytes(disk_bytes(d, options)),
+                     human_bytes(memory_bytes(d.size, d.modality)), where, "yes" if avail else "no"])
     print("\nDatasets")
-    print(tabulate(rows, headers=["name", "modality", "classes", "size", "source", "offline"]))
+    print(tabulate(rows, headers=["name", "modality", "classes", "size", "on disk", "in memory", "source",
+                                  "offline"]))
     print("\nOwn data: --dataset csv:PATH --label-column COL | npz:PATH | folder:PATH")
     return 0
 

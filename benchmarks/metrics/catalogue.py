@@ -27,7 +27,7 @@ class Metric:
 
     name: str
     meaning: str
-    unit: str  # "fraction", "s", "ms", "samples/s", "GFLOP/s", "FLOPs", "MiB", "count"
+    unit: str  # "fraction", "s", "ms", "samples/s", "GFLOP/s", "FLOPs", "MiB", "count", "ratio"
     kind: Kind
     higher_is_better: bool
     header: str
@@ -88,6 +88,10 @@ _ALL: tuple[Metric, ...] = (
           "inference GFLOP/s", 1, rel=0.05, rel_control=0.10),
     _cost("peak_rss_mb", "peak resident memory of the process so far, MiB", "MiB", False,
           "peak RSS (MiB)", 0),
+    _cost("data_memory_mb", "the dataset's features as stored, all splits (images: pixel bytes), MiB",
+          "MiB", False, "data (MiB)", 0, rel=0.0, rel_control=0.0),
+    _cost("peak_rss_data_ratio", "peak_rss_mb / data_memory_mb (how many times the data the run held)",
+          "ratio", False, "peak RSS / data", 2),
     _cost("gpu_peak_memory_mb",
           "peak GPU memory during the run (tf.config.experimental.get_memory_info), MiB", "MiB", False,
           "peak GPU memory (MiB)", 0),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -140,6 +141,46 @@ def _gray_palette(img) -> bool:
     return all(pal[i] == pal[i + 1] == pal[i + 2] for i in range(0, len(pal) - 2, 3))
 
 
+class LazyImages:
+    """The images of a folder as an array-like (N,H,W,C) float32 in [0, 1], decoded only when
+    rows are read (``x[i]``, ``x[a:b]``, ``x[index_array]``): what the input pipeline gathers."""
+
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, files: list[Path], shape: tuple[int, int, int], size: int | None, rgb: bool) -> None:
+        self.files, self.size, self.rgb = list(files), size, rgb
+        self.shape = (len(self.files), *shape)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    @property
+    def ndim(self) -> int:
+        return 4
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * 4
+
+    def take(self, idx: np.ndarray) -> "LazyImages":
+        """The rows ``idx`` as another lazy array (nothing decoded)."""
+        return LazyImages([self.files[i] for i in idx], self.shape[1:], self.size, self.rgb)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        idx = np.arange(len(self))[key]
+        if np.ndim(idx) == 0:
+            return _image_array(self.files[int(idx)], self.size, self.rgb)[0]
+        out = np.empty((len(idx), *self.shape[1:]), np.float32)
+        for k, i in enumerate(idx):
+            out[k] = _image_array(self.files[int(i)], self.size, self.rgb)[0]
+        return out
+
+
+def _header_bits(mode: str) -> int:
+    """Source bit depth from a PIL mode (the lazy path decodes nothing up front)."""
+    return 1 if mode == "1" else 16 if mode.startswith("I") else 32 if mode == "F" else 8
+
+
 def load_folder(path_str: str, options: LoadOptions) -> Dataset:
     """Images in one sub-folder per class, seeded stratified split (or ``--cv K``)."""
     root = existing_path(path_str, "folder")
@@ -162,13 +203,20 @@ def load_folder(path_str: str, options: LoadOptions) -> Dataset:
                             "all to N x N")
     (w, h), _ = heads[0]
     shape = (size, size) if size else (h, w)
-    x = np.empty((len(files), *shape, 3 if rgb else 1), dtype=np.float32)
-    depths = set()
-    for i, (f, _) in enumerate(files):
-        x[i], bits = _image_array(f, size, rgb)
-        depths.add(bits)
+    lazy = LazyImages([f for f, _ in files], (*shape, 3 if rgb else 1), size, rgb)
+    decoded = lazy.nbytes <= options.memory_budget()
+    if decoded:  # fits the memory budget: decode everything once, before training
+        x: Any = np.empty(lazy.shape, dtype=np.float32)
+        depths = set()
+        for i, (f, _) in enumerate(files):
+            x[i], bits = _image_array(f, size, rgb)
+            depths.add(bits)
+    else:  # larger than the budget: decoded batch by batch in the input pipeline
+        x = lazy
+        depths = {_header_bits(mode) for _, mode in heads}
     y = np.array([c for _, c in files], dtype=np.int64)
     idx = split_indices(y, options, classes, str(root))
+    parts = [x[i] if decoded else lazy.take(i) for i in idx]
     h = hashlib.sha256()
     for f, _ in files:
         try:
@@ -187,10 +235,11 @@ def load_folder(path_str: str, options: LoadOptions) -> Dataset:
         info={"file": str(root.resolve()), "sha256": sha, "n_images": len(files),
               "color": "RGB" if rgb else "L", "image_size": list(x.shape[1:3]), "cv_folds": options.cv_folds,
               "source_bit_depth": bits[0] if len(bits) == 1 else bits,
-              "sha256_of": "sorted 'relative path NUL sha256(file)' lines"},
-        train=Split(x[idx[0]], y[idx[0]]),
-        val=Split(x[idx[1]], y[idx[1]]),
-        test=Split(x[idx[2]], y[idx[2]]),
+              "sha256_of": "sorted 'relative path NUL sha256(file)' lines",
+              "decoded": "up front" if decoded else "per batch (larger than --cache-memory-gb)"},
+        train=Split(parts[0], y[idx[0]]),
+        val=Split(parts[1], y[idx[1]]),
+        test=Split(parts[2], y[idx[2]]),
     )
 
 

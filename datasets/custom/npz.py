@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -9,9 +10,9 @@ import numpy as np
 from benchmarks.errors import DataError
 from benchmarks.hashing import file_digest
 from datasets.base import Dataset, LoadOptions, Provenance
-from datasets.checksums import load_npz, npz_object_arrays
+from datasets.checksums import npz_object_arrays, read_error
 from datasets.custom.common import LICENCE, MAX_CLASSES, existing_path, image_size, resize_array
-from datasets.medmnist import KEYS, arrays_to_dataset
+from datasets.medmnist import arrays_to_dataset, read_arrays
 from datasets.preprocess import (
     check_labels,
     images_to_float,
@@ -41,6 +42,19 @@ def _check_npz_labels(path: Path, arrays: dict[str, np.ndarray]) -> None:
                             f"{y.size} labels; make them the same length")
 
 
+def _class_names(path: Path) -> dict[str, np.ndarray]:
+    """``{"class_names": array}`` when the archive holds one (read alone, never unpickled)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            if "class_names.npy" not in zf.namelist():
+                return {}
+            with zf.open("class_names.npy") as fh:
+                return {"class_names": np.lib.format.read_array(fh, allow_pickle=False)}
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read class_names ({type(exc).__name__}: {exc}); store them as "
+                        "a string array") from None
+
+
 def load_npz_images(path_str: str, options: LoadOptions) -> Dataset:
     """Images in the MedMNIST key layout, with their official train/val/test split."""
     path = existing_path(path_str, "npz")
@@ -49,7 +63,13 @@ def load_npz_images(path_str: str, options: LoadOptions) -> Dataset:
     if pickled:
         raise DataError(f"{path}: arrays {', '.join(pickled)} hold pickled Python objects, which oncobench "
                         "never loads; save numeric arrays (uint8 images, integer labels)")
-    arrays = load_npz(path, KEYS)
+    try:
+        sha = file_digest(path)
+    except OSError as exc:
+        raise read_error(path, exc) from None
+    arrays = read_arrays(path, sha, options)
+    if "class_names" not in arrays:
+        arrays.update(_class_names(path))
     _check_npz_labels(path, arrays)
     if len(np.unique(arrays["train_labels"])) < 2:
         raise DataError(f"{path}: train_labels hold a single class; a classifier needs at least two")
@@ -64,7 +84,6 @@ def load_npz_images(path_str: str, options: LoadOptions) -> Dataset:
         if shapes != {(size, size)}:
             for s in ("train", "val", "test"):
                 arrays[f"{s}_images"] = resize_array(images_to_float(arrays[f"{s}_images"], str(path)), size)
-    sha = file_digest(path)
     prov = Provenance(source=f"user file {path.resolve()}", licence=LICENCE, files={path.name: sha})
     ds = arrays_to_dataset(arrays, f"npz:{path_str}", class_names, path, prov)
     ds.info.update({"file": str(path.resolve()), "sha256": sha, "split": "official (from the file)",

@@ -23,8 +23,10 @@ def _entry(ds: Dataset, i: int, score: float) -> dict[str, Any]:
 
 def top_features(ds: Dataset, attributions: np.ndarray, y: np.ndarray, k: int) -> dict[str, Any]:
     """Per class: the ``k`` features with the largest mean attribution over that class's
-    explained samples (evidence for the class); ``overall``: the ``k`` largest mean |attribution|
-    over all explained samples (the list compared across models and seeds)."""
+    explained samples (evidence for the class); ``overall``: the ``k`` largest mean attribution
+    over all explained samples, i.e. the features that most support the true class across
+    samples (the list compared across models and seeds). Signed means let features whose
+    attribution flips sign from sample to sample (noise, outlying values) cancel out."""
     a = attributions.reshape(len(attributions), -1)
     out: dict[str, Any] = {"per_class": {}}
     for c, name in enumerate(ds.class_names):
@@ -32,8 +34,8 @@ def top_features(ds: Dataset, attributions: np.ndarray, y: np.ndarray, k: int) -
         if len(rows):
             mean = rows.mean(axis=0)
             out["per_class"][name] = [_entry(ds, i, mean[i]) for i in np.argsort(-mean, kind="stable")[:k]]
-    mag = np.abs(a).mean(axis=0)
-    out["overall"] = [_entry(ds, i, mag[i]) for i in np.argsort(-mag, kind="stable")[:k]]
+    mean = a.mean(axis=0)
+    out["overall"] = [_entry(ds, i, mean[i]) for i in np.argsort(-mean, kind="stable")[:k]]
     return out
 
 

@@ -1,8 +1,8 @@
 """Model-agnostic attributions: they only call ``predict_proba``, so they explain any model.
 
 - ``permutation`` (expression/tabular): scikit-learn's ``permutation_importance`` on a wrapper
-  estimator, scored by the mean probability of the true class; computed per class on that
-  class's explained samples, so each sample gets its class's importance vector.
+  estimator, scored per class by the mean probability of the true class over that class's
+  explained samples, so each sample gets its class's importance vector.
 - ``occlusion`` (images, Zeiler & Fergus 2014): each square patch in turn is set to the
   baseline; a pixel's attribution is the mean drop of the true-class probability over the
   patches covering it.
@@ -34,27 +34,27 @@ class ProbaEstimator:
         return self.target.predict_proba(np.asarray(x, dtype=np.float32).reshape((-1,) + self.shape))
 
 
-def true_class_probability(est: Any, x: np.ndarray, y: np.ndarray) -> float:
-    """Scorer: mean probability of each sample's true class."""
-    p = est.predict_proba(x)
-    return float(np.mean(p[np.arange(len(y)), np.asarray(y, dtype=int)]))
+def per_class_probability(est: Any, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Scorer: for each class present, the mean probability of the true class over its samples
+    (one pass of ``permutation_importance`` then scores every class)."""
+    y = np.asarray(y, dtype=int)
+    p = est.predict_proba(x)[np.arange(len(y)), y]
+    return {str(c): float(p[y == c].mean()) for c in np.unique(y)}
 
 
 @register_method("permutation", modalities=(EXPRESSION, TABULAR))
-def permutation(target: Explainable, dataset: Dataset, samples: Samples, *, n_repeats: int = 5,
+def permutation(target: Explainable, dataset: Dataset, samples: Samples, *, n_repeats: int = 3,
                 seed: int = 0) -> np.ndarray:
     """Permutation importance (scikit-learn) per class: drop of the true-class probability."""
     from sklearn.inspection import permutation_importance
 
-    shape = samples.x.shape[1:]
-    est = ProbaEstimator(target, shape)
+    est = ProbaEstimator(target, samples.x.shape[1:])
     flat = samples.x.reshape(len(samples), -1)
+    res = permutation_importance(est, flat, samples.y, scoring=per_class_probability,
+                                 n_repeats=n_repeats, random_state=seed, n_jobs=1)
     out = np.zeros_like(flat, dtype=np.float32)
-    for cls in np.unique(samples.y):
-        rows = np.flatnonzero(samples.y == cls)
-        res = permutation_importance(est, flat[rows], samples.y[rows], scoring=true_class_probability,
-                                     n_repeats=n_repeats, random_state=seed, n_jobs=1)
-        out[rows] = res.importances_mean.astype(np.float32)
+    for cls, bunch in res.items():
+        out[samples.y == int(cls)] = bunch.importances_mean.astype(np.float32)
     return out.reshape(samples.x.shape)
 
 

@@ -63,6 +63,10 @@ _TRAINING: dict[str, str] = {
     "precision": "Keras dtype policy: float32 | mixed_float16 | mixed_bfloat16",
     "checkpoint": "path of the best-model checkpoint, relative to the run folder",
     "curves": "object: per-epoch lists loss, val_loss, accuracy, val_accuracy",
+    "explanations": "object, null until explained (run --explain / explain): how the model was restored, "
+                    "baseline, samples, primary method, and per method its settings, time_s, deletion "
+                    "curves and faithfulness, IG completeness, the model-randomisation rank "
+                    "correlation, named top features per class and overall (docs: benchmarks/explain)",
 }
 _ENVIRONMENT: dict[str, str] = {
     "device_kind": "'GPU' or 'CPU'",

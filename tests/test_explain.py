@@ -233,6 +233,14 @@ def test_run_explain_then_explain_command_and_missing_checkpoints(tmp_path, caps
     assert by_model["logreg"]["explanations"]["refit_max_abs_diff"] < 1e-6
     assert "faithfulness" in (out_dir / "summary.md").read_text()
 
+    # the report shows the explanations: a table, top-feature bars, the top-k overlap across models
+    assert main(["report", str(out_dir)]) == 0
+    capsys.readouterr()
+    report_md = (out_dir / "report.md").read_text()
+    assert "### Explanations" in report_md and "faithfulness" in report_md
+    assert (out_dir / "figures" / "wisconsin--dnn--top-features.png").stat().st_size > 1000
+    assert (out_dir / "figures" / "wisconsin--top-feature-overlap.png").exists()
+
     # explain on the saved run: other methods, no retraining of the Keras model
     assert main(["explain", str(out_dir), "--method", "saliency,permutation", "--samples", "20",
                  "--no-sanity"]) == 0
@@ -249,3 +257,21 @@ def test_run_explain_then_explain_command_and_missing_checkpoints(tmp_path, caps
     assert len(err) == 1 and "no saved checkpoint" in err[0]
     assert main(["explain", str(out_dir), "--method", "bogus"]) == 2
     assert "unknown attribution method" in capsys.readouterr().err
+
+
+def test_report_grid_and_jaccard_matrix():
+    from benchmarks.report.explanations import _grid, jaccard_matrix
+
+    rng = np.random.default_rng(0)
+    arrays = {"x": rng.random((4, 8, 8, 1)).astype(np.float32), "y": np.array([0, 0, 1, 1]),
+              "pred": np.array([0, 1, 1, 0]), "attr_ig": rng.normal(size=(4, 8, 8, 1))}
+    png = _grid("breastmnist", {"model": "cnn", "seed": 0, "fold": None}, arrays, ["malignant", "benign"])
+    assert png and png[:4] == b"\x89PNG"
+
+    def rec(model: str, seed: int, names: list[str]) -> dict:
+        top = [{"name": n, "index": i, "score": 1.0} for i, n in enumerate(names)]
+        return {"model": model, "seed": seed, "fold": None, "status": "ok",
+                "explanations": {"primary": "ig", "methods": {"ig": {"top_features": {"overall": top}}}}}
+
+    labels, mat = jaccard_matrix([rec("dnn", 0, ["A", "B"]), rec("logreg", 0, ["B", "C"])])
+    assert labels == ["dnn seed 0", "logreg seed 0"] and mat[0, 1] == pytest.approx(1 / 3) and mat[0, 0] == 1.0

@@ -45,7 +45,7 @@ def jaccard_matrix(records: list[dict[str, Any]]) -> tuple[list[str], np.ndarray
     """Labels (model, seed) and the pairwise Jaccard overlap of their top-k lists."""
     from benchmarks.explain.features import jaccard
 
-    runs = [(run_label(r), overall_names(r)) for r in records if overall_names(r)]
+    runs = [(f"{r.get('model')} {run_label(r)}", overall_names(r)) for r in records if overall_names(r)]
     n = len(runs)
     mat = np.ones((n, n))
     for i in range(n):

@@ -230,6 +230,8 @@ def test_run_explain_then_explain_command_and_missing_checkpoints(tmp_path, caps
         assert m["time_s"] > 0 and m["top_features"]["overall"][0]["name"] in wisconsin_names
         assert "spearman_trained_vs_random" in m["sanity"]
     assert by_model["dnn"]["explanations"]["methods"]["ig"]["completeness"]["holds"]
+    assert by_model["dnn"]["explanations"]["methods"]["ig"]["settings"]["steps"] == 50
+    assert by_model["dnn"]["explanations"]["methods"]["ig"]["deletion_settings"]["steps"] == 10
     assert by_model["logreg"]["explanations"]["refit_max_abs_diff"] < 1e-6
     assert "faithfulness" in (out_dir / "summary.md").read_text()
 

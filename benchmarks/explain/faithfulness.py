@@ -73,5 +73,5 @@ def faithfulness(target: Explainable, samples: Samples, attributions: np.ndarray
         "units": units,
         "curve": [round(float(v), 6) for v in curve],
         "curve_random": [round(float(v), 6) for v in rand],
-        "settings": {"steps": steps, "max_fraction": max_fraction, "random_repeats": random_repeats},
+        "deletion_settings": {"steps": steps, "max_fraction": max_fraction, "random_repeats": random_repeats},
     }

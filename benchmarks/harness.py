@@ -107,6 +107,8 @@ def run_one(
         **out.cost,
         "peak_rss_mb": measure.peak_rss_mb(),
         "data": dataset.summary(),
+        "faithfulness": None,  # filled by run --explain / explain (benchmarks.explain)
+        "explanations": None,
     }
     header = record_header(spec, dataset.name, dataset.modality, seed, dataset.fold, config,
                            run_id=run_id, environment=environment, started_at=started)

@@ -65,6 +65,10 @@ _TRAINING: dict[str, str] = {
     "curves": "object: per-epoch lists loss, val_loss, accuracy, val_accuracy",
     "data_cached": "true when the training data were held in memory (within --cache-memory-gb; sklearn "
                    "always), false when batches were read from disk by index",
+    "explanations": "object, null until explained (run --explain / explain): how the model was restored, "
+                    "baseline, samples, primary method, and per method its settings, time_s, deletion "
+                    "curves and faithfulness, IG completeness, the model-randomisation rank "
+                    "correlation, named top features per class and overall (docs: benchmarks/explain)",
 }
 _ENVIRONMENT: dict[str, str] = {
     "device_kind": "'GPU' or 'CPU'",

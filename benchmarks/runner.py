@@ -128,8 +128,12 @@ def execute(
     threads: tuple[int | None, int | None] = (None, None),
     log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
     callbacks: list | None = None,
+    explain: Any | None = None,
 ) -> ResultsStore:
-    """Run every (pair, seed, fold); append each record atomically; skip finished ones."""
+    """Run every (pair, seed, fold); append each record atomically; skip finished ones.
+
+    ``explain`` (``benchmarks.explain.record.ExplainSettings``): explain each finished record.
+    """
     from benchmarks import measure
 
     folds: list[int | None] = list(range(options.cv_folds)) if options.cv_folds else [None]
@@ -150,7 +154,7 @@ def execute(
     thread_info = measure.configure_threads(*threads)
     store = ResultsStore(run_dir, meta)
     try:
-        _execute(store, jobs, config, experiment, dataset_for, thread_info, log, callbacks)
+        _execute(store, jobs, config, experiment, dataset_for, thread_info, log, callbacks, explain)
     except BaseException:  # Ctrl-C, a data or write error: still leave results.csv/summary.md
         try:
             finish(store)
@@ -171,7 +175,7 @@ def finish(store: ResultsStore) -> None:
 
 def _execute(store: ResultsStore, jobs: list[tuple], config: RunConfig, experiment: dict[str, Any],
              dataset_for: Callable, thread_info: dict[str, int], log: Callable[[str], None],
-             callbacks: list | None) -> None:
+             callbacks: list | None, explain: Any | None = None) -> None:
     """The job loop of ``execute``: skip finished records, run the others, append each."""
     from benchmarks import measure
 
@@ -221,6 +225,10 @@ def _execute(store: ResultsStore, jobs: list[tuple], config: RunConfig, experime
             log(f"{label}: accuracy {rec['accuracy']:.3f}  f1 {rec['f1_macro']:.3f}  "
                 f"roc-auc {'n/a' if roc is None else f'{roc:.3f}'}  ({time.perf_counter() - t0:.1f} s)")
             rec["fingerprint"] = fps[mspec.name]
+            if explain is not None:
+                from benchmarks.explain.folder import explain_fields
+
+                rec.update(explain_fields(rec, dataset, run_dir, explain, log))
         store.append(rec)  # a write error (full disk, read-only) stops the suite in one line
 
 

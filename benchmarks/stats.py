@@ -113,7 +113,7 @@ def summarize(records: Sequence[dict[str, Any]], metric: str, confidence: float 
             try:
                 return bootstrap_interval(r["test_labels"], r["test_scores"], _metric_fn(metric),
                                           confidence=confidence, seed=int(r.get("seed") or 0))
-            except ValueError:
+            except (ValueError, KeyError):  # KeyError: not computable from scores (faithfulness)
                 pass
     return t_interval(vals, confidence)
 

@@ -13,9 +13,15 @@ from benchmarks.stats import aggregate
 
 TABLE_METRICS = ("accuracy", "f1_macro", "roc_auc", "train_time_s", "train_samples_per_s",
                  "inference_samples_per_s", "latency_ms_p50")
+OPTIONAL_METRICS = ("faithfulness",)  # shown when some record has them (run --explain / explain)
 # Headers and digits come from the metric catalogue.
-HEADERS = {m: metric_catalogue.get(m).header for m in TABLE_METRICS}
-DIGITS = {m: metric_catalogue.get(m).digits for m in TABLE_METRICS}
+HEADERS = {m: metric_catalogue.get(m).header for m in TABLE_METRICS + OPTIONAL_METRICS}
+DIGITS = {m: metric_catalogue.get(m).digits for m in TABLE_METRICS + OPTIONAL_METRICS}
+
+
+def table_metrics(records: list[dict[str, Any]]) -> tuple[str, ...]:
+    """``TABLE_METRICS`` plus the optional metrics some record holds."""
+    return TABLE_METRICS + tuple(m for m in OPTIONAL_METRICS if any(r.get(m) is not None for r in records))
 
 
 def comparison_rows(records: list[dict[str, Any]]) -> list[list[str]]:
@@ -24,12 +30,13 @@ def comparison_rows(records: list[dict[str, Any]]) -> list[list[str]]:
     devices: dict[tuple, str] = {}
     for r in records:
         devices.setdefault((r.get("model"), r.get("dataset")), r.get("device_kind") or "n/a")
-    agg = aggregate(records, TABLE_METRICS, by=("model", "dataset"))
+    metrics = table_metrics(records)
+    agg = aggregate(records, metrics, by=("model", "dataset"))
     agg.sort(key=lambda a: (str(a["dataset"]), str(a["model"])))
     for a in agg:
         runs = f"{a['runs'] - a['failed']}" + (f" ({a['failed']} failed)" if a["failed"] else "")
         rows.append([a["dataset"], a["model"], runs]
-                    + [a[m].fmt(DIGITS[m]) for m in TABLE_METRICS]
+                    + [a[m].fmt(DIGITS[m]) for m in metrics]
                     + [devices[(a["model"], a["dataset"])]])
     return rows
 
@@ -41,7 +48,7 @@ def comparison_table(records: list[dict[str, Any]], fmt: str = "simple") -> str:
     """The comparison table in a tabulate format; Markdown formats get their cells escaped."""
     from tabulate import tabulate
 
-    headers = ["dataset", "model", "runs"] + [HEADERS[m] for m in TABLE_METRICS] + ["device"]
+    headers = ["dataset", "model", "runs"] + [HEADERS[m] for m in table_metrics(records)] + ["device"]
     rows = comparison_rows(records)
     if fmt in MARKDOWN_FORMATS:
         rows = [[md(c) for c in row] for row in rows]

@@ -78,6 +78,10 @@ class Dataset:
     fold: int | None = None
     info: dict[str, Any] = field(default_factory=dict)  # preprocessing facts for the record
     memory_budget: int | None = None  # bytes of data a trainer may hold in memory (None: no limit)
+    # one name (gene symbol, probe id, column name) per feature of expression/tabular data, kept
+    # aligned with the columns of ``x`` through preprocessing; None when the source has none
+    feature_names: list[str] | None = None
+    feature_descriptions: list[str] | None = None  # e.g. Golub's gene descriptions
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -48,6 +48,14 @@ CLIP = (20.0, 16000.0)
 VAL_FRACTION = 0.2  # of the 38 official training samples
 
 
+def read_descriptions(path: Path) -> dict[str, str]:
+    """Probe id (Gene Accession Number) -> gene description, as the file gives them."""
+    import pandas as pd
+
+    df = pd.read_csv(path, usecols=["Gene Description", "Gene Accession Number"])
+    return dict(zip(df["Gene Accession Number"].astype(str), df["Gene Description"].astype(str)))
+
+
 def read_matrix(path: Path):
     """Probes x patients intensity matrix (drops description and 'call' columns)."""
     import pandas as pd
@@ -84,6 +92,8 @@ def load(options: LoadOptions) -> Dataset:
         random_state=options.seed,
     )
     prep = TabularPreprocessor(impute=options.impute, top_k=options.top_k_genes).fit(x_tr[tr_idx])
+    probes = [str(p) for p in train_m.index]
+    descriptions = read_descriptions(DATA_DIR / "data_set_ALL_AML_train.csv")
     return Dataset(
         name="golub",
         modality=EXPRESSION,
@@ -93,4 +103,6 @@ def load(options: LoadOptions) -> Dataset:
         test=Split(prep.transform(x_te, "test"), y_te),
         provenance=replace(PROVENANCE, files=shas),
         info={**prep.info, "preprocessing": "clip [20, 16000], log2, standardise (train stats)"},
+        feature_names=prep.kept(probes),
+        feature_descriptions=prep.kept([descriptions.get(p, "") for p in probes]),
     )

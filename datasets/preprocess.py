@@ -100,6 +100,14 @@ class TabularPreprocessor:
         }
         return self
 
+    def kept(self, values: list[str] | None) -> list[str] | None:
+        """Per-input-feature ``values`` (names, descriptions) of the features ``fit`` kept, in order."""
+        if values is None or self.keep_ is None:
+            return None
+        if len(values) != int(self.info.get("n_features_in", len(values))):
+            raise DataError(f"{len(values)} feature names for {self.info['n_features_in']} features")
+        return [str(values[i]) for i in self.keep_]
+
     def transform(self, x: np.ndarray, split: str = "") -> np.ndarray:
         x, nan = self._checked(x, split)
         if nan.any():
@@ -256,18 +264,23 @@ def split_indices(
 
 def preprocess_splits(
     x: np.ndarray, y: np.ndarray, idx: tuple[np.ndarray, np.ndarray, np.ndarray], options: LoadOptions,
-    where: str,
-) -> tuple[dict[str, Split], dict[str, Any]]:
+    where: str, *, feature_names: list[str] | None = None, feature_descriptions: list[str] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fit a ``TabularPreprocessor`` on the train indices and apply it to all three splits.
 
     Returns ``({"train": Split, "val": ..., "test": ...}, info)``; errors name ``where``;
-    ``info["imputed_values"]`` counts every imputed cell.
+    ``info["imputed_values"]`` counts every imputed cell. With ``feature_names`` (one per column
+    of ``x``) the first dict also holds the kept ``feature_names`` (and ``feature_descriptions``),
+    aligned with the kept columns: ``Dataset(**splits, ...)`` takes them as they are.
     """
     prep = TabularPreprocessor(impute=options.impute, top_k=options.top_k_genes)
     try:
         prep.fit(x[idx[0]])
         names = ("train", "val", "test")
-        out = {name: Split(prep.transform(x[i], name), y[i]) for name, i in zip(names, idx)}
+        out: dict[str, Any] = {name: Split(prep.transform(x[i], name), y[i]) for name, i in zip(names, idx)}
+        if feature_names is not None:
+            out["feature_names"] = prep.kept(feature_names)
+            out["feature_descriptions"] = prep.kept(feature_descriptions)
     except DataError as exc:
         raise DataError(f"{where}: {exc}") from None
     info = dict(prep.info)

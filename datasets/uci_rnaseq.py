@@ -182,12 +182,12 @@ def load(options: LoadOptions) -> Dataset:
         got = read_cache(cache, digest)
         if got is None:
             raise DataError(f"{cache}: the converted cache cannot be read back; delete the folder and retry")
-    x, labels, _genes, meta = got
+    x, labels, genes, meta = got
     class_names = sorted(set(labels))
     y = np.array([class_names.index(c) for c in labels], dtype=np.int64)
     where = f"{NAME} ({meta['archive']})"
     idx = split_indices(y, options, class_names, where)
-    splits, info = preprocess_splits(x, y, idx, options, where)
+    splits, info = preprocess_splits(x, y, idx, options, where, feature_names=list(genes))
     return Dataset(
         name=NAME,
         modality=EXPRESSION,

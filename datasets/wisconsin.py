@@ -46,7 +46,8 @@ def load(options: LoadOptions) -> Dataset:
         )
     classes = [str(c) for c in raw.target_names]
     idx = split_indices(y, options, classes, "wisconsin")
-    splits, info = preprocess_splits(x, y, idx, options, "wisconsin")
+    splits, info = preprocess_splits(x, y, idx, options, "wisconsin",
+                                     feature_names=[str(n) for n in raw.feature_names])
     return Dataset(
         name="wisconsin",
         modality=TABULAR,

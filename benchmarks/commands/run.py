@@ -202,7 +202,12 @@ def run(args: argparse.Namespace) -> int:
         "fingerprint": fingerprint({k: v for k, v in experiment.items() if k != "hparams"}),
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    store = execute(plan, config, options, run_dir, meta=meta, threads=threads)
+    explain = None
+    if args.explain:
+        from benchmarks.explain.record import ExplainSettings
+
+        explain = ExplainSettings()
+    store = execute(plan, config, options, run_dir, meta=meta, threads=threads, explain=explain)
     from benchmarks.tables import comparison_table
 
     print(comparison_table(store.records))
@@ -233,6 +238,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sel.add_argument("--restart", action="store_true",
                      help="move an existing run folder aside (<folder>.old-<time>) and start afresh")
     sel.add_argument("--report", action="store_true", help="write report.md/report.html at the end")
+    sel.add_argument("--explain", action="store_true",
+                     help="explain each finished run (attributions, faithfulness; see: explain --help)")
     tr = p.add_argument_group("training")
     tr.add_argument("--epochs", type=int)
     tr.add_argument("--batch-size", type=int)

@@ -62,6 +62,11 @@ _ALL: tuple[Metric, ...] = (
     _quality("recall_macro", "test macro recall", "macro recall"),
     _quality("roc_auc", "test ROC-AUC (binary: positive = class 1; multi-class: macro one-vs-rest)",
              "ROC-AUC", compared=True),
+    _quality("faithfulness",
+             "explanation faithfulness (run --explain / explain): area over the deletion curve of the "
+             "top-attributed features minus that of random ones, true-class probability; 0 = random, "
+             "higher is better; null when not explained (benchmarks/explain/faithfulness.py)",
+             "faithfulness"),
     # cost (the compared ones first, in compare's row order)
     _cost("train_samples_per_s", "steady-state training throughput (first epoch excluded)", "samples/s",
           True, "train samples/s", 0, rel=0.05, rel_control=0.10, compared=True),

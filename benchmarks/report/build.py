@@ -99,6 +99,11 @@ def build(results_dir: Path, command: str | None = None) -> Report:
 
     colors = model_colors(analysis.all_models(records))
     figures = {sec.name: _section_figures(sec, colors) for sec in sections}
+    from benchmarks.report.explanations import explanation_figures
+
+    base_dir = run_dir.parent if run_dir.is_file() else run_dir
+    for sec in sections:  # explained runs only (run --explain / explain)
+        figures[sec.name].overview += explanation_figures(sec, base_dir, colors)
     _unique_names(figures)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return Report(run_id, meta, command or meta.get("command"), now, records, sections, figures, colors)

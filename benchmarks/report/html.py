@@ -9,6 +9,7 @@ from typing import Any
 
 from benchmarks.paths import safe_filename
 from benchmarks.report import content
+from benchmarks.report.explanations import EXPLAIN_NOTE, explanation_table
 from benchmarks.report.model import FigureRef, Report
 
 CSS = """
@@ -109,6 +110,9 @@ def render_html(report: Report) -> str:
             body.append(table(pub))
             body.append('<p class="note">' + "<br>".join(esc(c) for c in content.published_citations(sec))
                         + "</p></div>")
+        expl = explanation_table(sec)
+        if expl:
+            body += ["<h3>Explanations</h3>", f'<p class="note">{esc(EXPLAIN_NOTE)}</p>', table(expl)]
         body += [figure(ref) for ref in figs.overview]
         for row in sec.rows:
             sw = f'<span class="sw" style="background:{esc(report.colors.get(row.model, "#444"))}"></span>'

@@ -6,6 +6,7 @@ from typing import Any
 
 from benchmarks.markup import md
 from benchmarks.report import content
+from benchmarks.report.explanations import EXPLAIN_NOTE, explanation_table
 from benchmarks.report.model import Report
 
 __all__ = ["md", "render_markdown", "table"]
@@ -46,6 +47,9 @@ def render_markdown(report: Report, folder: str = "figures") -> str:
                 lines += [f"*{md(sec.published_note)}.*", ""]
             lines += table(pub)
             lines += [f"- {md(c)}" for c in content.published_citations(sec)] + [""]
+        expl = explanation_table(sec)
+        if expl:
+            lines += ["### Explanations", "", f"*{md(EXPLAIN_NOTE)}*", ""] + table(expl)
         for ref in figs.overview:
             lines += _figure(ref, folder)
         for row in sec.rows:

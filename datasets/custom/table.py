@@ -231,7 +231,8 @@ def load_csv(path_str: str, options: LoadOptions) -> Dataset:
     class_names = _check_labels_text(path, text, label, axis)
     y = np.array([class_names.index(t) for t in text], dtype=np.int64)
     idx = split_indices(y, options, class_names, str(path))
-    splits, info = preprocess_splits(x, y, idx, options, str(path))
+    splits, info = preprocess_splits(x, y, idx, options, str(path),
+                                     feature_names=[str(c) for c in feats.columns])
     sha = file_digest(path)
     return Dataset(
         name=f"csv:{path_str}",

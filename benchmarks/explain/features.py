@@ -41,7 +41,7 @@ def top_features(ds: Dataset, attributions: np.ndarray, y: np.ndarray, k: int) -
 
 def signal_to_noise(split: Split) -> np.ndarray:
     """Golub et al. (1999) P(g, c) = (mu_1 - mu_0) / (sd_0 + sd_1) per feature of a binary split."""
-    x = split.x.reshape(len(split), -1).astype(np.float64)
+    x = split.floats().reshape(len(split), -1).astype(np.float64)
     a, b = x[split.y == 0], x[split.y == 1]
     sd = a.std(axis=0) + b.std(axis=0)
     return (b.mean(axis=0) - a.mean(axis=0)) / np.where(sd > 0, sd, np.inf)

@@ -51,7 +51,7 @@ def choose_samples(ds: Dataset, n: int, seed: int, modality: str) -> Samples:
     total = len(ds.test)
     rng = np.random.default_rng(seed)
     idx = np.arange(total) if n >= total else np.sort(rng.choice(total, n, replace=False))
-    x = ds.test.x[idx].astype(np.float32)
+    x = ds.test.floats(idx)
     return Samples(x, ds.test.y[idx].astype(int), baselines.baseline_for(x, modality), idx)
 
 

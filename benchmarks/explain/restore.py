@@ -67,7 +67,7 @@ def _sklearn(record: dict[str, Any], ds: Dataset, seed: int, shuffle_labels: boo
     y = ds.train.y
     if shuffle_labels:
         y = np.random.default_rng(seed).permutation(y)
-    est.fit(flat(ds.train.x), y)
+    est.fit(flat(ds.train.floats()), y)
     return Explainable(record["model"], "sklearn", ds.num_classes,
                        lambda x: full_proba(est, x, ds.num_classes), est)
 
@@ -83,7 +83,7 @@ def restore(record: dict[str, Any], ds: Dataset, run_dir: Path) -> tuple[Explain
         facts: dict[str, Any] = {"restored": "refitted with the record's seed (deterministic)"}
         scores = record.get("test_scores")
         if scores is not None and np.shape(scores) == (len(ds.test), ds.num_classes):
-            got = target.predict_proba(ds.test.x)
+            got = target.predict_proba(ds.test.floats())
             facts["refit_max_abs_diff"] = float(np.max(np.abs(got - np.asarray(scores)))) if len(got) else 0.0
         return target, facts
     raise OncobenchError(f"{record.get('key')}: cannot explain framework {framework!r} (keras, sklearn)")

@@ -16,6 +16,7 @@ from benchmarks.errors import OncobenchError
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     """A quick run of dnn and logreg on wisconsin with TensorBoard logs beside it."""
+    pytest.importorskip("tensorboard", reason="needs oncobench[tensorboard] (CI installs it)")
     root = tmp_path_factory.mktemp("tracked")
     api.run(["dnn", "logreg"], "wisconsin", seeds=[0], profile="quick", epochs=3, output=root / "run",
             tensorboard=root / "tb")
@@ -56,6 +57,7 @@ def test_tensorboard_event_files_hold_curves_and_test_metrics(run_dir):
 
 
 def test_mlflow_export_to_a_file_store(run_dir, tmp_path, capsys):
+    pytest.importorskip("mlflow", reason="needs oncobench[mlflow] (CI installs it)")
     from mlflow.tracking import MlflowClient
 
     uri = (tmp_path / "mlruns").as_uri()

@@ -28,14 +28,19 @@ from benchmarks.errors import OncobenchError
 BUILTIN = "oncobench"  # the origin of the models and datasets shipped with oncobench
 MODEL_GROUP = "oncobench.models"
 DATASET_GROUP = "oncobench.datasets"
+OWN_PACKAGES = ("benchmarks", "models", "datasets")
 
 _origin: contextvars.ContextVar[str] = contextvars.ContextVar("oncobench_origin", default=BUILTIN)
 _loaded: dict[str, ModuleType] = {}  # plugin reference -> module (each loaded once)
 
 
-def current_origin() -> str:
-    """Where the registrations happening now come from (``BUILTIN`` outside any plugin)."""
-    return _origin.get()
+def current_origin(module: str | None = None) -> str:
+    """Where a registration made now from ``module`` comes from: the plugin being loaded, else
+    ``BUILTIN`` for oncobench's own packages, else ``module NAME`` (e.g. imported by a notebook)."""
+    origin = _origin.get()
+    if origin != BUILTIN or module is None or module.split(".")[0] in OWN_PACKAGES:
+        return origin
+    return f"module {module}"
 
 
 @contextlib.contextmanager

@@ -146,7 +146,7 @@ def register_dataset(
     """
 
     def deco(fn: L) -> L:
-        origin = current_origin()
+        origin = current_origin(getattr(fn, "__module__", None))
         if origin != BUILTIN:
             _ensure_loaded()  # built-ins first, so a duplicate name is blamed on the plugin
         if name in _REGISTRY:

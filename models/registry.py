@@ -210,7 +210,7 @@ def register_model(
         raise ValueError(f"unknown modalities {bad}; valid: {MODALITIES}")
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        origin = current_origin()
+        origin = current_origin(getattr(fn, "__module__", None))
         if origin != BUILTIN:
             _ensure_loaded()  # built-ins first, so a duplicate name is blamed on the plugin
         if name in _REGISTRY:

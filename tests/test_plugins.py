@@ -211,3 +211,17 @@ def test_broken_entry_point_names_it(isolated, monkeypatch):
     with pytest.raises(OncobenchError, match=r"\(entry point bad\) = 'no_such_ep_module_z': "
                                              r"ModuleNotFoundError"):
         plugins.entry_point_plugins(plugins.MODEL_GROUP)
+
+
+def test_model_from_an_imported_module_names_that_module(isolated, tmp_path, monkeypatch):
+    _write(tmp_path / "nb_models_q.py", FILE_PLUGIN.replace("file_knn", "nb_knn")
+           .replace('"file_blobs"', '"nb_blobs"'))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import nb_models_q  # noqa: F401 - registers on import, as from a notebook
+
+    from datasets.registry import get_dataset
+    from models.registry import get_model
+
+    assert get_model("nb_knn").origin == "module nb_models_q"
+    assert get_dataset("nb_blobs").origin == "module nb_models_q"
+    assert get_model("logreg").origin == "oncobench"

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import fields
@@ -182,9 +183,12 @@ def run_suite(s: Suite, *, run_dir: Path | None = None, restart: bool = False, c
     try:
         store = execute(plan, config, s.data, run_dir, meta=meta, threads=(s.threads, s.inter_op_threads),
                         log=log)
-    finally:
+    except BaseException:  # still save the suite of the finished records; the first error is reported
         if run_dir.is_dir():
-            save_suite(resolved, run_dir, experiment["hparams"], command=meta["command"])
+            with contextlib.suppress(OncobenchError, OSError):
+                save_suite(resolved, run_dir, experiment["hparams"], command=meta["command"])
+        raise
+    save_suite(resolved, run_dir, experiment["hparams"], command=meta["command"])
     if s.tensorboard:
         from benchmarks.tracking.tensorboard_logs import write_tensorboard
 

@@ -63,8 +63,8 @@ def _hint_ok(value: Any, hint: Any) -> bool:
         return isinstance(value, bool)
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if hint is float:  # non-finite values pass here; config.validate names the flag and the range
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
     if hint is str or hint is Path:
         return isinstance(value, str)
     if origin is tuple or hint is tuple:

@@ -18,6 +18,14 @@ def run_mlflow(args: argparse.Namespace) -> int:
     return 0
 
 
+TOOLS = {"mlflow": run_mlflow}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the chosen tool's export."""
+    return TOOLS[args.tool](args)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``export`` parser and its tools."""
     from benchmarks.tracking.mlflow_export import DEFAULT_EXPERIMENT
@@ -35,4 +43,4 @@ def register(sub: argparse._SubParsersAction) -> None:
                                            "(default: MLFLOW_TRACKING_URI or MLflow's default)")
     ml.add_argument("--experiment", default=DEFAULT_EXPERIMENT,
                     help=f"MLflow experiment name (default: {DEFAULT_EXPERIMENT})")
-    ml.set_defaults(func=run_mlflow)
+    p.set_defaults(func=run)

@@ -15,6 +15,7 @@ from typing import Callable, TypeVar
 
 from benchmarks.errors import DataError, OncobenchError
 from benchmarks.modalities import MODALITIES
+from benchmarks.plugins import BUILTIN, DATASET_GROUP, current_origin, entry_point_plugins, registering_from
 from datasets import download
 from datasets.base import Dataset, LoadOptions, Provenance
 from datasets.download import Remote
@@ -46,6 +47,7 @@ class DatasetSpec:
     how_to_get: str = ""  # shown when unavailable
     published: tuple[PublishedResult, ...] = field(default=(), repr=False)
     published_note: str = ""  # how to read the published results
+    origin: str = BUILTIN  # where it was registered from: oncobench, a plugin, an entry point
 
     def __post_init__(self) -> None:
         problems = validate(self)
@@ -145,8 +147,11 @@ def register_dataset(
     """
 
     def deco(fn: L) -> L:
+        origin = current_origin(getattr(getattr(fn, "func", fn), "__module__", None))  # partial: its function
+        if origin != BUILTIN:
+            _ensure_loaded()  # built-ins first, so a duplicate name is blamed on the plugin
         if name in _REGISTRY:
-            raise ValueError(f"dataset {name!r} registered twice")
+            raise ValueError(f"dataset {name!r} registered twice (first by {_REGISTRY[name].origin})")
         doc = (fn.__doc__ or "").strip().splitlines() if not description else [description]
         _REGISTRY[name] = DatasetSpec(
             name=name, modality=modality, loader=fn,
@@ -154,7 +159,7 @@ def register_dataset(
             size=size, split=split, provenance=provenance, remotes=tuple(remotes), fetcher=fetch,
             is_available=available, bundled=not remotes, description=doc[0] if doc else "",
             how_to_get=f"python -m benchmarks download {name}" if remotes else "",
-            published=tuple(published), published_note=published_note,
+            published=tuple(published), published_note=published_note, origin=origin,
         )
         return fn
 
@@ -184,8 +189,10 @@ def _ensure_loaded() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        for mod in _LOADER_MODULES:
-            importlib.import_module(mod)
+        with registering_from(BUILTIN):
+            for mod in _LOADER_MODULES:
+                importlib.import_module(mod)
+        entry_point_plugins(DATASET_GROUP)
 
 
 def list_datasets() -> list[DatasetSpec]:

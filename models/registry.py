@@ -25,8 +25,10 @@ from typing import Any, Callable
 
 from benchmarks.errors import OncobenchError
 from benchmarks.modalities import MODALITIES
+from benchmarks.plugins import BUILTIN, MODEL_GROUP, current_origin, entry_point_plugins, registering_from
 
-# Modules holding builders; imported on first registry access.
+# Modules holding builders; imported on first registry access. Models from other packages
+# register with the same decorator: entry points of MODEL_GROUP, or --plugin (benchmarks.plugins).
 _BUILDER_MODULES = ("models.dnn", "models.cnn", "models.hub_transfer", "models.classical")
 # Keyword-only builder parameters filled by the harness, never hyper-parameters.
 RESERVED = ("seed",)
@@ -115,6 +117,7 @@ class ModelSpec:
     fine_tune: Callable[[Any], None] | None = None
     kinds: dict[str, list[Any]] = field(default_factory=dict)  # hp -> accepted value kinds
     ranges: dict[str, Range] = field(default_factory=dict)  # hp -> declared valid range
+    origin: str = BUILTIN  # where it was registered from: oncobench, a plugin, an entry point
 
     def check_value(self, key: str, value: Any) -> Any:
         """``value`` if it fits hyper-parameter ``key``'s type and range, else a one-line error."""
@@ -207,8 +210,11 @@ def register_model(
         raise ValueError(f"unknown modalities {bad}; valid: {MODALITIES}")
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        origin = current_origin(getattr(fn, "__module__", None))
+        if origin != BUILTIN:
+            _ensure_loaded()  # built-ins first, so a duplicate name is blamed on the plugin
         if name in _REGISTRY:
-            raise ValueError(f"model {name!r} registered twice")
+            raise ValueError(f"model {name!r} registered twice (first by {_REGISTRY[name].origin})")
         defaults, takes_seed = signature_defaults(name, fn)
         unknown = sorted(set(ranges or {}) - set(defaults))
         if unknown:
@@ -225,6 +231,7 @@ def register_model(
             kinds=signature_kinds(fn, defaults),
             ranges=dict(ranges or {}),
             description=doc[0] if doc else "",
+            origin=origin,
         )
         return fn
 
@@ -235,8 +242,10 @@ def _ensure_loaded() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        for mod in _BUILDER_MODULES:
-            importlib.import_module(mod)
+        with registering_from(BUILTIN):
+            for mod in _BUILDER_MODULES:
+                importlib.import_module(mod)
+        entry_point_plugins(MODEL_GROUP)
 
 
 def list_models() -> list[ModelSpec]:

@@ -157,7 +157,18 @@ def test_download_does_not_import_medmnist():
 
 
 LEAVES = {"benchmarks.errors", "benchmarks.paths", "benchmarks.atomic", "benchmarks.hashing",
-          "benchmarks.modalities"}
+          "benchmarks.modalities", "benchmarks.plugins"}
+
+
+def test_plugins_is_a_leaf():
+    """benchmarks.plugins (origins, entry points) imports only the standard library and errors."""
+    tree = ast.parse((ROOT / "benchmarks" / "plugins.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                 else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+        for name in names:
+            top = name.split(".")[0]
+            assert top in sys.stdlib_module_names or name in ("__future__", "benchmarks.errors"), name
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "datasets").glob("*.py")), ids=lambda p: p.name)

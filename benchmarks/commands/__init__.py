@@ -16,4 +16,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "benchmarks.commands.compare",
     "benchmarks.commands.report",
     "benchmarks.commands.explain",
+    "benchmarks.commands.export",
 )

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
-from benchmarks.errors import OncobenchError
-from datasets.base import LoadOptions
+from typing import Any
 
 # A parser or an argument group: anything with add_argument.
 Adder = argparse._ActionsContainer
@@ -25,11 +22,11 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     da.add_argument("--cv", type=int, help="stratified K-fold cross-validation (datasets without an "
                                            "official split)")
     da.add_argument("--top-k-genes", type=int, help="keep the k most variable genes (fitted on train)")
-    da.add_argument("--impute", default="median", choices=("median", "mean", "zero", "error"),
+    da.add_argument("--impute", choices=("median", "mean", "zero", "error"),
                     help="missing values (default: training median)")
     da.add_argument("--label-column", help="csv: the label column")
     da.add_argument("--id-column", help="csv: a sample-id column to drop")
-    da.add_argument("--sep", default=",", help="csv: field separator (default ,)")
+    da.add_argument("--sep", help="csv: field separator (default ,)")
     da.add_argument("--transpose", action="store_true", help="csv: genes as rows, samples as columns")
     da.add_argument("--image-size", type=int, help="folder: resize images to N x N")
     da.add_argument("--cache-memory-gb", type=float, metavar="GB",
@@ -37,22 +34,15 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
                          "(default: a quarter of RAM)")
 
 
-def options_from_args(args: argparse.Namespace) -> LoadOptions:
-    """The ``LoadOptions`` of the ``data`` group (``add_data_options``)."""
-    if args.cv is not None and args.cv < 2:
-        raise OncobenchError(f"--cv {args.cv}: need at least 2 folds")
-    gb = getattr(args, "cache_memory_gb", None)
-    if gb is not None and not (gb >= 0 and gb < float("inf")):
-        raise OncobenchError(f"--cache-memory-gb {gb}: must be a finite number of GB, 0 or more")
-    for flag, value in (("--top-k-genes", args.top_k_genes), ("--image-size", args.image_size)):
-        if value is not None and value < 1:
-            raise OncobenchError(f"{flag} {value}: must be at least 1 (or leave it out)")
-    return LoadOptions(
-        data_dir=Path(args.data_dir) if args.data_dir else None,
-        cv_folds=args.cv, top_k_genes=args.top_k_genes, impute=args.impute,
-        label_column=args.label_column, id_column=args.id_column, sep=args.sep,
-        transpose=args.transpose, image_size=args.image_size, cache_memory_gb=gb,
-    )
+def data_options_given(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``LoadOptions`` fields the ``data`` group (``add_data_options``) was given (None: not given)."""
+    given = {
+        "data_dir": args.data_dir, "cv_folds": args.cv, "top_k_genes": args.top_k_genes,
+        "impute": args.impute, "label_column": args.label_column, "id_column": args.id_column,
+        "sep": args.sep, "transpose": True if args.transpose else None, "image_size": args.image_size,
+        "cache_memory_gb": getattr(args, "cache_memory_gb", None),
+    }
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def add_output(parser: Adder, help: str,
@@ -61,9 +51,16 @@ def add_output(parser: Adder, help: str,
     parser.add_argument("--output", metavar=metavar, help=help)
 
 
+def add_plugins(parser: Adder) -> None:
+    """``--plugin MODULE_OR_FILE.py`` (repeatable): import models/datasets from outside oncobench."""
+    parser.add_argument("--plugin", action="append", metavar="MODULE_OR_FILE.py",
+                        help="import a module or .py file that registers models/datasets with "
+                             "@register_model / @register_dataset (repeatable)")
+
+
 def add_profile_seeds(group: Adder) -> None:
     """``--profile``, ``--seeds``, ``--repeats``: which profile and how many repetitions."""
-    group.add_argument("--profile", default="standard", help="quick | standard | ci (default: standard)")
+    group.add_argument("--profile", help="quick | standard | ci (default: standard, or the --config file's)")
     group.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2 (profile default)")
     group.add_argument("--repeats", type=int, help="N seeds 0..N-1 (instead of --seeds)")
 

@@ -4,28 +4,27 @@ from __future__ import annotations
 
 import argparse
 import ast
-import os
 import shlex
 import sys
-from datetime import datetime, timezone
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks.atomic import check_writable_dir
+from benchmarks import api
 from benchmarks.commands.args import (
     add_data_options,
     add_measurement,
     add_output,
+    add_plugins,
     add_profile_seeds,
-    options_from_args,
+    data_options_given,
 )
-from benchmarks.config import get_profile, validate
 from benchmarks.errors import OncobenchError
-from benchmarks.results import fingerprint, is_ok
+from benchmarks.results import is_ok
+from benchmarks.suite import SUITE_FILE, Suite
 
-__all__ = ["config_from_args", "options_from_args", "parse_hparams", "register", "run"]
+__all__ = ["parse_hparams", "register", "run", "suite_from_args"]
 
-RESULTS_ROOT = Path("results")
 TARGET_METRICS = ("val_accuracy", "val_loss", "accuracy", "loss")
 
 
@@ -95,127 +94,66 @@ def _target(text: str | None) -> tuple[str, float] | None:
                              f"{', '.join(TARGET_METRICS)}, e.g. val_accuracy=0.85") from None
 
 
-def config_from_args(args: argparse.Namespace):
-    """The validated run ``Config``: the profile with the command line's overrides."""
-    base = get_profile(args.profile)
+def suite_from_args(args: argparse.Namespace) -> Suite:
+    """The validated ``Suite``: the ``--config`` file (if any) overlaid with the command line."""
     hp = parse_hparams(args.hp or [])
-    for name, overrides in hp.items():
-        from models.registry import get_model
-
-        get_model(name).hparams(overrides)  # fail early on unknown model / hyper-parameter
     if args.hub_handle:
         hp.setdefault("mobilenet_v2_hub", {})["handle"] = args.hub_handle
     if args.fine_tune:
         hp.setdefault("mobilenet_v2_hub", {})["fine_tune"] = True
     seeds = _seeds_from_args(args)
-    config = base.with_(
-        epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
-        learning_rate=args.lr, patience=args.patience, seeds=seeds,
-        precision=args.precision, steps_per_execution=args.steps_per_execution,
-        target=_target(args.target),
-    )
-    config = config.with_(
-        hparams=hp or None,
-        deterministic=True if args.deterministic else None,
-        jit_compile=True if args.jit_compile else None,
-        verbose=1 if sys.stdout.isatty() else 0,
-    )
-    return validate(config)
+    threads, inter_op = check_threads(args)
+    training = {
+        "epochs": args.epochs, "batch_size": args.batch_size, "optimizer": args.optimizer,
+        "learning_rate": args.lr, "patience": args.patience, "precision": args.precision,
+        "steps_per_execution": args.steps_per_execution, "target": _target(args.target),
+        "deterministic": True if args.deterministic else None,
+        "jit_compile": True if args.jit_compile else None,
+    }
+    s = api.suite(_csv(args.model), _csv(args.dataset), seeds, args.profile, config=args.config,
+                  plugins=args.plugin or (), hparams=hp, tensorboard=args.tensorboard,
+                  explain=True if args.explain else None,
+                  **{k: v for k, v in training.items() if v is not None}, **data_options_given(args))
+    return replace(s, config=s.config.with_(verbose=1 if sys.stdout.isatty() else 0),
+                   threads=threads or s.threads, inter_op_threads=inter_op or s.inter_op_threads)
 
 
-def _quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import absl.logging
-    import tensorflow as tf
-
-    absl.logging.set_verbosity(absl.logging.ERROR)
-    tf.get_logger().setLevel("ERROR")
-    import warnings
-
-    warnings.filterwarnings("ignore", message=".*shuffle=True.*was passed.*")
-
-
-def _run_dir(args: argparse.Namespace) -> Path:
-    """``--output``, the latest run under results/ for ``--resume``, else a new run folder."""
-    from benchmarks.runner import new_run_dir
-
+def _run_dir(args: argparse.Namespace, s: Suite) -> Path | None:
+    """``--output``, the latest run under results/ for ``--resume``, the suite's output, else None
+    (a new run folder)."""
     if args.output:
         return Path(args.output)
     if args.resume:
-        runs = sorted(p for p in RESULTS_ROOT.glob("*/results.json") if p.parent.name != "baselines")
+        runs = sorted(p for p in api.RESULTS_ROOT.glob("*/results.json") if p.parent.name != "baselines")
         if not runs:
-            raise OncobenchError(f"--resume: no earlier run under {RESULTS_ROOT}/; drop --resume")
+            raise OncobenchError(f"--resume: no earlier run under {api.RESULTS_ROOT}/; drop --resume")
         return max(runs, key=lambda p: p.stat().st_mtime).parent
-    return new_run_dir(RESULTS_ROOT)
+    return Path(s.output) if s.output else None
 
 
-def _same_experiment(run_dir: Path, experiment: dict[str, Any], *, restart: bool) -> dict[str, Any]:
-    """Refuse to resume into ``run_dir`` unless it holds the same experiment (``--restart``: move
-    it aside first); returns the experiment to store, with earlier models' hyper-parameters."""
-    from benchmarks.results import RESULTS_JSON, experiment_changes, load_results, move_aside
-    from benchmarks.runner import RESTART_HINT
-
-    if not (run_dir / RESULTS_JSON).exists():
-        return experiment
-    if restart:
-        print(f"--restart: moved the earlier results to {move_aside(run_dir)}", file=sys.stderr)
-        return experiment
-    doc = load_results(run_dir)
-    if not doc["records"]:
-        return experiment
-    changes = experiment_changes(doc.get("meta") or {}, experiment)
-    if changes:
-        shown = "; ".join(changes[:4]) + (f"; and {len(changes) - 4} more" if len(changes) > 4 else "")
-        raise OncobenchError(f"{run_dir} holds a different experiment ({shown}); {RESTART_HINT}")
-    old_hp = (doc["meta"].get("experiment") or {}).get("hparams") or {}
-    return {**experiment, "hparams": {**old_hp, **experiment["hparams"]}}
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
     """Plan, execute and summarise the requested runs; 1 when any run failed."""
-    if not (args.all or args.model or args.dataset):
-        raise OncobenchError("say what to run: --all, or --model M[,M2] and/or --dataset D[,D2]")
-    config = config_from_args(args)
-    options = options_from_args(args)
-    threads = check_threads(args)
-    from benchmarks.runner import execute, experiment_of, plan_pairs
-
-    plan = plan_pairs(_csv(args.model), _csv(args.dataset), options)
-    for note in plan.skipped:
-        print(f"skipped: {note}", file=sys.stderr)
-    run_dir = _run_dir(args)
-    check_writable_dir(run_dir)
-    experiment = experiment_of(config, options, list({m.name: m for m, _ in plan.pairs}.values()))
-    experiment = _same_experiment(run_dir, experiment, restart=args.restart)
-    folds = options.cv_folds or 1
-    n = len(plan.pairs) * len(config.seeds) * folds
-    print(f"oncobench: {n} runs ({len(plan.pairs)} pairs x {len(config.seeds)} seeds"
-          + (f" x {folds} folds" if folds > 1 else "") + f"), profile {config.profile} -> {run_dir}",
-          file=sys.stderr)
-    _quiet_tensorflow()
-    meta = {
-        "command": "python -m benchmarks " + " ".join(shlex.quote(a) for a in args.argv),
-        "profile": config.profile,
-        "seeds": list(config.seeds),
-        "config": config.as_dict(),
-        "experiment": experiment,
-        "fingerprint": fingerprint({k: v for k, v in experiment.items() if k != "hparams"}),
-        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    explain = None
-    if args.explain:
-        from benchmarks.explain.record import ExplainSettings
-
-        explain = ExplainSettings()
-    store = execute(plan, config, options, run_dir, meta=meta, threads=threads, explain=explain)
+    if not (args.all or args.model or args.dataset or args.config):
+        raise OncobenchError("say what to run: --all, --model M[,M2] and/or --dataset D[,D2], "
+                             "or --config suite.toml")
+    s = suite_from_args(args)
+    command = "python -m benchmarks " + " ".join(shlex.quote(a) for a in args.argv)
+    store = api.run_suite(s, run_dir=_run_dir(args, s), restart=args.restart, command=command,
+                          progress=_stderr)
+    run_dir = store.run_dir
     from benchmarks.tables import comparison_table
 
     print(comparison_table(store.records))
-    print(f"\nresults: {run_dir / 'results.json'}  {run_dir / 'results.csv'}  {run_dir / 'summary.md'}")
+    print(f"\nresults: {run_dir / 'results.json'}  {run_dir / 'results.csv'}  {run_dir / 'summary.md'}"
+          f"  {run_dir / SUITE_FILE}")
     if args.report:
         from benchmarks.report import write_report
 
-        print(f"report: {write_report(run_dir, command=meta['command'])}")
+        print(f"report: {write_report(run_dir, command=command)}")
     failed = [r for r in store.records if not is_ok(r)]
     if failed:
         print(f"{len(failed)} run(s) failed; see summary.md", file=sys.stderr)
@@ -232,6 +170,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     sel.add_argument("--model", help="model name(s), comma-separated (see: list)")
     sel.add_argument("--dataset", help="dataset name(s), comma-separated, or csv:PATH / npz:PATH / "
                                        "folder:PATH")
+    sel.add_argument("--config", metavar="SUITE.toml",
+                     help="a suite file (models, datasets, seeds, profile, [training], [data], "
+                          "[hparams.MODEL], plugins); flags given here override it. Every run folder "
+                          "saves its resolved suite.toml")
+    add_plugins(sel)
     add_profile_seeds(sel)
     add_output(sel, "run folder (default: results/<run-id>); an existing one resumes")
     sel.add_argument("--resume", action="store_true", help="continue the latest run under results/")
@@ -240,6 +183,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sel.add_argument("--report", action="store_true", help="write report.md/report.html at the end")
     sel.add_argument("--explain", action="store_true",
                      help="explain each finished run (attributions, faithfulness; see: explain --help)")
+    sel.add_argument("--tensorboard", metavar="DIR",
+                     help="write TensorBoard logs (one sub-folder per record; needs oncobench[tensorboard])")
     tr = p.add_argument_group("training")
     tr.add_argument("--epochs", type=int)
     tr.add_argument("--batch-size", type=int)

@@ -51,3 +51,10 @@ def test_progress_callback_and_errors_are_exceptions(tmp_path):
     with pytest.raises(OncobenchError, match="top_k_genes"):
         api.suite("logreg", "wisconsin", top_k_genes="many")
     assert not (tmp_path / "x").exists()
+
+
+def test_readme_shows_the_tested_example() -> None:
+    """The README's notebook example is docs/api_example.py, the file this module runs."""
+    root = Path(__file__).resolve().parents[1]
+    code = (root / "docs" / "api_example.py").read_text().split('"""', 2)[2].strip()
+    assert code in (root / "README.md").read_text()

@@ -43,10 +43,10 @@ def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.results_dir)
     if not run_dir.exists():
         raise OncobenchError(f"{run_dir}: no such results folder")
-    from benchmarks.commands.run import _quiet_tensorflow
+    from benchmarks.api import quiet_tensorflow
     from benchmarks.explain.folder import explain_folder
 
-    _quiet_tensorflow()
+    quiet_tensorflow()
     records = explain_folder(run_dir, settings, data_dir=Path(args.data_dir) if args.data_dir else None,
                              log=lambda s: print(s, file=sys.stderr, flush=True))
     from benchmarks.explain.summary import explain_table

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks import measure
-from benchmarks.adapters.base import AdapterResult, RunContext
+from benchmarks.adapters.base import AdapterResult, RunContext, resolve_recipe
+from benchmarks.adapters.features import select_features
 from benchmarks.config import RunConfig
 from datasets.base import Dataset
 from models.registry import ModelSpec
@@ -41,6 +42,7 @@ class SklearnAdapter:
 
     def run(self, spec: ModelSpec, ds: Dataset, seed: int, config: RunConfig,
             hp: dict[str, Any], ctx: RunContext) -> AdapterResult:
+        ds, selected = select_features(ds, resolve_recipe(spec, config).select_features)
         est = spec.create(ds.input_shape, ds.num_classes, hp, seed=seed)
         x_train = flat(ds.train.x)
         t0 = time.perf_counter()
@@ -64,6 +66,7 @@ class SklearnAdapter:
             "trainable_params": None,
             "checkpoint": None,
             "curves": {},
+            "feature_selection": selected,
         }
         return AdapterResult(proba, cost)
 

@@ -7,7 +7,6 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from benchmarks.errors import OncobenchError
-from models.recipe import SCHEDULES
 
 
 @dataclass(frozen=True)

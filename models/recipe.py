@@ -34,7 +34,8 @@ class Recipe:
     label_smoothing: float = 0.0  # binary tasks (sigmoid head) only
     class_weight: str = "none"  # none | balanced (n / (k n_c)) | sqrt (its square root)
     # early stopping and model selection: val_loss | val_auc | none (train the whole schedule) |
-    # auto: val_auc for a binary task, val_loss otherwise; none when the val split is tiny
+    # auto: val_auc for a binary task, val_loss otherwise; none when the val split is tiny.
+    # With none the validation samples join the training data (the test split never does).
     monitor: str = "val_loss"
     min_val_for_auc: int = 40  # "auto": select on validation only with at least this many samples
     select_features: int = 0  # flat features only: keep the k best by ANOVA F on train (0: all)
@@ -45,7 +46,8 @@ class Recipe:
         known = {f.name for f in fields(self)} - {"sources"}
         unknown = sorted(set(changes) - known)
         if unknown:
-            raise OncobenchError(f"recipe has no field {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
+            raise OncobenchError(f"recipe has no field {', '.join(unknown)}; "
+                                 f"valid: {', '.join(sorted(known))}")
         return check(replace(self, **changes))
 
     def as_dict(self) -> dict[str, Any]:

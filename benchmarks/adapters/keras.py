@@ -199,11 +199,14 @@ class KerasAdapter:
         monitor = monitor_for(recipe, ds.num_classes, len(ds.val))
         mode = "max" if monitor == "val_auc" else "min"
         model = spec.create(ds.input_shape, ds.num_classes, hp, seed=seed)
-        train = make_pipeline(ds.train.x, ds.train.y, config.batch_size, shuffle=True, seed=seed,
-                              deterministic=True)
-        val = make_pipeline(ds.val.x, ds.val.y, config.batch_size, shuffle=False, seed=seed)
-        steps = math.ceil(len(ds.train) / max(1, min(config.batch_size, len(ds.train))))
-        weights = class_weights(ds.train.y, ds.num_classes, recipe.class_weight)
+        fit_x, fit_y = ds.train.x, ds.train.y
+        if monitor == "none":  # nothing is selected on validation: its samples train too
+            fit_x, fit_y = np.concatenate([fit_x, ds.val.x]), np.concatenate([fit_y, ds.val.y])
+        train = make_pipeline(fit_x, fit_y, config.batch_size, shuffle=True, seed=seed, deterministic=True)
+        val = None if monitor == "none" else make_pipeline(ds.val.x, ds.val.y, config.batch_size,
+                                                           shuffle=False, seed=seed)
+        steps = math.ceil(len(fit_y) / max(1, min(config.batch_size, len(fit_y))))
+        weights = class_weights(fit_y, ds.num_classes, recipe.class_weight)
         ckpt_dir = ctx.run_dir / "checkpoints"
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         ckpt = ckpt_dir / f"{safe_filename(ctx.key.replace('|', '__'), 100)}.weights.h5"  # csv:/paths too
@@ -254,7 +257,7 @@ class KerasAdapter:
                 best_epoch = len(curves["loss"]) - len(scores) + int(pick) + 1
 
         first = timers[0]
-        thr = measure.steady_throughput(first.epoch_times, first.epoch_steps, len(ds.train))
+        thr = measure.steady_throughput(first.epoch_times, first.epoch_steps, len(fit_y))
         predict = model.predict_on_batch
         proba = predict_batches(predict, ds.test.x, config.batch_size)
         cost = {

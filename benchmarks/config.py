@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from benchmarks.errors import OncobenchError
+from models.recipe import SCHEDULES
 
 
 @dataclass(frozen=True)
@@ -102,4 +103,19 @@ def validate(config: RunConfig) -> RunConfig:
     if config.target is not None and not _finite(config.target[1]):
         raise OncobenchError(f"--target {config.target[0]}={config.target[1]}: the value must be a "
                              "finite number, e.g. val_accuracy=0.85")
+    if config.schedule is not None and config.schedule not in SCHEDULES:
+        raise OncobenchError(f"unknown schedule {config.schedule!r}; valid: {', '.join(SCHEDULES)}")
     return config
+
+
+def for_pair(config: RunConfig, model: str, dataset: str) -> tuple[RunConfig, dict[str, Any] | None]:
+    """The config one (model, dataset) pair runs with: tuned values (``run --tuned``) applied.
+
+    Returns the config and the tuned entry (None when the pair has none).
+    """
+    tuned = config.tuned.get(f"{model}|{dataset}")
+    if not tuned:
+        return config, None
+    hparams = {**config.hparams, model: {**config.hparams.get(model, {}), **tuned.get("hparams", {})}}
+    recipes = {**config.recipes, model: {**config.recipes.get(model, {}), **tuned.get("recipe", {})}}
+    return config.with_(hparams=hparams, recipes=recipes, learning_rate=tuned.get("learning_rate")), tuned

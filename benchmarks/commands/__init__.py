@@ -15,4 +15,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "benchmarks.commands.baseline",
     "benchmarks.commands.compare",
     "benchmarks.commands.report",
+    "benchmarks.commands.tune",
 )

@@ -42,7 +42,8 @@ class SklearnAdapter:
 
     def run(self, spec: ModelSpec, ds: Dataset, seed: int, config: RunConfig,
             hp: dict[str, Any], ctx: RunContext) -> AdapterResult:
-        ds, selected = select_features(ds, resolve_recipe(spec, config).select_features)
+        recipe = resolve_recipe(spec, config)
+        ds, selected = select_features(ds, recipe.select_features)
         est = spec.create(ds.input_shape, ds.num_classes, hp, seed=seed)
         x_train = flat(ds.train.x)
         t0 = time.perf_counter()
@@ -67,6 +68,7 @@ class SklearnAdapter:
             "checkpoint": None,
             "curves": {},
             "feature_selection": selected,
+            "recipe": recipe.as_dict(),
         }
         return AdapterResult(proba, cost)
 

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from benchmarks.errors import OncobenchError
+from models.recipe import SCHEDULES
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,10 @@ class RunConfig:
     latency_calls: int = 50  # timed batch-of-one calls (after warm-up)
     inference_min_time_s: float = 0.3  # time inference for at least this long
     hparams: dict[str, dict[str, Any]] = field(default_factory=dict)  # model -> overrides
+    schedule: str | None = None  # learning-rate schedule for every model (None: each recipe's)
+    recipes: dict[str, dict[str, Any]] = field(default_factory=dict)  # model -> recipe overrides
+    # "model|dataset" -> {"hparams", "recipe", "learning_rate", "source"} from ``tune``
+    tuned: dict[str, dict[str, Any]] = field(default_factory=dict)
     target: tuple[str, float] | None = None  # (metric, value): time-to-target
     verbose: int = 0  # Keras progress bar (1 on a terminal)
 
@@ -46,6 +51,10 @@ PROFILES: dict[str, RunConfig] = {
                        latency_calls=10, inference_min_time_s=0.05),
     # The default: 3 seeds, early stopping, numbers worth a table.
     "standard": RunConfig(profile="standard"),
+    # Published protocols: MedMNIST v2 trains 100 epochs, Adam lr 1e-3 x0.1 at epochs 50 and 75,
+    # batch 128, the model selected on validation (patience = epochs: no early stop, best restored).
+    "full": RunConfig(profile="full", epochs=100, batch_size=128, learning_rate=1e-3, patience=100,
+                      schedule="step"),
     # Every push in CI: small, deterministic quality metrics, 3 seeds.
     "ci": RunConfig(profile="ci", epochs=8, batch_size=64, patience=3, seeds=(0, 1, 2),
                     deterministic=True, latency_calls=20, inference_min_time_s=0.1),
@@ -94,4 +103,19 @@ def validate(config: RunConfig) -> RunConfig:
     if config.target is not None and not _finite(config.target[1]):
         raise OncobenchError(f"--target {config.target[0]}={config.target[1]}: the value must be a "
                              "finite number, e.g. val_accuracy=0.85")
+    if config.schedule is not None and config.schedule not in SCHEDULES:
+        raise OncobenchError(f"unknown schedule {config.schedule!r}; valid: {', '.join(SCHEDULES)}")
     return config
+
+
+def for_pair(config: RunConfig, model: str, dataset: str) -> tuple[RunConfig, dict[str, Any] | None]:
+    """The config one (model, dataset) pair runs with: tuned values (``run --tuned``) applied.
+
+    Returns the config and the tuned entry (None when the pair has none).
+    """
+    tuned = config.tuned.get(f"{model}|{dataset}")
+    if not tuned:
+        return config, None
+    hparams = {**config.hparams, model: {**config.hparams.get(model, {}), **tuned.get("hparams", {})}}
+    recipes = {**config.recipes, model: {**config.recipes.get(model, {}), **tuned.get("recipe", {})}}
+    return config.with_(hparams=hparams, recipes=recipes, learning_rate=tuned.get("learning_rate")), tuned

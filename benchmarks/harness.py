@@ -15,9 +15,9 @@ import numpy as np
 
 from benchmarks import measure
 from benchmarks.adapters import RunContext, adapter_for
-from benchmarks.config import RunConfig
+from benchmarks.config import RunConfig, for_pair
 from benchmarks.errors import OncobenchError
-from benchmarks.metrics.classification import classification_metrics, probabilities
+from benchmarks.metrics.classification import classification_metrics, degenerate_reason, probabilities
 from benchmarks.results import SCHEMA_VERSION, record_key
 from datasets.base import Dataset
 from models.registry import ModelSpec
@@ -87,6 +87,7 @@ def run_one(
     if not spec.accepts(dataset.modality):
         raise OncobenchError(f"model {spec.name!r} does not accept {dataset.modality} data "
                              f"(dataset {dataset.name!r})")
+    config, tuned = for_pair(config, spec.name, dataset.name)
     hp = spec.hparams(config.hparams.get(spec.name))
     adapter = adapter_for(spec)
     started = now()
@@ -97,10 +98,12 @@ def run_one(
     quality = classification_metrics(dataset.test.y, proba, dataset.class_names)
     body = {
         "hparams": hp,
+        "tuned": tuned,
         "config": {k: v for k, v in config.as_dict().items() if k not in ("hparams", "seeds")},
         "deterministic": config.deterministic,
         "precision": config.precision,
         **quality,
+        "degenerate": degenerate_reason(dataset.test.y, proba, dataset.class_names),
         "class_names": list(dataset.class_names),
         "test_labels": dataset.test.y.tolist(),
         "test_scores": np.round(proba, 6).tolist(),

@@ -69,6 +69,14 @@ _TRAINING: dict[str, str] = {
                     "baseline, samples, primary method, and per method its settings, time_s, deletion "
                     "curves and faithfulness, IG completeness, the model-randomisation rank "
                     "correlation, named top features per class and overall (docs: benchmarks/explain)",
+    "recipe": "object (keras): the training recipe as run (schedule, weight_decay, label_smoothing, "
+              "class_weight, monitor as resolved, class_weights, ...; see models/recipe.py)",
+    "feature_selection": "object: features kept by the recipe's select_features (method, k, "
+                         "n_features_in), fitted on train; null when all were kept",
+    "tuned": "object: hyper-parameters that came from `tune` (run --tuned): hparams, recipe, "
+             "learning_rate, source file; null when none",
+    "degenerate": "why the test predictions are degenerate (>= 95% one class, or balanced accuracy "
+                  "within 0.05 of chance), null when they are not; tables and reports mark and count it",
 }
 _ENVIRONMENT: dict[str, str] = {
     "device_kind": "'GPU' or 'CPU'",

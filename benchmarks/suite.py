@@ -31,7 +31,7 @@ else:  # pragma: no cover - Python 3.10
 SUITE_FILE = "suite.toml"  # the resolved suite saved in every run folder
 # [training]: RunConfig fields a suite may set (profile, seeds, hparams have their own keys).
 TRAINING_KEYS = tuple(f.name for f in fields(RunConfig)
-                      if f.name not in ("profile", "seeds", "hparams", "verbose"))
+                      if f.name not in ("profile", "seeds", "hparams", "verbose", "recipes", "tuned"))
 # [data]: LoadOptions fields a suite may set (seed and fold are per job).
 DATA_KEYS = tuple(f.name for f in fields(LoadOptions) if f.name not in ("seed", "fold"))
 TOP_KEYS = ("models", "datasets", "profile", "seeds", "plugins", "output", "tensorboard", "threads",

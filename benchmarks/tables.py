@@ -24,20 +24,59 @@ def table_metrics(records: list[dict[str, Any]]) -> tuple[str, ...]:
     return TABLE_METRICS + tuple(m for m in OPTIONAL_METRICS if any(r.get(m) is not None for r in records))
 
 
+DEGENERATE_MARK = "!"  # after a mean that includes degenerate runs (see the record's `degenerate`)
+PUBLISHED_METRICS = ("accuracy", "roc_auc")
+
+
+def degenerate_count(records: list[dict[str, Any]]) -> int:
+    """How many finished runs were flagged degenerate (one class predicted, or chance)."""
+    return sum(1 for r in records if is_ok(r) and r.get("degenerate"))
+
+
+def published_best(dataset: str) -> dict[str, tuple[float, str]]:
+    """metric -> (best published value, method) for ``dataset``'s published results, from its
+    spec (``get_dataset(name).published``); empty when it has none."""
+    from benchmarks.report.published import published_for
+
+    best: dict[str, tuple[float, str]] = {}
+    for p in published_for(str(dataset))[0]:
+        for metric, value in (("accuracy", p.accuracy_high or p.accuracy), ("roc_auc", p.roc_auc)):
+            if value is not None and (metric not in best or value > best[metric][0]):
+                best[metric] = (float(value), p.model)
+    return best
+
+
+def published_delta(mean: float | None, best: tuple[float, str] | None) -> str:
+    """``"+0.012 vs 0.863"``: the measured mean minus the best published value, or "n/a"."""
+    if mean is None or best is None:
+        return "n/a"
+    return f"{mean - best[0]:+.3f} vs {best[0]:.3f}"
+
+
 def comparison_rows(records: list[dict[str, Any]]) -> list[list[str]]:
-    """One row per (dataset, model): mean ± std over seeds/folds, then device."""
+    """One row per (dataset, model): mean ± std over seeds/folds (marked ``!`` when degenerate
+    runs are among them), the degenerate count, the delta to the best published figure, device."""
     rows = []
     devices: dict[tuple, str] = {}
+    groups: dict[tuple, list[dict[str, Any]]] = {}
     for r in records:
         devices.setdefault((r.get("model"), r.get("dataset")), r.get("device_kind") or "n/a")
+        groups.setdefault((r.get("model"), r.get("dataset")), []).append(r)
     metrics = table_metrics(records)
     agg = aggregate(records, metrics, by=("model", "dataset"))
     agg.sort(key=lambda a: (str(a["dataset"]), str(a["model"])))
+    published = {d: published_best(d) for d in {a["dataset"] for a in agg}}
     for a in agg:
+        pair = (a["model"], a["dataset"])
         runs = f"{a['runs'] - a['failed']}" + (f" ({a['failed']} failed)" if a["failed"] else "")
-        rows.append([a["dataset"], a["model"], runs]
-                    + [a[m].fmt(DIGITS[m]) for m in metrics]
-                    + [devices[(a["model"], a["dataset"])]])
+        n_bad = degenerate_count(groups.get(pair, []))
+        mark = f" {DEGENERATE_MARK}" if n_bad else ""
+        cells = [a[m].fmt(DIGITS[m]) + (mark if metric_catalogue.get(m).kind == "quality" else "")
+                 for m in metrics]
+        best = published[a["dataset"]]
+        deltas = [published_delta(a[m].mean, best.get(m)) for m in PUBLISHED_METRICS]
+        rows.append([a["dataset"], a["model"], runs] + cells
+                    + [f"{n_bad}/{a['runs'] - a['failed']}" if n_bad else "0"] + deltas + [devices[pair]])
     return rows
 
 
@@ -48,7 +87,8 @@ def comparison_table(records: list[dict[str, Any]], fmt: str = "simple") -> str:
     """The comparison table in a tabulate format; Markdown formats get their cells escaped."""
     from tabulate import tabulate
 
-    headers = ["dataset", "model", "runs"] + [HEADERS[m] for m in table_metrics(records)] + ["device"]
+    headers = (["dataset", "model", "runs"] + [HEADERS[m] for m in table_metrics(records)] + ["degenerate"]
+               + [f"Δ {HEADERS[m]} vs published best" for m in PUBLISHED_METRICS] + ["device"])
     rows = comparison_rows(records)
     if fmt in MARKDOWN_FORMATS:
         rows = [[md(c) for c in row] for row in rows]
@@ -76,10 +116,18 @@ def write_summary(records: list[dict[str, Any]], meta: dict[str, Any], path: Pat
         f"- started {m(meta, 'started_at')}",
         "",
         "Values are mean ± sample std over seeds (a single run shows its value alone).",
+        f"A quality mean marked {DEGENERATE_MARK} includes degenerate runs (test predictions >= 95% "
+        "one class, or balanced accuracy at chance); the degenerate column counts them. "
+        "Δ vs published best: our mean minus the best figure published for the data set "
+        "(published, not measured here; see the report for methods and settings).",
         "",
         comparison_table(records, "github"),
         "",
     ]
+    degenerate = [r for r in records if is_ok(r) and r.get("degenerate")]
+    if degenerate:
+        lines += ["## Degenerate runs", ""]
+        lines += [f"- {md(r.get('key'))}: {md(r.get('degenerate'))}" for r in degenerate] + [""]
     failed = [r for r in records if not is_ok(r)]
     if failed:
         lines += ["## Failed runs", ""]

@@ -1,12 +1,44 @@
-"""Small Conv2D CNN for medical images, with train-only augmentation."""
+"""Small Conv2D CNN for medical images, with train-only augmentation, and its recipe."""
 
 from __future__ import annotations
 
 from models.heads import classifier_output
+from models.recipe import Recipe, choice, floats
 from models.registry import Range, register_model
 
+RECIPE = Recipe(
+    schedule="cosine",
+    warmup_epochs=1,
+    weight_decay=1e-4,
+    label_smoothing=0.05,
+    class_weight="sqrt",
+    monitor="auto",
+    sources={
+        "schedule": "linear warm-up then cosine decay (Goyal et al. 2017; Loshchilov & Hutter, SGDR, "
+                    "ICLR 2017): no early collapse at the full rate, small steps near the end",
+        "weight_decay": "decoupled weight decay 1e-4 (Loshchilov & Hutter, AdamW, ICLR 2019)",
+        "label_smoothing": "0.05 (Szegedy et al. 2016; Mueller et al. 2019): calmer confidence on 546 "
+                           "training images with noisy ultrasound labels",
+        "class_weight": "BreastMNIST is 73/27: sqrt of balanced weights (a milder form of King & Zeng "
+                        "2001) lifts the minority class without trading away accuracy at 0.5",
+        "monitor": "val_auc on the 78-image validation split: val_loss picks the majority-class "
+                   "epochs early in training; AUC ranks and does not depend on the threshold",
+        "augmentation": "flip, small rotation/zoom/translation and contrast: ultrasound is "
+                        "left-right symmetric and varies in gain (MedMNIST v2 trains without it)",
+        "batch_norm": "momentum 0.9: moving statistics settle within the few steps small data gives",
+        "input": "pixels in [0, 1]; the first BatchNormalization standardises them",
+    },
+)
+SEARCH_SPACE = {
+    "learning_rate": floats(3e-4, 3e-3, log=True),
+    "weight_decay": floats(1e-5, 1e-3, log=True),
+    "dropout": floats(0.1, 0.6),
+    "dense_units": choice(64, 128, 256),
+    "label_smoothing": floats(0.0, 0.15),
+}
 
-@register_model("cnn", modalities=("image",),
+
+@register_model("cnn", modalities=("image",), recipe=RECIPE, search_space=SEARCH_SPACE,
                 ranges={"dropout": Range(0, 1, high_open=True), "dense_units": Range(1)})
 def build(
     input_shape: tuple[int, ...],
@@ -20,7 +52,8 @@ def build(
 ):
     """Conv2D(3x3)+BN+ReLU+MaxPool blocks, global pooling (or Flatten), Dense, Dropout.
 
-    Augmentation (flip, rotation, zoom) is Keras preprocessing layers, active only in training.
+    Augmentation (flip, rotation, zoom, translation, contrast) is Keras preprocessing layers,
+    active only in training.
     """
     import keras
 
@@ -30,6 +63,8 @@ def build(
         x = keras.layers.RandomFlip("horizontal", name="aug_flip")(x)
         x = keras.layers.RandomRotation(0.05, fill_mode="reflect", name="aug_rotate")(x)
         x = keras.layers.RandomZoom(0.1, fill_mode="reflect", name="aug_zoom")(x)
+        x = keras.layers.RandomTranslation(0.05, 0.05, fill_mode="reflect", name="aug_shift")(x)
+        x = keras.layers.RandomContrast(0.1, name="aug_contrast")(x)
     for i, f in enumerate(filters):
         x = keras.layers.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv_{i}")(x)
         # momentum 0.9: moving statistics settle within the few steps a small dataset gives

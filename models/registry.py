@@ -26,6 +26,7 @@ from typing import Any, Callable
 from benchmarks.errors import OncobenchError
 from benchmarks.modalities import MODALITIES
 from benchmarks.plugins import BUILTIN, MODEL_GROUP, current_origin, entry_point_plugins, registering_from
+from models.recipe import TRAINING_KEYS, Recipe, SearchSpace
 
 # Modules holding builders; imported on first registry access. Models from other packages
 # register with the same decorator: entry points of MODEL_GROUP, or --plugin (benchmarks.plugins).
@@ -118,6 +119,12 @@ class ModelSpec:
     kinds: dict[str, list[Any]] = field(default_factory=dict)  # hp -> accepted value kinds
     ranges: dict[str, Range] = field(default_factory=dict)  # hp -> declared valid range
     origin: str = BUILTIN  # where it was registered from: oncobench, a plugin, an entry point
+    recipe: Recipe = field(default_factory=Recipe)  # how the Keras adapter trains it
+    search_space: SearchSpace = field(default_factory=dict)  # what ``tune`` may vary
+
+    def recipe_for(self, overrides: dict[str, Any] | None = None) -> Recipe:
+        """The model's recipe with ``overrides`` (``--recipe``/tuned values) applied."""
+        return self.recipe.with_(**overrides) if overrides else self.recipe
 
     def check_value(self, key: str, value: Any) -> Any:
         """``value`` if it fits hyper-parameter ``key``'s type and range, else a one-line error."""
@@ -200,10 +207,14 @@ def register_model(
     framework: str = "keras",
     fine_tune: Callable[[Any], None] | None = None,
     ranges: dict[str, Range] | None = None,
+    recipe: Recipe | None = None,
+    search_space: SearchSpace | None = None,
 ):
     """Decorator: register ``build(input_shape, num_classes, *, **hparams)`` under ``name``.
 
     ``ranges``: hyper-parameter -> ``Range`` of valid values, checked on every override.
+    ``recipe``: how it trains (``models.recipe.Recipe``); ``search_space``: what ``tune``
+    varies, builder hyper-parameters or ``models.recipe.TRAINING_KEYS``.
     """
     bad = set(modalities) - set(MODALITIES)
     if bad:
@@ -219,6 +230,9 @@ def register_model(
         unknown = sorted(set(ranges or {}) - set(defaults))
         if unknown:
             raise ValueError(f"model {name!r}: ranges for unknown hyper-parameters {unknown}")
+        unknown = sorted(set(search_space or {}) - set(defaults) - set(TRAINING_KEYS))
+        if unknown:
+            raise ValueError(f"model {name!r}: search space names unknown parameters {unknown}")
         doc = (fn.__doc__ or "").strip().splitlines()
         _REGISTRY[name] = ModelSpec(
             name=name,
@@ -230,6 +244,8 @@ def register_model(
             fine_tune=fine_tune,
             kinds=signature_kinds(fn, defaults),
             ranges=dict(ranges or {}),
+            recipe=recipe or Recipe(),
+            search_space=dict(search_space or {}),
             description=doc[0] if doc else "",
             origin=origin,
         )

@@ -11,6 +11,7 @@ import numpy as np
 if TYPE_CHECKING:
     from benchmarks.config import RunConfig
     from datasets.base import Dataset
+    from models.recipe import Recipe
     from models.registry import ModelSpec
 
 
@@ -42,3 +43,10 @@ class Adapter(Protocol):
             hp: dict[str, Any], ctx: RunContext) -> AdapterResult:
         """Build ``spec`` with ``hp``, fit on the train (and val) split, predict the test split."""
         ...
+
+
+def resolve_recipe(spec: ModelSpec, config: RunConfig) -> Recipe:
+    """The recipe a run trains with: the model's, ``config.recipes`` overrides, then the
+    profile's schedule (``full``: the published step schedule for every model)."""
+    recipe = spec.recipe_for(config.recipes.get(spec.name))
+    return recipe.with_(schedule=config.schedule) if config.schedule else recipe

@@ -13,11 +13,13 @@ from typing import Any
 import numpy as np
 
 from benchmarks import measure
-from benchmarks.adapters.base import AdapterResult, RunContext
+from benchmarks.adapters.base import AdapterResult, RunContext, resolve_recipe
+from benchmarks.adapters.features import select_features
 from benchmarks.config import RunConfig
 from benchmarks.errors import OncobenchError
 from benchmarks.paths import safe_filename
 from datasets.base import Dataset, is_lazy, to_float
+from models.recipe import Recipe
 from models.registry import ModelSpec
 
 
@@ -70,20 +72,80 @@ def pipeline_caches(x: Any, memory_budget: int | None) -> bool:
     return not is_lazy(x) and (memory_budget is None or x.nbytes <= memory_budget)
 
 
-def optimizer(name: str, lr: float):
-    """A Keras optimizer by name ("adam", "rmsprop") at learning rate ``lr``."""
+def optimizer(name: str, lr: Any, weight_decay: float = 0.0):
+    """A Keras optimizer by name ("adam", "rmsprop") at learning rate (or schedule) ``lr``;
+    decoupled weight decay (Adam becomes AdamW) when ``weight_decay`` > 0."""
     import keras
 
-    return {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}[name](learning_rate=lr)
+    if name == "adam" and weight_decay:
+        return keras.optimizers.AdamW(learning_rate=lr, weight_decay=weight_decay)
+    kwargs = {"weight_decay": weight_decay} if weight_decay else {}
+    return {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}[name](learning_rate=lr,
+                                                                                     **kwargs)
 
 
-def compile_model(model: Any, num_classes: int, config: RunConfig, lr: float) -> None:
-    """Compile as every run does: the loss by task, accuracy, the config's XLA/steps settings."""
-    loss = "binary_crossentropy" if num_classes == 2 else "sparse_categorical_crossentropy"
+def lr_schedule(kind: str, lr: float, epochs: int, steps_per_epoch: int, warmup_epochs: int = 0):
+    """The learning rate per step: ``lr`` (constant), linear warm-up then cosine decay to 0
+    ("cosine", Loshchilov & Hutter 2017; Goyal et al. 2017 warm-up), or x0.1 at 50% and 75% of
+    the epochs ("step": MedMNIST v2's 100-epoch protocol decays at epochs 50 and 75)."""
+    import keras
+
+    if kind == "constant" or lr == 0:
+        return lr
+    total = max(1, epochs * steps_per_epoch)
+    if kind == "step":
+        bounds = [max(1, int(total * f)) for f in (0.5, 0.75)]
+        return keras.optimizers.schedules.PiecewiseConstantDecay(bounds, [lr, lr * 0.1, lr * 0.01])
+    warm = min(warmup_epochs * steps_per_epoch, total - 1)
+    if warm:
+        return keras.optimizers.schedules.CosineDecay(lr / 100, total - warm, alpha=0.0,
+                                                      warmup_target=lr, warmup_steps=warm)
+    return keras.optimizers.schedules.CosineDecay(lr, total, alpha=0.0)
+
+
+def class_weights(y: np.ndarray, num_classes: int, mode: str) -> dict[int, float] | None:
+    """Per-class loss weights: "balanced" n / (k n_c) (King & Zeng 2001; scikit-learn's
+    ``class_weight="balanced"``), "sqrt" its square root (a milder correction), "none" None."""
+    if mode == "none":
+        return None
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=num_classes).astype(float)
+    w = len(y) / (num_classes * np.maximum(counts, 1.0))
+    if mode == "sqrt":
+        w = np.sqrt(w)
+    return {i: float(v) for i, v in enumerate(w)}
+
+
+def monitor_for(recipe: Recipe, num_classes: int, n_val: int) -> str:
+    """The early-stopping / model-selection monitor. "auto": ``none`` (train the whole schedule)
+    when the validation split is under ``min_val_for_auc`` samples (selection on a handful of
+    samples is noise), ``val_auc`` for a binary task, else ``val_loss``; ``val_auc`` asked of a
+    multi-class task falls back to ``val_loss``."""
+    monitor = recipe.monitor
+    if monitor == "auto":
+        if n_val < recipe.min_val_for_auc:
+            return "none"
+        monitor = "val_auc"
+    return "val_loss" if monitor == "val_auc" and num_classes != 2 else monitor
+
+
+def compile_model(model: Any, num_classes: int, config: RunConfig, lr: Any, *,
+                  recipe: Recipe | None = None, monitor: str = "val_loss") -> None:
+    """Compile as every run does: the loss by task (label smoothing for binary), accuracy (and
+    AUC when it is the monitor), the optimizer with the recipe's weight decay, XLA/steps."""
+    import keras
+
+    recipe = recipe or Recipe()
+    if num_classes == 2:
+        loss: Any = keras.losses.BinaryCrossentropy(label_smoothing=recipe.label_smoothing)
+    else:
+        loss = "sparse_categorical_crossentropy"
+    metrics: list[Any] = ["accuracy"]
+    if monitor == "val_auc":
+        metrics.append(keras.metrics.AUC(name="auc"))
     model.compile(
-        optimizer=optimizer(config.optimizer, lr),
+        optimizer=optimizer(config.optimizer, lr, recipe.weight_decay),
         loss=loss,
-        metrics=["accuracy"],
+        metrics=metrics,
         jit_compile=config.jit_compile,
         steps_per_execution=config.steps_per_execution,
     )
@@ -166,15 +228,24 @@ class KerasAdapter:
 
         _seed_and_policy(seed, config)
         measure.reset_gpu_peak()
+        recipe = resolve_recipe(spec, config)
+        ds, selected = select_features(ds, recipe.select_features)
+        monitor = monitor_for(recipe, ds.num_classes, len(ds.val))
+        mode = "max" if monitor == "val_auc" else "min"
         model = spec.create(ds.input_shape, ds.num_classes, hp, seed=seed)
-        compile_model(model, ds.num_classes, config, config.learning_rate)
         budget = ds.memory_budget  # shared by train and val: what train holds, val cannot
-        val_budget = budget - ds.train.nbytes if budget is not None and pipeline_caches(
-            ds.train.x, budget) else budget
-        train = make_pipeline(ds.train.x, ds.train.y, config.batch_size, shuffle=True, seed=seed,
-                              deterministic=True, scale=ds.train.scale, memory_budget=budget)
-        val = make_pipeline(ds.val.x, ds.val.y, config.batch_size, shuffle=False, seed=seed,
-                            scale=ds.val.scale, memory_budget=val_budget)
+        fit_x, fit_y = ds.train.x, ds.train.y
+        if monitor == "none" and not is_lazy(fit_x):  # nothing selected on validation: it trains too
+            fit_x, fit_y = np.concatenate([fit_x, ds.val.x]), np.concatenate([fit_y, ds.val.y])
+        held = budget is not None and pipeline_caches(fit_x, budget)
+        val_budget = budget - fit_x.nbytes if held else budget
+        train = make_pipeline(fit_x, fit_y, config.batch_size, shuffle=True, seed=seed, deterministic=True,
+                              scale=ds.train.scale, memory_budget=budget)
+        val = None if monitor == "none" else make_pipeline(
+            ds.val.x, ds.val.y, config.batch_size, shuffle=False, seed=seed, scale=ds.val.scale,
+            memory_budget=val_budget)
+        steps = math.ceil(len(fit_y) / max(1, min(config.batch_size, len(fit_y))))
+        weights = class_weights(fit_y, ds.num_classes, recipe.class_weight)
         ckpt_dir = ctx.run_dir / "checkpoints"
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         ckpt = ckpt_dir / f"{safe_filename(ctx.key.replace('|', '__'), 100)}.weights.h5"  # csv:/paths too
@@ -186,21 +257,28 @@ class KerasAdapter:
         for phase, lr, epochs in _phases(spec, config, hp):
             if phase == "fine_tune":
                 spec.fine_tune(model)
-                compile_model(model, ds.num_classes, config, lr)
+            warmup = recipe.warmup_epochs if phase == "train" else 0
+            schedule = lr_schedule(recipe.schedule, lr, epochs, steps, warmup)
+            compile_model(model, ds.num_classes, config, schedule, recipe=recipe, monitor=monitor)
             timer = measure.make_timing_callback(config.target)
             guard = divergence_guard()
-            # EarlyStopping keeps the best epoch's weights in memory and restores them at the end
-            # (stopped early or not); the checkpoint is written once per phase, outside the timed
-            # fit: a ModelCheckpoint callback writing on every improved epoch cost +8.5% fit time.
+            # EarlyStopping keeps the best epoch's weights (by the monitor) in memory and restores
+            # them at the end (stopped early or not); the checkpoint is written once per phase,
+            # outside the timed fit: a ModelCheckpoint callback writing on every improved epoch
+            # cost +8.5% fit time. Patience counts from the end of the warm-up.
+            stop = [] if monitor == "none" else [
+                keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=config.patience,
+                                              restore_best_weights=True,
+                                              start_from_epoch=min(warmup, max(0, epochs - 1)))]
             cbs = [
-                keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
-                                              restore_best_weights=True),
+                *stop,
                 timer,
                 guard,
                 *ctx.callbacks,
             ]
             t0 = time.perf_counter()
-            hist = model.fit(train, validation_data=val, epochs=epochs, callbacks=cbs, verbose=config.verbose)
+            hist = model.fit(train, validation_data=val, epochs=epochs, callbacks=cbs, verbose=config.verbose,
+                             class_weight=weights)
             train_time += time.perf_counter() - t0
             if guard.reason:
                 raise TrainingDiverged(f"training diverged: {guard.reason}"
@@ -209,13 +287,16 @@ class KerasAdapter:
             timers.append(timer)
             for k in curves:
                 curves[k] += [float(v) for v in hist.history.get(k, [])]
-            model.save_weights(str(ckpt))  # best epoch of this phase (restored by EarlyStopping)
-            losses = hist.history.get("val_loss", [])
-            if losses:
-                best_epoch = len(curves["loss"]) - len(losses) + int(np.argmin(losses)) + 1
+            model.save_weights(str(ckpt))  # best (or, monitor "none", last) epoch of this phase
+            scores = hist.history.get(monitor, [])
+            if monitor == "none":
+                best_epoch = len(curves["loss"])
+            elif scores:
+                pick = np.argmax(scores) if mode == "max" else np.argmin(scores)
+                best_epoch = len(curves["loss"]) - len(scores) + int(pick) + 1
 
         first = timers[0]
-        thr = measure.steady_throughput(first.epoch_times, first.epoch_steps, len(ds.train))
+        thr = measure.steady_throughput(first.epoch_times, first.epoch_steps, len(fit_y))
         predict = model.predict_on_batch
         proba = predict_batches(predict, ds.test.x, config.batch_size, ds.test.scale)
         sample, timed_batch = measure.timing_sample(ds.test, config.batch_size)
@@ -236,8 +317,11 @@ class KerasAdapter:
             "time_to_target_s": first.time_to_target_s,
             "epoch_to_target": first.epoch_to_target,
             "gpu_peak_memory_mb": measure.gpu_peak_memory_mb(),
-            "data_cached": pipeline_caches(ds.train.x, budget) and pipeline_caches(ds.val.x, val_budget),
+            "data_cached": pipeline_caches(fit_x, budget)
+            and (val is None or pipeline_caches(ds.val.x, val_budget)),
             **measure.memory_fields(ds),
+            "recipe": {**recipe.as_dict(), "monitor": monitor, "class_weights": weights},
+            "feature_selection": selected,
         }
         cost.update(_flops_fields(model, cost))
         return AdapterResult(proba, cost)

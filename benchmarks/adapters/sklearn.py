@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks import measure
-from benchmarks.adapters.base import AdapterResult, RunContext
+from benchmarks.adapters.base import AdapterResult, RunContext, resolve_recipe
+from benchmarks.adapters.features import select_features
 from benchmarks.config import RunConfig
 from benchmarks.errors import DataError
 from datasets.base import Dataset
@@ -70,7 +71,9 @@ class SklearnAdapter:
 
     def run(self, spec: ModelSpec, ds: Dataset, seed: int, config: RunConfig,
             hp: dict[str, Any], ctx: RunContext) -> AdapterResult:
+        recipe = resolve_recipe(spec, config)
         check_fits(spec, ds)
+        ds, selected = select_features(ds, recipe.select_features)
         est = spec.create(ds.input_shape, ds.num_classes, hp, seed=seed)
         x_train = flat(ds.train.floats())
         t0 = time.perf_counter()
@@ -98,6 +101,8 @@ class SklearnAdapter:
             "curves": {},
             "data_cached": True,  # in-core estimators hold every feature (check_fits bounds it)
             **measure.memory_fields(ds),
+            "feature_selection": selected,
+            "recipe": recipe.as_dict(),
         }
         return AdapterResult(proba, cost)
 

@@ -17,4 +17,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "benchmarks.commands.report",
     "benchmarks.commands.explain",
     "benchmarks.commands.export",
+    "benchmarks.commands.tune",
 )

@@ -60,7 +60,8 @@ def add_plugins(parser: Adder) -> None:
 
 def add_profile_seeds(group: Adder) -> None:
     """``--profile``, ``--seeds``, ``--repeats``: which profile and how many repetitions."""
-    group.add_argument("--profile", help="quick | standard | ci (default: standard, or the --config file's)")
+    group.add_argument("--profile",
+                       help="quick | standard | full | ci (default: standard, or the --config file's)")
     group.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2 (profile default)")
     group.add_argument("--repeats", type=int, help="N seeds 0..N-1 (instead of --seeds)")
 

@@ -16,7 +16,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output:
         check_writable_dir(Path(args.output))
-    html_path = write_report(Path(args.results_dir), args.output)
+    html_path = write_report(Path(args.results_dir), args.output, extra=tuple(args.with_dirs or ()))
     out = html_path.parent
     print(f"{out / REPORT_MD}\n{html_path}\n{out / FIGURES_DIR}/")
     return 0
@@ -30,4 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "and the environment, from a run folder's results.json.")
     p.add_argument("results_dir", metavar="RESULTS_DIR", help="a run folder (or its results.json)")
     add_output(p, "where to write (default: RESULTS_DIR)", metavar="DIR")
+    p.add_argument("--with", dest="with_dirs", action="append", metavar="DIR",
+                   help="add another run folder's records, repeatable: e.g. a `run --tuned` run, "
+                        "whose rows show as 'model (tuned)' beside the defaults")
     p.set_defaults(func=run)

@@ -19,6 +19,7 @@ from benchmarks.commands.args import (
     add_profile_seeds,
     data_options_given,
 )
+from benchmarks.config import validate
 from benchmarks.errors import OncobenchError
 from benchmarks.results import is_ok
 from benchmarks.suite import SUITE_FILE, Suite
@@ -68,14 +69,14 @@ def _value(text: str) -> Any:
         return text
 
 
-def parse_hparams(items: list[str]) -> dict[str, dict[str, Any]]:
+def parse_hparams(items: list[str], flag: str = "--hp") -> dict[str, dict[str, Any]]:
     """``MODEL.KEY=VALUE`` items -> {model: {key: value}} (values parsed as Python literals)."""
     out: dict[str, dict[str, Any]] = {}
     for item in items:
         name, eq, value = item.partition("=")
         model, dot, key = name.partition(".")
         if not (eq and dot and model and key):
-            raise OncobenchError(f"--hp {item!r}: expected MODEL.KEY=VALUE, e.g. dnn.dropout=0.5")
+            raise OncobenchError(f"{flag} {item!r}: expected MODEL.KEY=VALUE, e.g. dnn.dropout=0.5")
         out.setdefault(model, {})[key] = _value(value)
     return out
 
@@ -114,7 +115,19 @@ def suite_from_args(args: argparse.Namespace) -> Suite:
                   plugins=args.plugin or (), hparams=hp, tensorboard=args.tensorboard,
                   explain=True if args.explain else None,
                   **{k: v for k, v in training.items() if v is not None}, **data_options_given(args))
-    return replace(s, config=s.config.with_(verbose=1 if sys.stdout.isatty() else 0),
+    recipes = parse_hparams(args.recipe or [], flag="--recipe")
+    for name, overrides in recipes.items():
+        from models.registry import get_model
+
+        get_model(name).recipe_for(overrides)  # fail early on an unknown field or value
+    tuned = None
+    if args.tuned:
+        from benchmarks.tune import load_tuned
+
+        tuned = load_tuned(Path(args.tuned))
+    config = validate(s.config.with_(recipes=recipes or None, tuned=tuned,
+                                     verbose=1 if sys.stdout.isatty() else 0))
+    return replace(s, config=config,
                    threads=threads or s.threads, inter_op_threads=inter_op or s.inter_op_threads)
 
 
@@ -193,6 +206,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--patience", type=int, help="early-stopping patience (epochs)")
     tr.add_argument("--hp", action="append", metavar="MODEL.KEY=VALUE",
                     help="hyper-parameter override, repeatable (e.g. dnn.dropout=0.5)")
+    tr.add_argument("--recipe", action="append", metavar="MODEL.KEY=VALUE",
+                    help="training-recipe override, repeatable (e.g. cnn.class_weight='balanced'; "
+                         "fields in models/recipe.py)")
+    tr.add_argument("--tuned", metavar="PATH",
+                    help="tuned.json from `tune`: its best hyper-parameters for each (model, dataset) "
+                         "it names; records say which came from tuning")
     tr.add_argument("--hub-handle", help="TF-Hub image feature-vector URL or SavedModel path for "
                                          "mobilenet_v2_hub")
     tr.add_argument("--fine-tune", action="store_true", help="unfreeze the hub backbone for a 2nd phase")

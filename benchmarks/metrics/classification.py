@@ -111,3 +111,28 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray, class_names: l
     f1s = skm.f1_score(y_true, y_pred, average=None, labels=labels, zero_division=0)
     out["per_class_f1"] = {name: float(f) for name, f in zip(class_names, f1s)}
     return out
+
+
+# A run is degenerate when this share of its test predictions is one class ...
+DEGENERATE_SHARE = 0.95
+# ... or its balanced accuracy is within this margin of chance (1 / number of classes).
+CHANCE_MARGIN = 0.05
+
+
+def degenerate_reason(y_true: np.ndarray, proba: np.ndarray, class_names: list[str]) -> str | None:
+    """Why a run's test predictions are degenerate (almost all one class, or balanced accuracy
+    at chance), or None when they are not."""
+    y_true = np.asarray(y_true).astype(int)
+    k = len(class_names)
+    y_pred = np.asarray(proba).argmax(axis=1)
+    if y_pred.size == 0:
+        return None
+    counts = np.bincount(y_pred, minlength=k)
+    top = int(counts.argmax())
+    share = counts[top] / y_pred.size
+    if share >= DEGENERATE_SHARE:
+        return f"{share:.0%} of test predictions are {class_names[top]!r}"
+    bal = float(skm.balanced_accuracy_score(y_true, y_pred))
+    if bal <= 1 / k + CHANCE_MARGIN:
+        return f"balanced accuracy {bal:.3f} is at chance (1/{k} = {1 / k:.3f})"
+    return None

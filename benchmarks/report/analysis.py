@@ -12,6 +12,7 @@ from benchmarks.metrics import catalogue as metric_catalogue
 from benchmarks.report.published import PublishedResult, published_for
 from benchmarks.results import is_ok
 from benchmarks.stats import Summary, group_records, summarize, t_interval
+from benchmarks.tables import DEGENERATE_MARK
 
 NA = "n/a"
 
@@ -152,8 +153,15 @@ class ModelRow:
     def n_failed(self) -> int:
         return len(self.records) - self.n_ok
 
+    @property
+    def n_degenerate(self) -> int:
+        return sum(1 for r in self.records if is_ok(r) and r.get("degenerate"))
+
     def runs_text(self) -> str:
-        return f"{self.n_ok}" + (f" ({self.n_failed} failed)" if self.n_failed else "")
+        notes = [f"{self.n_failed} failed"] if self.n_failed else []
+        if self.n_degenerate:
+            notes.append(f"{self.n_degenerate} degenerate {DEGENERATE_MARK}")
+        return f"{self.n_ok}" + (f" ({', '.join(notes)})" if notes else "")
 
     def ci_text(self) -> str:
         """How the quality intervals were obtained."""
@@ -165,7 +173,8 @@ class ModelRow:
         return NA
 
     def cell(self, column: Column) -> str:
-        return fmt_summary(self.summaries[column.field], column.kind, column.digits)
+        text = fmt_summary(self.summaries[column.field], column.kind, column.digits)
+        return f"{text} {DEGENERATE_MARK}" if self.n_degenerate and column.kind == "score" else text
 
 
 @dataclass
@@ -222,9 +231,20 @@ def _class_names(records: list[dict[str, Any]]) -> list[str]:
     return []
 
 
+TUNED_SUFFIX = " (tuned)"
+
+
+def row_label(record: dict[str, Any]) -> str:
+    """The row a record belongs to: its model, or ``model (tuned)`` when its hyper-parameters came
+    from ``tune`` (``run --tuned``): default and tuned runs show side by side."""
+    return name_of(record.get("model")) + (TUNED_SUFFIX if record.get("tuned") else "")
+
+
 def dataset_section(name: str, records: list[dict[str, Any]]) -> DatasetSection:
     """The comparison rows, best marks, Pareto front and median runs for one dataset."""
-    by_model = group_records(records, by=("model",))
+    by_model: dict[tuple, list[dict[str, Any]]] = {}
+    for r in records:
+        by_model.setdefault((row_label(r),), []).append(r)
     rows = []
     for (model,), recs in sorted(by_model.items(), key=lambda kv: name_of(kv[0][0])):
         sums = {c.field: safe_summary(recs, c.field) for c in COLUMNS}
@@ -271,5 +291,6 @@ def devices_seen(records: list[dict[str, Any]]) -> list[str]:
 
 
 def all_models(records: list[dict[str, Any]]) -> list[str]:
-    """Every model name in the results, sorted: the order behind the fixed colour mapping."""
-    return sorted({name_of(r.get("model")) for r in records})
+    """Every model row label in the results (``model``, ``model (tuned)``), sorted: the order
+    behind the fixed colour mapping."""
+    return sorted({row_label(r) for r in records})

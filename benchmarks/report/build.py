@@ -87,10 +87,13 @@ def _unique_names(figures: dict[str, SectionFigures]) -> None:
                     refs[i] = FigureRef(name, ref.caption, ref.png)
 
 
-def build(results_dir: Path, command: str | None = None) -> Report:
-    """Load ``results_dir`` and compute everything the report shows (figures included)."""
+def build(results_dir: Path, command: str | None = None, extra: tuple[Path, ...] = ()) -> Report:
+    """Load ``results_dir`` (plus the records of the ``extra`` run folders, e.g. a ``run --tuned``
+    run shown beside the default one) and compute everything the report shows (figures included)."""
     doc = load_results(results_dir, NAMED)  # refuses corrupt records (benchmarks.results.check_records)
     records = list(doc["records"])
+    for more in extra:
+        records += list(load_results(more, NAMED)["records"])
     meta = doc.get("meta") or {}
     run_dir = Path(results_dir)
     run_id = (run_dir.parent if run_dir.is_file() else run_dir).resolve().name
@@ -109,7 +112,8 @@ def build(results_dir: Path, command: str | None = None) -> Report:
     return Report(run_id, meta, command or meta.get("command"), now, records, sections, figures, colors)
 
 
-def write_report(results_dir: Path, output_dir: Path | None = None, command: str | None = None) -> Path:
+def write_report(results_dir: Path, output_dir: Path | None = None, command: str | None = None,
+                 extra: tuple[Path, ...] = ()) -> Path:
     """Write ``report.md``, ``report.html`` and ``figures/*.png``; return the HTML path.
 
     ``output_dir`` defaults to the results folder; ``command`` (the run's command line)
@@ -119,7 +123,7 @@ def write_report(results_dir: Path, output_dir: Path | None = None, command: str
     from benchmarks.report.markdown import render_markdown
 
     results_dir = Path(results_dir)
-    report = build(results_dir, command)
+    report = build(results_dir, command, tuple(Path(p) for p in extra))
     out = Path(output_dir) if output_dir else (results_dir.parent if results_dir.is_file() else results_dir)
     fig_dir = out / FIGURES_DIR
     fig_dir.mkdir(parents=True, exist_ok=True)

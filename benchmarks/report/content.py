@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmarks.metrics import catalogue as metric_catalogue
 from benchmarks.report.analysis import (
     COLUMNS,
     NA,
@@ -16,15 +17,23 @@ from benchmarks.report.analysis import (
     fmt_value,
     name_of,
     number,
+    row_label,
     run_order,
 )
 from benchmarks.report.model import Report
 from benchmarks.report.published import PUBLISHED_LABEL, PublishedResult, cited
 from benchmarks.results import is_ok
+from benchmarks.tables import DEGENERATE_MARK, PUBLISHED_METRICS, published_best, published_delta
 
 Cell = tuple[str, bool]
 Table = tuple[list[str], list[list[Cell]]]
 
+DEGENERATE_NOTE = (
+    f"{DEGENERATE_MARK} after a score: the mean includes degenerate runs (test predictions >= 95% one "
+    "class, or balanced accuracy at chance), counted in the runs column and listed in the appendix. "
+    "Δ vs published: our mean minus the best published figure for this data set (published, not "
+    "measured here; methods and settings in the published table)."
+)
 CI_NOTE = (
     "Each value is the mean over successful runs with its 95% confidence interval in brackets: "
     "Student t over seeds (and folds) when there are several runs; with a single run, a percentile "
@@ -45,12 +54,20 @@ def _fold(record: dict[str, Any]) -> Cell:
 
 
 def comparison_table(sec: DatasetSection) -> Table:
+    """Per model: runs (failed / degenerate counted), each column's mean and CI, and the
+    delta of the mean to the best published figure (when the data set has one)."""
+    best = published_best(sec.name)
+    shown = [m for m in PUBLISHED_METRICS if m in best]
     headers = ["model", "runs", *(c.header for c in COLUMNS), "95% CI"]
+    headers += [f"Δ {metric_catalogue.get(m).header} vs published {best[m][0]:.3f} ({best[m][1]})"
+                for m in shown]
     rows = []
     for row in sec.rows:
         cells = [_plain(row.model), _plain(row.runs_text())]
         cells += [(row.cell(c), c.field in row.best) for c in COLUMNS]
         cells.append(_plain(row.ci_text()))
+        cells += [_plain(published_delta(row.summaries[m].mean if m in row.summaries else None, best[m]))
+                  for m in shown]
         rows.append(cells)
     return headers, rows
 
@@ -161,14 +178,15 @@ RUN_FIELDS = (("accuracy", "score"), ("f1_macro", "score"), ("roc_auc", "score")
 def runs_table(report: Report) -> Table:
     """Every record, one row each (appendix)."""
     headers = ["dataset", "model", "seed", "fold", "status", "accuracy", "macro-F1", "ROC-AUC",
-               "train time (s)", "epochs"]
+               "train time (s)", "epochs", "degenerate"]
     recs = sorted(report.records, key=lambda r: (name_of(r.get("dataset")), name_of(r.get("model")),
                                                   run_order(r)))
     rows = []
     for r in recs:
-        cells = [_plain(r.get(k)) for k in ("dataset", "model", "seed")] + [_fold(r)]
+        cells = [_plain(r.get("dataset")), _plain(row_label(r)), _plain(r.get("seed")), _fold(r)]
         cells.append(_plain("ok" if is_ok(r) else name_of(r.get("status"))))
         cells += [_plain(fmt_value(number(r.get(k)), kind)) for k, kind in RUN_FIELDS]
+        cells.append(_plain(f"{DEGENERATE_MARK} {r['degenerate']}" if r.get("degenerate") else "-"))
         rows.append(cells)
     return headers, rows
 

@@ -94,6 +94,7 @@ def render_html(report: Report) -> str:
     else:
         body.append("<p>No records in this results file: nothing to compare.</p>")
     body.append(f'<p class="note">{esc(content.CI_NOTE)}</p>')
+    body.append(f'<p class="note">{esc(content.DEGENERATE_NOTE)}</p>')
     for sec in report.sections:
         figs = report.figures[sec.name]
         body.append(f'<h2 id="{esc(_anchor(sec.name))}">{esc(sec.name)}</h2>')

@@ -31,7 +31,7 @@ def render_markdown(report: Report, folder: str = "figures") -> str:
              f"- command: {md(report.command or 'n/a')}",
              f"- written {md(report.generated_at)}; {len(report.records)} records, "
              f"{len(report.failed)} failed; datasets: {md(datasets)}",
-             "", f"*{md(content.CI_NOTE)}*", ""]
+             "", f"*{md(content.CI_NOTE)}*", "", f"*{md(content.DEGENERATE_NOTE)}*", ""]
     if not report.records:
         lines += ["No records in this results file: nothing to compare.", ""]
     for sec in report.sections:

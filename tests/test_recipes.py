@@ -1,0 +1,103 @@
+"""Recipes beside builders: valid, sourced, and applied by the adapters (schedules, class
+weights, monitor, train-only feature selection); the full profile follows MedMNIST v2."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from benchmarks.adapters.features import select_features
+from benchmarks.adapters.keras import class_weights, lr_schedule, monitor_for
+from benchmarks.config import get_profile, validate
+from benchmarks.errors import OncobenchError
+from datasets import LoadOptions, get_dataset
+from datasets.base import Split
+from models import get_model, list_models
+from models.recipe import TRAINING_KEYS, Recipe
+
+
+@pytest.mark.parametrize("spec", list_models(), ids=lambda s: s.name)
+def test_every_model_has_a_sourced_recipe_and_a_search_space(spec):
+    assert spec.recipe.sources, f"{spec.name}: the recipe says where its choices come from"
+    assert spec.search_space, f"{spec.name}: tune needs a declared search space"
+    assert set(spec.search_space) <= set(spec.defaults) | set(TRAINING_KEYS)
+    assert spec.recipe_for() == spec.recipe
+
+
+def test_recipe_overrides_are_checked():
+    r = Recipe()
+    assert r.with_(class_weight="balanced").class_weight == "balanced"
+    with pytest.raises(OncobenchError, match="no field"):
+        r.with_(nope=1)
+    with pytest.raises(OncobenchError, match="schedule"):
+        r.with_(schedule="linear")
+    with pytest.raises(OncobenchError, match="label_smoothing"):
+        r.with_(label_smoothing=0.7)
+
+
+def test_cosine_schedule_warms_up_then_decays_to_zero():
+    s = lr_schedule("cosine", 1e-3, epochs=10, steps_per_epoch=10, warmup_epochs=2)
+    assert float(s(0)) < 1e-4
+    assert float(s(20)) == pytest.approx(1e-3, rel=1e-3)
+    assert float(s(60)) < 1e-3
+    assert float(s(100)) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_step_schedule_is_the_medmnist_protocol():
+    s = lr_schedule("step", 1e-3, epochs=100, steps_per_epoch=5)
+    assert float(s(249)) == pytest.approx(1e-3)
+    assert float(s(251)) == pytest.approx(1e-4)
+    assert float(s(376)) == pytest.approx(1e-5)
+    assert lr_schedule("constant", 1e-3, 10, 10) == 1e-3
+
+
+def test_full_profile_follows_the_published_protocol():
+    full = validate(get_profile("full"))
+    assert (full.epochs, full.batch_size, full.learning_rate, full.schedule) == (100, 128, 1e-3, "step")
+    assert full.patience >= full.epochs  # selected on validation, never stopped early
+    with pytest.raises(OncobenchError, match="schedule"):
+        validate(replace(full, schedule="exp"))
+
+
+def test_class_weights():
+    y = np.array([0] * 3 + [1] * 9)
+    w = class_weights(y, 2, "balanced")
+    assert w == pytest.approx({0: 2.0, 1: 12 / 18})
+    assert class_weights(y, 2, "sqrt") == pytest.approx({0: 2 ** 0.5, 1: (12 / 18) ** 0.5})
+    assert class_weights(y, 2, "none") is None
+
+
+def test_monitor_fits_task_and_validation_size():
+    auto = Recipe(monitor="auto")
+    assert monitor_for(auto, 2, 78) == "val_auc"
+    assert monitor_for(auto, 3, 78) == "val_loss"
+    assert monitor_for(auto, 2, 6) == "none"  # Golub: 6 validation samples
+    assert monitor_for(Recipe(monitor="val_auc"), 3, 500) == "val_loss"
+    assert monitor_for(Recipe(), 2, 500) == "val_loss"
+
+
+def test_feature_selection_is_fitted_on_train_only():
+    ds = get_dataset("golub").load(LoadOptions(seed=0))
+    kept, info = select_features(ds, 50)
+    assert kept.input_shape == (50,) and info["n_features_in"] == ds.input_shape[0]
+    rng = np.random.default_rng(0)
+    noisy = replace(ds, val=Split(rng.normal(size=ds.val.x.shape).astype("float32"), ds.val.y[::-1].copy()),
+                    test=Split(rng.normal(size=ds.test.x.shape).astype("float32"), ds.test.y[::-1].copy()))
+    kept2, _ = select_features(noisy, 50)
+    np.testing.assert_array_equal(kept.train.x, kept2.train.x)  # same genes: val/test never looked at
+    same, none = select_features(ds, 0)
+    assert same is ds and none is None
+
+
+def test_recipe_is_recorded_and_dnn_on_golub_keeps_the_selected_genes(tmp_path):
+    from benchmarks.harness import run_one
+
+    ds = get_dataset("golub").load(LoadOptions(seed=0))
+    cfg = get_profile("quick").with_(epochs=3)
+    rec = run_one(get_model("dnn"), ds, 0, cfg, run_dir=tmp_path)
+    assert rec["recipe"]["select_features"] == 200 and rec["feature_selection"]["k"] == 200
+    assert rec["recipe"]["monitor"] == "none"  # 7 validation samples: they train too
+    assert rec["recipe"]["class_weights"][1] > rec["recipe"]["class_weights"][0]  # AML is the minority
+    assert rec["tuned"] is None

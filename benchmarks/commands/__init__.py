@@ -14,5 +14,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "benchmarks.commands.download",
     "benchmarks.commands.baseline",
     "benchmarks.commands.compare",
+    "benchmarks.commands.ab",
     "benchmarks.commands.report",
 )

@@ -23,6 +23,9 @@ from benchmarks.compare.thresholds import Thresholds, is_number
 from benchmarks.compare.verdicts import Comparison, Row, status_row
 from benchmarks.stats import group_records, paired_ratio
 
+# What ab compares by default: steady throughputs and median latency (train_time_s includes the
+# first epoch's tracing and is left out).
+AB_METRICS = ("train_samples_per_s", "inference_samples_per_s", "latency_ms_p50")
 PAIRED_LEGEND = ("ab: both revisions ran on this machine in interleaved rounds (A B B A ...); "
                  "baseline/current: medians over rounds; delta %: geometric mean of the paired "
                  "ratios current/baseline with its confidence interval; worse/better only when the "
@@ -73,11 +76,11 @@ def compare_rounds(base_rounds: Sequence[Sequence[dict[str, Any]]],
     """Paired comparison of round i of ``base_rounds`` with round i of ``head_rounds``.
 
     Each round is a list of records (one run folder); ``metrics``: speed metrics (default: the
-    thresholds' speed metrics). A pair whose runs fail on head only is a worse status row."""
+    ``AB_METRICS``). A pair whose runs fail on head only is a worse status row."""
     if len(base_rounds) != len(head_rounds):
         raise ValueError(f"paired rounds differ in number: {len(base_rounds)} vs {len(head_rounds)}")
     th = thresholds or Thresholds.load()
-    metrics = list(metrics) if metrics else th.speed_metrics
+    metrics = list(metrics) if metrics else list(AB_METRICS)
     cmp = Comparison(baseline_label, current_label, machine or {}, machine or {}, legend=PAIRED_LEGEND)
     gb = [group_records(r) for r in base_rounds]
     gh = [group_records(r) for r in head_rounds]

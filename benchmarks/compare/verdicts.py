@@ -4,7 +4,9 @@ worse / not comparable, as a pure function of two record lists (``compare_record
 - quality (accuracy, F1, ROC-AUC, ...): mean over seeds/folds per side; worse when the drop
   exceeds ``max(abs_floor, k_std * pooled_std)``;
 - speed (throughput, latency, training time): median per side; raw values only when the
-  machines match, else normalised by the control benchmark measured in the same run; worse
+  machines match, else normalised by the control benchmark measured in the same run (as
+  information only, without a verdict, when the processors differ: ``not comparable (different
+  CPU)``; speed across CPUs is compared by ``ab`` on one machine instead); worse
   when the relative change exceeds ``rel`` and, with repeats, a one-sided Mann-Whitney U test
   (exact) gives p <= alpha;
 - status: a pair whose runs now fail (and did not) is worse;
@@ -231,9 +233,9 @@ def _speed_rows(model: str, dataset: str, metric: str, base: list[dict], cur: li
     nb, nc = _normalised(base, metric, s["control"], higher), _normalised(cur, metric, s["control"], higher)
     other_cpu = _different_processors(base, cur)
     if nb is None or nc is None or not nb or not nc:
-        raw.note = f"{why} and no control benchmark in {'baseline' if nb is None else 'current'}"
-        if other_cpu:
-            raw.note = f"{NOT_COMPARABLE_CPU} ({other_cpu}); {AB_HINT}"
+        no_control = f"no control benchmark in {'baseline' if nb is None else 'current'}"
+        raw.note = (f"{NOT_COMPARABLE_CPU} ({other_cpu}), {no_control}; {AB_HINT}" if other_cpu
+                    else f"{why} and {no_control}")
         return [raw]
     norm = speed_row(model, dataset, metric, nb, nc, s, "control")
     norm.note = (f"{'÷' if higher else '×'} {s['control']} (control benchmark of the same run)"

@@ -5,8 +5,9 @@ across CPU generations), so ``ab`` measures both revisions here and now: a tempo
 per revision (the working tree itself when no head revision is named), both run from the *same*
 Python environment (``python -m benchmarks run`` with cwd and ``PYTHONPATH`` set to the
 checkout), alternately in rounds A B, B A, A B, ... so that drift and load hit both sides alike.
-Each run writes a normal results folder under ``OUT/{base,head}/round-N``; they are read back and
-compared per round (``benchmarks.compare.paired``).
+Each run (one model, one revision) writes a normal results folder under
+``OUT/{base,head}/round-N/MODEL``; they are read back and compared per round
+(``benchmarks.compare.paired``).
 
 Only ``run`` flags that every revision since the oldest supported one has are used
 (``--model --dataset --profile --seeds --epochs --patience --output``); the ``speed`` profile is
@@ -184,19 +185,21 @@ def has_profile(rev: Revision, name: str) -> bool:
     return out.returncode == 0
 
 
-def run_command(settings: AbSettings, profile: str, epochs: int, out: Path) -> list[str]:
-    """The ``run`` command line of one round (flags every supported revision has)."""
-    return [sys.executable, "-m", "benchmarks", "run", "--model", ",".join(settings.models),
+def run_command(model: str, settings: AbSettings, profile: str, epochs: int, out: Path) -> list[str]:
+    """The ``run`` command line of one model in one round (flags every supported revision has)."""
+    return [sys.executable, "-m", "benchmarks", "run", "--model", model,
             "--dataset", ",".join(settings.datasets), "--profile", profile, "--seeds", "0",
             "--epochs", str(epochs), "--patience", str(epochs), "--output", str(out)]
 
 
-def round_order(rounds: int) -> list[tuple[int, str]]:
-    """(round, side) in run order: A B, B A, A B, ... (each side first in half the rounds)."""
+def round_order(rounds: int, models: Sequence[str] = ("",)) -> list[tuple[int, str, str]]:
+    """(round, model, side) in run order: per model A B in even rounds, B A in odd ones, so each
+    side goes first equally often. Each model runs in its own process (no state shared between
+    benchmarks, e.g. a big model's thread pool slowing a small one)."""
     order = []
     for i in range(rounds):
-        pair = ["base", "head"] if i % 2 == 0 else ["head", "base"]
-        order += [(i, side) for side in pair]
+        pair = ("base", "head") if i % 2 == 0 else ("head", "base")
+        order += [(i, m, side) for m in models for side in pair]
     return order
 
 
@@ -220,12 +223,12 @@ def run_once(rev: Revision, cmd: list[str], log: Path, timeout_s: float) -> None
 
 @dataclass(frozen=True)
 class AbRuns:
-    """The run folders of both sides, round by round, and how they were made."""
+    """The run folders of both sides, round by round (one folder per model), and how they ran."""
 
     base: Revision
     head: Revision
-    base_dirs: list[Path]
-    head_dirs: list[Path]
+    base_dirs: list[list[Path]]
+    head_dirs: list[list[Path]]
     profile: str
     epochs: int
 
@@ -241,23 +244,23 @@ def run_rounds(base: Revision, head: Revision, settings: AbSettings, out: Path,
     both_speed = has_profile(base, "speed") and has_profile(head, "speed")
     profile = "speed" if both_speed else "quick"
     epochs = settings.epochs or get_profile("speed").epochs
-    dirs: dict[str, list[Path]] = {"base": [], "head": []}
+    dirs: dict[str, list[list[Path]]] = {s: [[] for _ in range(settings.rounds)] for s in ("base", "head")}
     revs = {"base": base, "head": head}
-    for i, side in round_order(settings.rounds):
-        run_dir = out / side / f"round-{i + 1}"
+    for i, model, side in round_order(settings.rounds, settings.models):
+        run_dir = out / side / f"round-{i + 1}" / model
         if progress:
-            progress(f"round {i + 1}/{settings.rounds}: {side} ({revs[side].label})")
-        log = out / "logs" / f"{side}-{i + 1}.log"
-        run_once(revs[side], run_command(settings, profile, epochs, run_dir), log, settings.timeout_s)
-        dirs[side].append(run_dir)
+            progress(f"round {i + 1}/{settings.rounds}: {model} {side} ({revs[side].label})")
+        log = out / "logs" / f"{side}-{i + 1}-{model}.log"
+        run_once(revs[side], run_command(model, settings, profile, epochs, run_dir), log, settings.timeout_s)
+        dirs[side][i].append(run_dir)
     return AbRuns(base, head, dirs["base"], dirs["head"], profile, epochs)
 
 
-def read_rounds(dirs: Sequence[Path]) -> list[list[dict[str, Any]]]:
-    """Each round's records, read back from its results folder."""
+def read_rounds(rounds: Sequence[Sequence[Path]]) -> list[list[dict[str, Any]]]:
+    """Each round's records, read back from its results folders."""
     from benchmarks.results import NAMED, load_results
 
-    return [list(load_results(d, NAMED)["records"]) for d in dirs]
+    return [[r for d in dirs for r in load_results(d, NAMED)["records"]] for dirs in rounds]
 
 
 def describe(repo: Path, rev: str | None, commit: str) -> str:
@@ -329,6 +332,15 @@ def micro_medians(path: Path) -> dict[str, float]:
     return {b["name"]: float(b["stats"]["median"]) for b in doc.get("benchmarks", [])}
 
 
+def micro_machine(path: Path) -> dict[str, Any]:
+    """The machine of a saved pytest-benchmark run, in compare's terms (CPU model and count)."""
+    import json
+
+    cpu = (json.loads(path.read_text(encoding="utf-8")).get("machine_info") or {}).get("cpu") or {}
+    out = {"device_kind": "CPU", "cpu_model": cpu.get("brand_raw"), "cpu_count": cpu.get("count")}
+    return {k: v for k, v in out.items() if v is not None}
+
+
 def micro_ab(base: Revision, head: Revision, rounds: int, out: Path, rel: float, k: str | None = None,
              confidence: float = 0.95, progress: Any = None) -> Any:
     """Micro-benchmarks of both revisions in alternating rounds (pytest-benchmark ``--benchmark-save``;
@@ -343,7 +355,7 @@ def micro_ab(base: Revision, head: Revision, rounds: int, out: Path, rel: float,
     medians: dict[str, list[dict[str, float]]] = {"base": [], "head": []}
     revs = {"base": base, "head": head}
     last_base: str | None = None
-    for i, side in round_order(rounds):
+    for i, _, side in round_order(rounds):
         save = f"{side}-{i + 1}"
         if progress:
             progress(f"micro round {i + 1}/{rounds}: {side} ({revs[side].label})")
@@ -361,7 +373,8 @@ def micro_ab(base: Revision, head: Revision, rounds: int, out: Path, rel: float,
         if side == "base":
             last_base = saved.stem.split("_", 1)[0]
         medians[side].append(micro_medians(saved))
-    cmp = Comparison(base.label, head.label, {}, {}, legend=PAIRED_LEGEND)
+    machine = micro_machine(saved)
+    cmp = Comparison(base.label, head.label, machine, machine, legend=PAIRED_LEGEND)
     names = sorted(set().union(*medians["base"], *medians["head"]))
     for name in names:
         vb = [m.get(name) for m in medians["base"]]

@@ -146,7 +146,11 @@ def test_compare_rounds_head_failures_and_missing_pairs():
 
 
 def test_round_order_alternates_which_side_goes_first():
-    assert ab.round_order(3) == [(0, "base"), (0, "head"), (1, "head"), (1, "base"), (2, "base"), (2, "head")]
+    assert [(i, s) for i, _, s in ab.round_order(3)] == [
+        (0, "base"), (0, "head"), (1, "head"), (1, "base"), (2, "base"), (2, "head")]
+    order = ab.round_order(2, ("logreg", "dnn"))
+    assert order == [(0, "logreg", "base"), (0, "logreg", "head"), (0, "dnn", "base"), (0, "dnn", "head"),
+                     (1, "logreg", "head"), (1, "logreg", "base"), (1, "dnn", "head"), (1, "dnn", "base")]
 
 
 # --- revisions: dependencies, runnability, end to end ------------------------------------------
@@ -240,7 +244,7 @@ def test_ab_end_to_end_self(repo, monkeypatch, capsys, tmp_path):
     assert all(r["ci_low"] is not None for r in rows)
     for side in ("base", "head"):
         for i in (1, 2):
-            assert (out / side / f"round-{i}" / "results.json").is_file()
+            assert (out / side / f"round-{i}" / "logreg" / "results.json").is_file()
     assert (out / "ab.json").is_file()
     assert "working tree" in doc["current"]["label"] and "profile speed" in " ".join(doc["notes"])
     assert len(_git(repo, "worktree", "list").splitlines()) == 1

@@ -42,6 +42,18 @@ def _progress(msg: str) -> None:
     print(f"ab: {msg}", file=sys.stderr, flush=True)
 
 
+def _interrupt_on_sigterm() -> None:
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread
+        pass
+
+
 def run(args: argparse.Namespace) -> int:
     """Run both revisions in alternating rounds and print the paired verdict table."""
     from benchmarks import ab
@@ -52,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     repo = ab.repo_root()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     out = Path(args.output or repo / "results" / "ab" / stamp).resolve()
+    _interrupt_on_sigterm()  # a cancelled CI job still removes the temporary worktrees
     try:
         with ab.revisions(repo, args.base, args.head) as (base, head):
             _progress(f"{base.label} vs {head.label}, {args.rounds} rounds -> {out}")

@@ -56,6 +56,7 @@ class AbSettings:
     datasets: tuple[str, ...]
     rounds: int = 5
     epochs: int | None = None  # None: the speed profile's
+    repeats: int = 3  # seeds per run; a round's value is the best repeat
     timeout_s: float = 1800.0  # per run
 
 
@@ -188,7 +189,8 @@ def has_profile(rev: Revision, name: str) -> bool:
 def run_command(model: str, settings: AbSettings, profile: str, epochs: int, out: Path) -> list[str]:
     """The ``run`` command line of one model in one round (flags every supported revision has)."""
     return [sys.executable, "-m", "benchmarks", "run", "--model", model,
-            "--dataset", ",".join(settings.datasets), "--profile", profile, "--seeds", "0",
+            "--dataset", ",".join(settings.datasets), "--profile", profile,
+            "--seeds", ",".join(str(i) for i in range(settings.repeats)),
             "--epochs", str(epochs), "--patience", str(epochs), "--output", str(out)]
 
 
@@ -231,6 +233,7 @@ class AbRuns:
     head_dirs: list[list[Path]]
     profile: str
     epochs: int
+    repeats: int = 1
 
 
 def run_rounds(base: Revision, head: Revision, settings: AbSettings, out: Path,
@@ -253,7 +256,7 @@ def run_rounds(base: Revision, head: Revision, settings: AbSettings, out: Path,
         log = out / "logs" / f"{side}-{i + 1}-{model}.log"
         run_once(revs[side], run_command(model, settings, profile, epochs, run_dir), log, settings.timeout_s)
         dirs[side][i].append(run_dir)
-    return AbRuns(base, head, dirs["base"], dirs["head"], profile, epochs)
+    return AbRuns(base, head, dirs["base"], dirs["head"], profile, epochs, settings.repeats)
 
 
 def read_rounds(rounds: Sequence[Sequence[Path]]) -> list[list[dict[str, Any]]]:
@@ -295,8 +298,8 @@ def compare_runs(runs: AbRuns, thresholds: Any = None, confidence: float = 0.95,
     cmp = compare_rounds(base, head, thresholds, baseline_label=runs.base.label,
                          current_label=runs.head.label, machine=machine_of(env),
                          confidence=confidence, method=method)
-    cmp.notes.append(f"profile {runs.profile}, {runs.epochs} epochs without early stopping, seed 0, "
-                     f"{len(runs.base_dirs)} rounds per side")
+    cmp.notes.append(f"profile {runs.profile}, {runs.epochs} epochs without early stopping, "
+                     f"{runs.repeats} repeat(s) per run, {len(runs.base_dirs)} rounds per side")
     if runs.profile != "speed":
         cmp.notes.append("the base revision has no `speed` profile: both sides ran `quick` with the same "
                          "epochs (fewer latency calls, noisier)")

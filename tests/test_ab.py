@@ -145,6 +145,15 @@ def test_compare_rounds_head_failures_and_missing_pairs():
         compare_rounds(base, base[:2])
 
 
+def test_round_value_is_the_best_repeat():
+    from benchmarks.compare.paired import round_value
+
+    recs = [{"thr": 100.0, "lat": 0.5}, {"thr": 40.0, "lat": 2.0}, {"thr": 90.0, "lat": 0.6},
+            {"thr": 500.0, "lat": 0.1, "status": "failed"}]
+    assert round_value(recs, "thr", True) == 100.0 and round_value(recs, "lat", False) == 0.5
+    assert round_value(recs, "missing", True) is None
+
+
 def test_round_order_alternates_which_side_goes_first():
     assert [(i, s) for i, _, s in ab.round_order(3)] == [
         (0, "base"), (0, "head"), (1, "head"), (1, "base"), (2, "base"), (2, "head")]
@@ -231,7 +240,7 @@ def test_ab_end_to_end_self(repo, monkeypatch, capsys, tmp_path):
     wisconsin, results folders per side and round, the verdict table, exit code 0."""
     monkeypatch.chdir(repo)
     out = tmp_path / "ab-out"
-    rc = main(["ab", "HEAD", "--model", "logreg", "--dataset", "wisconsin", "--rounds", "2", "--epochs", "2",
+    rc = main(["ab", "HEAD", "--model", "logreg", "--dataset", "wisconsin", "--rounds", "2", "--epochs", "2", "--repeats", "1",
                "--output", str(out), "--json"])
     captured = capsys.readouterr()
     import json

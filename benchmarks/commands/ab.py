@@ -34,6 +34,8 @@ def _check(args: argparse.Namespace) -> None:
     if args.epochs is not None and args.epochs < 2:
         raise OncobenchError(f"--epochs {args.epochs}: need at least 2 (the first epoch is excluded "
                              "from the steady training throughput)")
+    if args.repeats < 1:
+        raise OncobenchError(f"--repeats {args.repeats}: must be at least 1 (3 recommended)")
     if not 0 < args.confidence < 1:
         raise OncobenchError(f"--confidence {args.confidence}: must be in (0, 1), e.g. 0.95")
 
@@ -72,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
                 cmp = ab.micro_ab(base, head, args.rounds, out, args.micro_threshold, args.micro_k,
                                   confidence=args.confidence, progress=_progress)
             else:
-                settings = ab.AbSettings(_csv(args.model), _csv(args.dataset), args.rounds, args.epochs)
+                settings = ab.AbSettings(_csv(args.model), _csv(args.dataset), args.rounds, args.epochs,
+                                         args.repeats)
                 runs = ab.run_rounds(base, head, settings, out, progress=_progress)
                 cmp = ab.compare_runs(runs, th, confidence=args.confidence, method=args.ci)
     except ab.AbUnavailable as exc:
@@ -110,6 +113,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", default=DEFAULT_DATASETS,
                    help=f"datasets, comma-separated (default {DEFAULT_DATASETS})")
     p.add_argument("--rounds", type=int, default=5, help="paired rounds (default 5; CI uses 3)")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="runs (seeds) per model, revision and round; the round keeps the best (default 3)")
     p.add_argument("--epochs", type=int, help="training epochs per run, no early stopping (default: the "
                                               "speed profile's)")
     p.add_argument("--confidence", type=float, default=0.95, help="confidence of the interval (default 0.95)")

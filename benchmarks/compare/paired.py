@@ -27,7 +27,8 @@ from benchmarks.stats import group_records, paired_ratio
 # first epoch's tracing and is left out).
 AB_METRICS = ("train_samples_per_s", "inference_samples_per_s", "latency_ms_p50")
 PAIRED_LEGEND = ("ab: both revisions ran on this machine in interleaved rounds (A B B A ...); "
-                 "baseline/current: medians over rounds; delta %: geometric mean of the paired "
+                 "a round's value is the best of its repeats (load only slows); baseline/current: "
+                 "medians over rounds; delta %: geometric mean of the paired "
                  "ratios current/baseline with its confidence interval; worse/better only when the "
                  "whole interval lies beyond the threshold; p: paired t-test of the log ratios.")
 
@@ -62,10 +63,13 @@ def paired_row(model: str, dataset: str, metric: str, base: Sequence[float | Non
     return row
 
 
-def _round_value(records: Sequence[dict[str, Any]], metric: str) -> float | None:
-    """One round's value of a metric: the median over its successful runs (seeds, folds)."""
+def round_value(records: Sequence[dict[str, Any]], metric: str, higher_is_better: bool) -> float | None:
+    """One round's value of a metric: the best over its successful repeats (seeds). Load from other
+    processes only ever slows a measurement down, so the best repeat is the least disturbed one."""
     vals = [float(r[metric]) for r in records if r.get("status", "ok") == "ok" and is_number(r.get(metric))]
-    return statistics.median(vals) if vals else None
+    if not vals:
+        return None
+    return max(vals) if higher_is_better else min(vals)
 
 
 def compare_rounds(base_rounds: Sequence[Sequence[dict[str, Any]]],
@@ -101,10 +105,11 @@ def compare_rounds(base_rounds: Sequence[Sequence[dict[str, Any]]],
             s = th.settings(model, dataset, metric)
             if not s["enabled"]:
                 continue
-            vb = [_round_value(g.get(key, []), metric) for g in gb]
-            vh = [_round_value(g.get(key, []), metric) for g in gh]
+            higher = bool(s["higher_is_better"])
+            vb = [round_value(g.get(key, []), metric, higher) for g in gb]
+            vh = [round_value(g.get(key, []), metric, higher) for g in gh]
             if all(v is None for v in vb) and all(v is None for v in vh):
                 continue
-            cmp.rows.append(paired_row(model, dataset, metric, vb, vh, float(s["rel"]),
-                                       bool(s["higher_is_better"]), confidence, method))
+            cmp.rows.append(paired_row(model, dataset, metric, vb, vh, float(s["rel"]), higher,
+                                       confidence, method))
     return cmp

@@ -240,8 +240,8 @@ def test_ab_end_to_end_self(repo, monkeypatch, capsys, tmp_path):
     wisconsin, results folders per side and round, the verdict table, exit code 0."""
     monkeypatch.chdir(repo)
     out = tmp_path / "ab-out"
-    rc = main(["ab", "HEAD", "--model", "logreg", "--dataset", "wisconsin", "--rounds", "2", "--epochs", "2", "--repeats", "1",
-               "--output", str(out), "--json"])
+    rc = main(["ab", "HEAD", "--model", "logreg", "--dataset", "wisconsin", "--rounds", "2", "--epochs", "2",
+               "--repeats", "1", "--output", str(out), "--json"])
     captured = capsys.readouterr()
     import json
 

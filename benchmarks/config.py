@@ -58,6 +58,10 @@ PROFILES: dict[str, RunConfig] = {
     # Every push in CI: small, deterministic quality metrics, 3 seeds.
     "ci": RunConfig(profile="ci", epochs=8, batch_size=64, patience=3, seeds=(0, 1, 2),
                     deterministic=True, latency_calls=20, inference_min_time_s=0.1),
+    # Speed only (``ab``): short fixed-length training (patience = epochs: no early stopping),
+    # one seed, more latency calls and longer inference timing; quality numbers are not for reading.
+    "speed": RunConfig(profile="speed", epochs=5, batch_size=32, patience=5, seeds=(0,),
+                       latency_calls=100, inference_min_time_s=0.3),
 }
 
 OPTIMIZERS = ("adam", "rmsprop")

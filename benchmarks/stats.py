@@ -1,5 +1,6 @@
 """Statistics over repeated runs: mean, std, Student-t and bootstrap confidence intervals, and the
-two-sample tests behind ``compare`` (pooled std, one-sided Mann-Whitney U)."""
+two-sample tests behind ``compare`` (pooled std, one-sided Mann-Whitney U), and the paired
+log-ratio statistics behind ``ab`` (interleaved runs of two revisions on one machine)."""
 
 from __future__ import annotations
 
@@ -167,3 +168,72 @@ def mann_whitney_p(current: Sequence[float], baseline: Sequence[float], current_
     method = "exact" if len(current) * len(baseline) <= 400 else "asymptotic"
     res = mannwhitneyu(current, baseline, alternative="less" if current_lower else "greater", method=method)
     return float(res.pvalue)
+
+
+@dataclass(frozen=True)
+class PairedRatio:
+    """Geometric mean of paired ratios head/base with a confidence interval (on the ratio scale).
+
+    ``ratio`` 0.85 means head is 15% lower than base; ``p_value``: two-sided paired t-test of the
+    log ratios against 0 (None with fewer than 2 pairs or no spread).
+    """
+
+    n: int
+    ratio: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    method: str  # "t" | "bootstrap" | "none"
+
+    def fmt(self) -> str:
+        """``0.853 [0.801, 0.908]`` or ``n/a``."""
+        if self.ratio is None:
+            return "n/a"
+        if self.ci_low is None:
+            return f"{self.ratio:.3f}"
+        return f"{self.ratio:.3f} [{self.ci_low:.3f}, {self.ci_high:.3f}]"
+
+
+def paired_log_ratios(base: Sequence[float], head: Sequence[float]) -> list[float]:
+    """``log(head_i / base_i)`` per pair; pairs with a missing or non-positive value are dropped."""
+    if len(base) != len(head):
+        raise ValueError(f"paired values need equal lengths, got {len(base)} and {len(head)}")
+    out = []
+    for b, h in zip(base, head):
+        if b is None or h is None or not (math.isfinite(b) and math.isfinite(h)) or b <= 0 or h <= 0:
+            continue
+        out.append(math.log(h / b))
+    return out
+
+
+def paired_ratio(base: Sequence[float], head: Sequence[float], confidence: float = 0.95,
+                 method: str = "t", n_boot: int = 2000, seed: int = 0) -> PairedRatio:
+    """Paired ratio head/base over rounds: ``exp(mean log ratio)`` and its interval.
+
+    ``method="t"``: Student-t interval of the mean log ratio (n - 1 degrees of freedom);
+    ``"bootstrap"``: percentile bootstrap over pairs. One pair gives the ratio without interval.
+    """
+    if method not in ("t", "bootstrap"):
+        raise ValueError(f"method must be 't' or 'bootstrap', got {method!r}")
+    logs = np.asarray(paired_log_ratios(base, head), dtype=float)
+    n = int(logs.size)
+    if n == 0:
+        return PairedRatio(0, None, None, None, None, "none")
+    mean = float(logs.mean())
+    if n == 1:
+        return PairedRatio(1, math.exp(mean), None, None, None, "none")
+    from scipy import stats
+
+    sd = float(logs.std(ddof=1))
+    p = None
+    if sd > 0:
+        p = float(2 * stats.t.sf(abs(mean) / (sd / math.sqrt(n)), df=n - 1))
+    if method == "t":
+        half = float(stats.t.ppf(0.5 + confidence / 2, df=n - 1)) * sd / math.sqrt(n)
+        lo, hi = mean - half, mean + half
+    else:
+        rng = np.random.default_rng(seed)
+        means = logs[rng.integers(0, n, (n_boot, n))].mean(axis=1)
+        a = (1 - confidence) / 2
+        lo, hi = (float(v) for v in np.quantile(means, [a, 1 - a]))
+    return PairedRatio(n, math.exp(mean), math.exp(lo), math.exp(hi), p, method)

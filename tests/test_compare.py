@@ -191,8 +191,9 @@ def test_noise_alone_raises_few_false_alarms_where_bare_ratios_do():
     assert bare / trials > 0.2  # the noise is real: a bare ratio would cry wolf
 
 
-@pytest.mark.parametrize("field,value", [("cpu_model", "Other CPU"), ("cpu_count", 16),
-                                         ("gpus", ["NVIDIA H100"]), ("device_kind", "GPU")])
+# Same processor, other machine (core count): the control ratio still decides. A different CPU
+# model, GPU or device kind is a different processor: see test_different_cpu_never_worse_or_better.
+@pytest.mark.parametrize("field,value", [("cpu_count", 16)])
 def test_machine_mismatch_raw_not_comparable_but_control_ratio_compared(field, value):
     rng = np.random.default_rng(8)
     other = {**machine(ref=40000.0), field: value}  # a machine twice as fast on the control
@@ -210,6 +211,32 @@ def test_machine_mismatch_raw_not_comparable_but_control_ratio_compared(field, v
     assert row(cmp, "train_samples_per_s", "raw").verdict == "not comparable"
     norm = row(cmp, "train_samples_per_s", "control")
     assert norm.verdict == "worse" and norm.p_value <= 0.05 and cmp.exit_code() == 1
+
+
+@pytest.mark.parametrize("field,value", [("cpu_model", "Intel Xeon"), ("gpus", ["NVIDIA H100"]),
+                                         ("device_kind", "GPU")])
+@pytest.mark.parametrize("speed", [0.3, 1.0, 2.0, 5.0])
+def test_different_cpu_never_worse_or_better(field, value, speed):
+    """Issue 12: a control benchmark cannot normalise across CPU generations (an unchanged commit
+    read 8 worse and 42 better rows). Across processors, no speed row is worse or better; the
+    control ratio stays as information and the note points to ``ab``."""
+    rng = np.random.default_rng(12)
+    other = {**machine(ref=40000.0), field: value}
+    cmp = compare_records(records(rng, env=machine(ref=20000.0)), records(rng, env=other, speed=speed), TH)
+    speed_rows = [r for r in cmp.rows if r.kind == "speed"]
+    assert speed_rows and {r.basis for r in speed_rows} == {"raw", "control"}
+    assert all(r.verdict == "not comparable" for r in speed_rows), [(r.label, r.verdict) for r in speed_rows]
+    assert all("not comparable (different CPU)" in r.note for r in speed_rows)
+    raw = row(cmp, "train_samples_per_s", "raw")
+    assert "benchmarks ab" in raw.note
+    norm = row(cmp, "train_samples_per_s", "control")
+    assert norm.delta_pct is not None and "information only" in norm.note  # the ratio is still shown
+    assert cmp.exit_code("speed") == 0 and cmp.counts()["worse"] == cmp.counts()["better"] == 0
+    # the same holds without a control benchmark on either side
+    bare = {k: v for k, v in other.items() if k != "control"}
+    cmp = compare_records(records(rng, env=machine(ref=None)), records(rng, env=bare, speed=speed), TH)
+    assert all(r.verdict == "not comparable" and "different CPU" in r.note
+               for r in cmp.rows if r.kind == "speed")
 
 
 @pytest.mark.parametrize("drift,verdict", [(0.05, "worse"), (-0.30, "not comparable")])

@@ -14,6 +14,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "benchmarks.commands.download",
     "benchmarks.commands.baseline",
     "benchmarks.commands.compare",
+    "benchmarks.commands.ab",
     "benchmarks.commands.report",
     "benchmarks.commands.explain",
     "benchmarks.commands.export",

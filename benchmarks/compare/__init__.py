@@ -4,7 +4,8 @@ A metric or pair the baseline has and the current run lacks is ``missing`` and f
 
 - ``thresholds``: the catalogue's per-metric defaults merged with ``thresholds.toml`` and a user file;
 - ``verdicts``: rows and ``compare_records`` (a pure function of two record lists);
-- ``render``: text, GitHub and JSON output.
+- ``render``: text, GitHub and JSON output;
+- ``paired``: the paired verdicts of ``ab`` (two revisions in interleaved rounds on one machine).
 
 The command line is ``benchmarks.commands.compare``. Exit code 0: nothing worse; 1: something
 worse or missing; 2: bad input.

@@ -32,6 +32,16 @@ def _delta(r: Row) -> str:
     return ("+" if r.delta >= 0 else "-") + s
 
 
+def _delta_pct(r: Row) -> str:
+    """``-3.1%``, or with a paired interval ``-3.1% [-6.0, -0.2]``."""
+    if r.delta_pct is None:
+        return ""
+    s = f"{r.delta_pct:+.1f}%"
+    if r.ci_low is not None and r.ci_high is not None:
+        s += f" [{100 * (r.ci_low - 1):+.1f}, {100 * (r.ci_high - 1):+.1f}]"
+    return s
+
+
 def _threshold(r: Row) -> str:
     if r.threshold is None:
         return ""
@@ -52,7 +62,7 @@ def table_rows(rows: Sequence[Row], github: bool = False) -> list[list[str]]:
         cells = [
             r.model, r.dataset, r.label, f"{r.n_baseline}/{r.n_current}",
             _cell(r.baseline, r.baseline_std, r.kind), _cell(r.current, r.current_std, r.kind), _delta(r),
-            "" if r.delta_pct is None else f"{r.delta_pct:+.1f}%", _threshold(r),
+            _delta_pct(r), _threshold(r),
             "" if r.p_value is None else f"{r.p_value:.3f}",
             r.verdict, r.note,
         ]
@@ -72,7 +82,8 @@ def summary_line(cmp: Comparison) -> str:
 
 LEGEND = ("quality: mean ± std over seeds, worse when the drop exceeds the threshold max(floor, k x pooled "
           "std); speed: median, worse when beyond the relative threshold and (with repeats) one-sided "
-          "Mann-Whitney p <= alpha; /ctrl, *ctrl: normalised by the run's control benchmark.")
+          "Mann-Whitney p <= alpha; /ctrl, *ctrl: normalised by the run's control benchmark; "
+          "across CPU models speed is not comparable (use ab on one machine).")
 
 
 def render_text(cmp: Comparison) -> str:
@@ -81,6 +92,8 @@ def render_text(cmp: Comparison) -> str:
     lines = [f"oncobench compare: {cmp.baseline_label} -> {cmp.current_label}: {summary_line(cmp)}", ""]
     lines.append(tabulate(table_rows(cmp.rows), headers=HEADERS, disable_numparse=True))
     lines += [f"note: {n}" for n in cmp.notes]
+    if cmp.legend:
+        lines.append(f"legend: {cmp.legend}")
     return "\n".join(lines) + "\n"
 
 
@@ -106,7 +119,7 @@ def render_github(cmp: Comparison) -> str:
               tabulate(table_rows(cmp.rows, github=True), headers=HEADERS, tablefmt="github",
                        disable_numparse=True), "", "</details>", ""]
     lines += [f"> note: {md(n)}" for n in cmp.notes]
-    lines.append(f"<sub>{md(LEGEND)}</sub>")
+    lines.append(f"<sub>{md(cmp.legend or LEGEND)}</sub>")
     return "\n".join(lines) + "\n"
 
 

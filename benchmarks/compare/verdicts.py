@@ -4,7 +4,9 @@ worse / not comparable, as a pure function of two record lists (``compare_record
 - quality (accuracy, F1, ROC-AUC, ...): mean over seeds/folds per side; worse when the drop
   exceeds ``max(abs_floor, k_std * pooled_std)``;
 - speed (throughput, latency, training time): median per side; raw values only when the
-  machines match, else normalised by the control benchmark measured in the same run; worse
+  machines match, else normalised by the control benchmark measured in the same run (as
+  information only, without a verdict, when the processors differ: ``not comparable (different
+  CPU)``; speed across CPUs is compared by ``ab`` on one machine instead); worse
   when the relative change exceeds ``rel`` and, with repeats, a one-sided Mann-Whitney U test
   (exact) gives p <= alpha;
 - status: a pair whose runs now fail (and did not) is worse;
@@ -51,6 +53,8 @@ class Row:
     p_value: float | None = None  # speed: one-sided Mann-Whitney U, in the direction of the change
     higher_is_better: bool | None = None
     note: str = ""
+    ci_low: float | None = None  # paired (ab): confidence interval of the ratio current/baseline
+    ci_high: float | None = None
 
     @property
     def label(self) -> str:
@@ -67,6 +71,7 @@ class Comparison:
     current_machine: dict[str, Any]
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    legend: str | None = None  # how the rows were decided (None: compare's default legend)
 
     def counts(self) -> dict[str, int]:
         return {v: sum(1 for r in self.rows if r.verdict == v) for v in VERDICTS}
@@ -151,7 +156,7 @@ def speed_row(model: str, dataset: str, metric: str, base: list[float], cur: lis
     return row
 
 
-def _status_row(model: str, dataset: str, base: list[dict], cur: list[dict]) -> Row | None:
+def status_row(model: str, dataset: str, base: list[dict], cur: list[dict]) -> Row | None:
     bf = [r for r in base if r.get("status", "ok") != "ok"]
     cf = [r for r in cur if r.get("status", "ok") != "ok"]
     if not bf and not cf:
@@ -226,13 +231,47 @@ def _speed_rows(model: str, dataset: str, metric: str, base: list[dict], cur: li
     raw.note = f"{why}; see the control-normalised row"
     higher = bool(s["higher_is_better"])
     nb, nc = _normalised(base, metric, s["control"], higher), _normalised(cur, metric, s["control"], higher)
+    other_cpu = _different_processors(base, cur)
     if nb is None or nc is None or not nb or not nc:
-        raw.note = f"{why} and no control benchmark in {'baseline' if nb is None else 'current'}"
+        no_control = f"no control benchmark in {'baseline' if nb is None else 'current'}"
+        raw.note = (f"{NOT_COMPARABLE_CPU} ({other_cpu}), {no_control}; {AB_HINT}" if other_cpu
+                    else f"{why} and {no_control}")
         return [raw]
     norm = speed_row(model, dataset, metric, nb, nc, s, "control")
     norm.note = (f"{'÷' if higher else '×'} {s['control']} (control benchmark of the same run)"
                  + (f"; {norm.note}" if norm.note else ""))
+    if other_cpu:
+        # A control benchmark cannot normalise across CPU generations (issue 12: 8 worse and 42
+        # better rows for an unchanged commit): the ratio stays as information, without a verdict.
+        raw.note = f"{NOT_COMPARABLE_CPU} ({other_cpu}); {AB_HINT}"
+        norm.note = (f"{NOT_COMPARABLE_CPU}; information only, would read "
+                     f"{norm.verdict if norm.verdict != 'not comparable' else 'inconclusive'}; {norm.note}")
+        norm.verdict = "not comparable"
     return [raw, norm]
+
+
+NOT_COMPARABLE_CPU = "not comparable (different CPU)"
+AB_HINT = "compare speed on one machine with: python -m benchmarks ab BASE_REV"
+
+
+def processor(env: dict[str, Any] | None) -> tuple | None:
+    """The processor a speed was measured on: device kind, CPU model and GPU models; None if unknown."""
+    env = env or {}
+    if env.get("cpu_model") is None and not env.get("gpus"):
+        return None
+    return (env.get("device_kind"), env.get("cpu_model"), tuple(env.get("gpus") or ()))
+
+
+def _different_processors(base: Sequence[dict[str, Any]], cur: Sequence[dict[str, Any]]) -> str:
+    """A description of how the processors differ between the sides (any record), or ''."""
+    pb = {processor(r.get("environment")) for r in base} - {None}
+    pc = {processor(r.get("environment")) for r in cur} - {None}
+    if not pb or not pc or pb == pc and len(pb) == 1:
+        return ""
+
+    def name(p: tuple) -> str:
+        return ", ".join(p[2]) if p[2] else str(p[1])
+    return f"{' / '.join(sorted(map(name, pb)))} vs {' / '.join(sorted(map(name, pc)))}"
 
 
 def _one_sided(model: str, dataset: str, metric: str, kind: str, basis: str, vb: list[float],
@@ -295,7 +334,7 @@ def compare_records(
                 cmp.rows.extend(_missing_pair(model, dataset, gb[key], th, metrics))
             continue
         base, cur = gb[key], gc[key]
-        status = _status_row(model, dataset, base, cur)
+        status = status_row(model, dataset, base, cur)
         if status:
             cmp.rows.append(status)
         ok_b = [r for r in base if r.get("status", "ok") == "ok"]

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from benchmarks.errors import OncobenchError
+from benchmarks.federated.settings import FederatedConfig, validate_federated
 
 
 @dataclass(frozen=True)
@@ -29,12 +30,18 @@ class RunConfig:
     hparams: dict[str, dict[str, Any]] = field(default_factory=dict)  # model -> overrides
     target: tuple[str, float] | None = None  # (metric, value): time-to-target
     verbose: int = 0  # Keras progress bar (1 on a terminal)
+    federated: FederatedConfig | None = None  # set: train with Flower (benchmarks.adapters.federated)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["seeds"] = list(self.seeds)
         d["target"] = list(self.target) if self.target else None
         return d
+
+    @property
+    def variant(self) -> str | None:
+        """The way of training that is not the plain one, as a key-safe tag (None: centralised)."""
+        return self.federated.tag() if self.federated else None
 
     def with_(self, **changes: Any) -> "RunConfig":
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -94,4 +101,9 @@ def validate(config: RunConfig) -> RunConfig:
     if config.target is not None and not _finite(config.target[1]):
         raise OncobenchError(f"--target {config.target[0]}={config.target[1]}: the value must be a "
                              "finite number, e.g. val_accuracy=0.85")
+    if config.federated is not None:
+        validate_federated(config.federated)
+        if config.precision != "float32":
+            raise OncobenchError(f"--precision {config.precision}: federated training runs in float32; "
+                                 "drop --precision")
     return config

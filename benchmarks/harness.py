@@ -48,7 +48,7 @@ def record_header(
     header = {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
-        "key": record_key(spec.name, dataset, seed, fold),
+        "key": record_key(spec.name, dataset, seed, fold, config.variant),
         "status": status,
         "error": error,
         "model": spec.name,
@@ -88,9 +88,9 @@ def run_one(
         raise OncobenchError(f"model {spec.name!r} does not accept {dataset.modality} data "
                              f"(dataset {dataset.name!r})")
     hp = spec.hparams(config.hparams.get(spec.name))
-    adapter = adapter_for(spec)
+    adapter = adapter_for(spec, config)
     started = now()
-    ctx = RunContext(Path(run_dir), record_key(spec.name, dataset.name, seed, dataset.fold),
+    ctx = RunContext(Path(run_dir), record_key(spec.name, dataset.name, seed, dataset.fold, config.variant),
                      list(callbacks or []))
     out = adapter.run(spec, dataset, seed, config, hp, ctx)
     proba = probabilities(out.proba, dataset.num_classes)

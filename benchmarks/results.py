@@ -92,8 +92,9 @@ def is_ok(record: dict[str, Any]) -> bool:
     return record.get("status", "ok") == "ok"
 
 
-def record_key(model: str, dataset: str, seed: int, fold: int | None) -> str:
-    return f"{model}|{dataset}|{seed}|{'-' if fold is None else fold}"
+def record_key(model: str, dataset: str, seed: int, fold: int | None, variant: str | None = None) -> str:
+    """``model|dataset|seed|fold``, plus ``|variant`` for another way to train (e.g. federated)."""
+    return f"{model}|{dataset}|{seed}|{'-' if fold is None else fold}" + (f"|{variant}" if variant else "")
 
 
 def _clean(value: Any) -> Any:

@@ -186,11 +186,11 @@ def _execute(store: ResultsStore, jobs: list[tuple], config: RunConfig, experime
     fps = {m.name: model_fingerprint(experiment, m.name) for m, _, _, _ in jobs}
     done = store.fingerprints()
     for m, d, s, f in jobs:
-        key = record_key(m.name, d.name, s, f)
+        key = record_key(m.name, d.name, s, f, config.variant)
         if key in done and done[key] != fps[m.name]:
             raise OncobenchError(f"{run_dir}: the finished run {key} belongs to a different experiment "
                                  f"(fingerprint {done[key]}, now {fps[m.name]}); {RESTART_HINT}")
-    todo = [j for j in jobs if record_key(j[0].name, j[1].name, j[2], j[3]) not in done]
+    todo = [j for j in jobs if record_key(j[0].name, j[1].name, j[2], j[3], config.variant) not in done]
     if len(todo) < len(jobs):
         log(f"resuming {run_dir}: {len(jobs) - len(todo)} of {len(jobs)} runs already done")
     checked: set[str] = set()

@@ -14,6 +14,7 @@ from benchmarks.adapters.base import Adapter, AdapterResult, RunContext
 from benchmarks.errors import OncobenchError
 
 if TYPE_CHECKING:
+    from benchmarks.config import RunConfig
     from models.registry import ModelSpec
 
 __all__ = ["Adapter", "AdapterResult", "RunContext", "adapter_for", "register_adapter"]
@@ -22,6 +23,7 @@ __all__ = ["Adapter", "AdapterResult", "RunContext", "adapter_for", "register_ad
 _ADAPTERS: dict[str, Adapter | str] = {
     "keras": "benchmarks.adapters.keras",
     "sklearn": "benchmarks.adapters.sklearn",
+    "federated": "benchmarks.adapters.federated",  # any framework, when the config has ``federated``
 }
 
 
@@ -30,13 +32,15 @@ def register_adapter(framework: str, adapter: Adapter | str) -> None:
     _ADAPTERS[framework] = adapter
 
 
-def adapter_for(spec: ModelSpec) -> Adapter:
-    """The adapter that trains ``spec`` (by its ``framework``)."""
+def adapter_for(spec: ModelSpec, config: RunConfig | None = None) -> Adapter:
+    """The adapter that trains ``spec``: the federated one when ``config.federated`` is set,
+    else the one of its ``framework``."""
+    way = "federated" if config is not None and config.federated is not None else spec.framework
     try:
-        adapter = _ADAPTERS[spec.framework]
+        adapter = _ADAPTERS[way]
     except KeyError:
         raise OncobenchError(f"model {spec.name!r}: no adapter for framework {spec.framework!r}; "
                              f"valid: {', '.join(sorted(_ADAPTERS))}") from None
     if isinstance(adapter, str):
-        adapter = _ADAPTERS[spec.framework] = importlib.import_module(adapter).ADAPTER
+        adapter = _ADAPTERS[way] = importlib.import_module(adapter).ADAPTER
     return adapter

@@ -14,9 +14,11 @@ from typing import Any
 from benchmarks.atomic import check_writable_dir
 from benchmarks.commands.args import (
     add_data_options,
+    add_federated,
     add_measurement,
     add_output,
     add_profile_seeds,
+    federated_from_args,
     options_from_args,
 )
 from benchmarks.config import get_profile, validate
@@ -178,19 +180,30 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     options = options_from_args(args)
     threads = check_threads(args)
-    from benchmarks.runner import execute, experiment_of, plan_pairs
+    ways = federated_from_args(args)
+    configs = [validate(config.with_(federated=way)) for way in ways]
+    from benchmarks.runner import execute, experiment_of, finish, plan_pairs
 
     plan = plan_pairs(_csv(args.model), _csv(args.dataset), options)
     for note in plan.skipped:
         print(f"skipped: {note}", file=sys.stderr)
+    if any(ways):
+        from benchmarks.federated.preflight import preflight
+
+        for way in filter(None, ways):
+            preflight(plan.pairs, config.seeds, way, options)
     run_dir = _run_dir(args)
     check_writable_dir(run_dir)
     experiment = experiment_of(config, options, list({m.name: m for m, _ in plan.pairs}.values()))
+    if any(ways):  # every way to train of this run is part of the experiment
+        experiment["config"]["federated"] = [c.as_dict()["federated"] for c in configs]
     experiment = _same_experiment(run_dir, experiment, restart=args.restart)
     folds = options.cv_folds or 1
-    n = len(plan.pairs) * len(config.seeds) * folds
+    n = len(plan.pairs) * len(config.seeds) * folds * len(configs)
     print(f"oncobench: {n} runs ({len(plan.pairs)} pairs x {len(config.seeds)} seeds"
-          + (f" x {folds} folds" if folds > 1 else "") + f"), profile {config.profile} -> {run_dir}",
+          + (f" x {folds} folds" if folds > 1 else "")
+          + (f" x {len(configs)} ways to train" if len(configs) > 1 else "")
+          + f"), profile {config.profile} -> {run_dir}",
           file=sys.stderr)
     _quiet_tensorflow()
     meta = {
@@ -202,7 +215,13 @@ def run(args: argparse.Namespace) -> int:
         "fingerprint": fingerprint({k: v for k, v in experiment.items() if k != "hparams"}),
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    store = execute(plan, config, options, run_dir, meta=meta, threads=threads)
+    for way_config in configs:
+        store = execute(plan, way_config, options, run_dir, meta=meta, threads=threads)
+    if any(ways):
+        from benchmarks.federated.records import add_central_gaps
+
+        add_central_gaps(store)
+        finish(store)
     from benchmarks.tables import comparison_table
 
     print(comparison_table(store.records))
@@ -247,4 +266,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--target", help="time-to-target, e.g. val_accuracy=0.85")
     add_measurement(p)
     add_data_options(p)
+    add_federated(p)
     p.set_defaults(func=run)

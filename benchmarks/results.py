@@ -64,6 +64,28 @@ _TRAINING: dict[str, str] = {
     "checkpoint": "path of the best-model checkpoint, relative to the run folder",
     "curves": "object: per-epoch lists loss, val_loss, accuracy, val_accuracy",
 }
+_FEDERATED: dict[str, str] = {
+    "federated": "object, federated runs only: strategy, clients, partition, rounds, local_epochs, "
+                 "fraction_fit, proximal_mu, server_lr, label, engine, per-client train/val sizes and "
+                 "label counts",
+    "fed_strategy": "federated runs: fedavg | fedprox | fedadam",
+    "fed_label": "federated runs: the label in tables and the report, e.g. 'fedavg (5 clients, "
+                 "dirichlet 0.5)'",
+    "round_curves": "object, federated runs: per-round lists round_test_accuracy, round_test_loss "
+                    "(global model on the test split), round_val_loss, round_val_accuracy (clients' "
+                    "own validation splits)",
+    "bytes_down_per_round": "list, federated runs: model bytes sent server -> clients in each round",
+    "bytes_up_per_round": "list, federated runs: model bytes sent clients -> server in each round",
+    "federated_wall_s": "federated runs: wall time of the whole simulation (engine start included), "
+                        "seconds; train_time_s is the rounds only",
+    "gap_to_central": "object, federated runs: metric -> federated minus centralised value, for the "
+                      "centralised run of the same model, dataset, seed and fold in the same run folder "
+                      "(absent without one)",
+    "accuracy_gap": "federated runs: gap_to_central.accuracy (negative: federated is less accurate)",
+    "dp": "object, federated runs with --dp-noise/--dp-clip: mechanism, noise_multiplier, "
+          "clipping_norm, noise_stdev, releases and Flower's privacy statement (epsilon/delta when "
+          "Flower accounts them)",
+}
 _ENVIRONMENT: dict[str, str] = {
     "device_kind": "'GPU' or 'CPU'",
     "device_name": "GPU name, or the CPU model",
@@ -80,6 +102,7 @@ FIELDS: dict[str, str] = {
     **_PREDICTIONS,
     **{m.name: m.meaning for m in metric_catalogue.cost()},
     **_TRAINING,
+    **_FEDERATED,
     **_ENVIRONMENT,
 }
 

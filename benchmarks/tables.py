@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.atomic import atomic_write_text
+from benchmarks.federated.records import model_label
 from benchmarks.markup import md
 from benchmarks.metrics import catalogue as metric_catalogue
 from benchmarks.results import is_ok
@@ -14,22 +15,35 @@ from benchmarks.stats import aggregate
 TABLE_METRICS = ("accuracy", "f1_macro", "roc_auc", "train_time_s", "train_samples_per_s",
                  "inference_samples_per_s", "latency_ms_p50")
 # Headers and digits come from the metric catalogue.
-HEADERS = {m: metric_catalogue.get(m).header for m in TABLE_METRICS}
-DIGITS = {m: metric_catalogue.get(m).digits for m in TABLE_METRICS}
+# Federated runs in the records add these columns (accuracy_gap: federated minus centralised).
+FEDERATED_METRICS = ("accuracy_gap", "bytes_total")
+HEADERS = {m: metric_catalogue.get(m).header for m in TABLE_METRICS + FEDERATED_METRICS[1:]}
+HEADERS["accuracy_gap"] = "accuracy gap to central"
+DIGITS = {m: metric_catalogue.get(m).digits for m in TABLE_METRICS + FEDERATED_METRICS[1:]}
+DIGITS["accuracy_gap"] = 3
+
+
+def _metrics(records: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The table's metric columns: the federated ones too when a federated record is present."""
+    federated = any(r.get("fed_label") for r in records)
+    return TABLE_METRICS + (FEDERATED_METRICS if federated else ())
 
 
 def comparison_rows(records: list[dict[str, Any]]) -> list[list[str]]:
-    """One row per (dataset, model): mean ± std over seeds/folds, then device."""
+    """One row per (dataset, model): mean ± std over seeds/folds, then device. A federated run is
+    its own row, labelled e.g. ``cnn · fedavg (5 clients, dirichlet 0.5)``."""
     rows = []
     devices: dict[tuple, str] = {}
+    metrics = _metrics(records)
+    records = [{**r, "model": model_label(r)} for r in records]
     for r in records:
         devices.setdefault((r.get("model"), r.get("dataset")), r.get("device_kind") or "n/a")
-    agg = aggregate(records, TABLE_METRICS, by=("model", "dataset"))
+    agg = aggregate(records, metrics, by=("model", "dataset"))
     agg.sort(key=lambda a: (str(a["dataset"]), str(a["model"])))
     for a in agg:
         runs = f"{a['runs'] - a['failed']}" + (f" ({a['failed']} failed)" if a["failed"] else "")
         rows.append([a["dataset"], a["model"], runs]
-                    + [a[m].fmt(DIGITS[m]) for m in TABLE_METRICS]
+                    + [a[m].fmt(DIGITS[m]) for m in metrics]
                     + [devices[(a["model"], a["dataset"])]])
     return rows
 
@@ -41,7 +55,7 @@ def comparison_table(records: list[dict[str, Any]], fmt: str = "simple") -> str:
     """The comparison table in a tabulate format; Markdown formats get their cells escaped."""
     from tabulate import tabulate
 
-    headers = ["dataset", "model", "runs"] + [HEADERS[m] for m in TABLE_METRICS] + ["device"]
+    headers = ["dataset", "model", "runs"] + [HEADERS[m] for m in _metrics(records)] + ["device"]
     rows = comparison_rows(records)
     if fmt in MARKDOWN_FORMATS:
         rows = [[md(c) for c in row] for row in rows]

@@ -1,0 +1,160 @@
+"""Federated mode (issue 16): partitions, limits (exit 2 before anything runs), records and labels,
+and one small Flower simulation (slow)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks.cli import main
+from benchmarks.errors import OncobenchError
+from benchmarks.federated.partition import label_counts, partition
+from benchmarks.federated.records import central_gaps, model_label
+from benchmarks.federated.settings import FederatedConfig, validate_federated
+from benchmarks.tables import comparison_table
+
+FED = ["run", "--model", "dnn", "--dataset", "wisconsin", "--profile", "quick", "--federated", "fedavg"]
+HAS_FLOWER = all(importlib.util.find_spec(m) for m in ("flwr", "ray"))
+
+
+def _labels(n: int = 200, k: int = 2) -> np.ndarray:
+    return np.arange(n) % k
+
+
+def test_iid_partition_is_deterministic_disjoint_and_keeps_validation():
+    y = _labels()
+    a = partition(y, "iid", 4, seed=3, val_fraction=0.2)
+    b = partition(y, "iid", 4, seed=3, val_fraction=0.2)
+    c = partition(y, "iid", 4, seed=4, val_fraction=0.2)
+    assert all(np.array_equal(s.train, t.train) and np.array_equal(s.val, t.val) for s, t in zip(a, b))
+    assert any(not np.array_equal(s.train, t.train) for s, t in zip(a, c))
+    every = np.concatenate([np.concatenate([s.train, s.val]) for s in a])
+    assert sorted(every.tolist()) == list(range(len(y)))  # disjoint and complete
+    assert all(len(s.val) >= 1 and len(s.train) >= 1 for s in a)
+    assert [len(s.train) + len(s.val) for s in a] == [50] * 4
+
+
+def test_dirichlet_small_alpha_skews_labels_large_alpha_does_not():
+    y = _labels(400)
+    skewed = label_counts(y, partition(y, "dirichlet:0.1", 4, seed=0, val_fraction=0.1), 2)
+    even = label_counts(y, partition(y, "dirichlet:1000", 4, seed=0, val_fraction=0.1), 2)
+
+    def share(counts):  # the largest fraction of one class in a client, averaged over clients
+        return float(np.mean([max(c) / sum(c) for c in counts]))
+
+    assert share(skewed) > 0.8
+    assert share(even) < 0.6
+
+
+def test_by_column_one_client_per_site():
+    y = _labels(12)
+    sites = np.array(["a", "b", "c"] * 4)
+    parts = partition(y, "by-column:site", 3, seed=0, val_fraction=0.25, sites=sites)
+    for p, site in zip(parts, ["a", "b", "c"]):
+        assert set(sites[np.concatenate([p.train, p.val])]) == {site}
+    with pytest.raises(OncobenchError, match="has no site column"):
+        partition(y, "by-column:site", 3, seed=0, val_fraction=0.25)
+    with pytest.raises(OncobenchError, match="3 sites, but --clients 4"):
+        partition(y, "by-column:site", 4, seed=0, val_fraction=0.25, sites=sites)
+
+
+@pytest.mark.parametrize("spec,clients,message", [
+    ("iid", 101, "more clients than the 200 training samples"),
+    ("dirichlet:0", 2, "ALPHA must be a number > 0"),
+    ("dirichlet:0.001", 50, "fewer than 2 samples"),
+    ("stripes", 2, "expected iid, dirichlet:ALPHA"),
+])
+def test_impossible_partitions_raise(spec, clients, message):
+    with pytest.raises(OncobenchError, match=message):
+        partition(_labels(), spec, clients, seed=0, val_fraction=0.2)
+
+
+def test_settings_validation_and_label():
+    fed = FederatedConfig(strategy="fedavg", clients=5, partition="dirichlet:0.5")
+    assert fed.label() == "fedavg (5 clients, dirichlet 0.5)"
+    assert "|" not in FederatedConfig(partition="by-column:a|b").tag()
+    for bad, match in [(dict(strategy="fedsgd"), "valid: central, fedavg"), (dict(clients=1), "at least 2"),
+                       (dict(rounds=0), "--rounds 0"), (dict(fraction_fit=0.0), "--fraction-fit"),
+                       (dict(dp_noise=1.0), "go together"), (dict(dp_noise=1.0, dp_clip=0.0), "--dp-clip")]:
+        with pytest.raises(OncobenchError, match=match):
+            validate_federated(FederatedConfig(**bad))
+
+
+def test_labels_gaps_and_side_by_side_table():
+    base = {"model": "dnn", "dataset": "wisconsin", "seed": 0, "fold": None, "status": "ok",
+            "accuracy": 0.95, "f1_macro": 0.9, "roc_auc": 0.97, "device_kind": "CPU"}
+    fed = {**base, "key": "dnn|wisconsin|0|-|fedavg", "accuracy": 0.93,
+           "fed_label": "fedavg (5 clients, iid)", "bytes_total": 1000}
+    prox = {**fed, "key": "dnn|wisconsin|0|-|fedprox", "accuracy": 0.96,
+            "fed_label": "fedprox (5 clients, iid)"}
+    records = [{**base, "key": "dnn|wisconsin|0|-"}, fed, prox]
+    assert model_label(fed) == "dnn · fedavg (5 clients, iid)" and model_label(base) == "dnn"
+    gaps = central_gaps(records)
+    assert gaps["dnn|wisconsin|0|-|fedavg"]["accuracy"] == pytest.approx(-0.02)
+    assert gaps["dnn|wisconsin|0|-|fedprox"]["accuracy"] == pytest.approx(0.01)
+    table = comparison_table([{**r, "accuracy_gap": gaps.get(r["key"], {}).get("accuracy")} for r in records])
+    lines = table.splitlines()
+    assert "accuracy gap to central" in lines[0] and "bytes sent" in lines[0]
+    assert any("dnn · fedprox (5 clients, iid)" in ln and "0.010" in ln for ln in lines)
+    assert any("dnn · fedavg (5 clients, iid)" in ln and "-0.020" in ln for ln in lines)
+    assert "bytes sent" not in comparison_table([records[0]])  # centralised-only tables unchanged
+
+
+def test_non_keras_model_refuses_federated(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["run", "--model", "logreg", "--dataset", "wisconsin", "--profile", "quick",
+            "--federated", "fedavg"]
+    assert main([*args, "--output", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "sklearn model; federated training needs a Keras model" in err[-1]
+    assert not out.exists()
+
+
+def test_impossible_partition_is_exit_2_before_anything_runs(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main([*FED, "--clients", "5000", "--output", str(out)]) == 2
+    assert "more clients than the" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_missing_extra_says_what_to_install(tmp_path, capsys, monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "flwr" else real(name, *a))
+    out = tmp_path / "run"
+    assert main([*FED, "--output", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert 'pip install "oncobench[federated]"' in err[-1]
+    assert not out.exists()
+
+
+def test_dp_flags_need_federated(tmp_path, capsys):
+    args = ["run", "--model", "dnn", "--dataset", "wisconsin", "--dp-noise", "1", "--dp-clip", "1"]
+    assert main([*args, "--output", str(tmp_path / "run")]) == 2
+    assert "needs --federated" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_FLOWER, reason='needs pip install "oncobench[federated]"')
+def test_simulation_record_next_to_central(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "--model", "dnn", "--dataset", "wisconsin", "--profile", "quick",
+                 "--federated", "central,fedprox", "--clients", "2", "--rounds", "2",
+                 "--dp-noise", "0.001", "--dp-clip", "100", "--output", str(out)]) == 0
+    records = json.loads((out / "results.json").read_text())["records"]
+    central = next(r for r in records if not r.get("fed_label"))
+    fed = next(r for r in records if r.get("fed_label"))
+    assert fed["key"] != central["key"] and fed["status"] == "ok"
+    assert fed["federated"]["strategy"] == "fedprox" and fed["federated"]["rounds"] == 2
+    assert len(fed["round_curves"]["round_test_accuracy"]) == 2
+    assert fed["round_curves"]["round_test_accuracy"][-1] == pytest.approx(fed["accuracy"], abs=1e-6)
+    n_weights = fed["params"] * 4
+    assert fed["bytes_up_per_round"][0] >= 2 * n_weights  # two clients each sent the model up
+    assert fed["bytes_total"] == sum(fed["bytes_down_per_round"]) + sum(fed["bytes_up_per_round"])
+    assert fed["accuracy_gap"] == pytest.approx(fed["accuracy"] - central["accuracy"])
+    assert fed["dp"]["noise_multiplier"] == 0.001 and "clip" in fed["dp"]["statement"]
+    assert fed["accuracy"] > 0.8
+    assert "dnn · fedprox (2 clients, iid, DP" in (out / "summary.md").read_text()

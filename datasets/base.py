@@ -55,6 +55,7 @@ class Dataset:
     provenance: Provenance
     fold: int | None = None
     info: dict[str, Any] = field(default_factory=dict)  # preprocessing facts for the record
+    sites: dict[str, np.ndarray] | None = None  # split -> site per sample (LoadOptions.site_column)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -95,6 +96,7 @@ class LoadOptions:
     # bring-your-own data (csv:/npz:/folder:)
     label_column: str | None = None
     id_column: str | None = None
+    site_column: str | None = None  # csv: a site per sample (federated by-column), not a feature
     sep: str = ","
     transpose: bool = False
     image_size: int | None = None

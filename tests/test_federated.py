@@ -103,6 +103,39 @@ def test_labels_gaps_and_side_by_side_table():
     assert "bytes sent" not in comparison_table([records[0]])  # centralised-only tables unchanged
 
 
+def _site_csv(tmp_path):
+    import pandas as pd
+
+    from tests.conftest_data import expression_frame
+
+    df, labels = expression_frame(60, 10)
+    df.insert(0, "diagnosis", labels)
+    df.insert(1, "hospital", [f"site{i % 3}" for i in range(60)])
+    path = tmp_path / "sites.csv"
+    pd.DataFrame(df).to_csv(path, index=False)
+    return path
+
+
+def test_by_column_reads_sites_from_a_csv_and_drops_the_column(tmp_path):
+    from datasets.base import LoadOptions
+    from datasets.registry import get_dataset
+
+    path = _site_csv(tmp_path)
+    opts = LoadOptions(label_column="diagnosis", site_column="hospital")
+    ds = get_dataset(f"csv:{path}").load(opts)
+    assert ds.input_shape == (9,)  # 10 genes, one constant dropped; the site column is no feature
+    fed = FederatedConfig(clients=3, partition="by-column:hospital")
+    from benchmarks.federated.preflight import client_splits, pool, sites_of
+
+    sites = sites_of(ds)
+    assert len(sites) == len(ds.train) + len(ds.val)
+    parts = client_splits(ds, fed, seed=0)
+    assert [set(sites[np.concatenate([p.train, p.val])]) for p in parts] == [{"site0"}, {"site1"}, {"site2"}]
+    assert len(pool(ds)[0]) == len(sites)
+    with pytest.raises(OncobenchError, match="no site column 'clinic'"):
+        get_dataset(f"csv:{path}").load(LoadOptions(label_column="diagnosis", site_column="clinic"))
+
+
 def test_non_keras_model_refuses_federated(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["run", "--model", "logreg", "--dataset", "wisconsin", "--profile", "quick",

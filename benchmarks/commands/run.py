@@ -7,6 +7,7 @@ import ast
 import os
 import shlex
 import sys
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -182,6 +183,8 @@ def run(args: argparse.Namespace) -> int:
     threads = check_threads(args)
     ways = federated_from_args(args)
     configs = [validate(config.with_(federated=way)) for way in ways]
+    if any(ways) and args.partition.startswith("by-column:"):  # the site column is no feature
+        options = replace(options, site_column=args.partition.partition(":")[2])
     from benchmarks.runner import execute, experiment_of, finish, plan_pairs
 
     plan = plan_pairs(_csv(args.model), _csv(args.dataset), options)

@@ -33,9 +33,10 @@ def pool(ds: Dataset) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def sites_of(ds: Dataset) -> np.ndarray | None:
-    """Per pool sample, its site (``by-column``), when the loader kept one."""
-    sites = ds.info.get("sites") if isinstance(ds.info, dict) else None
-    return None if sites is None else np.asarray(sites)
+    """Per pool sample (train then val), its site (``by-column``), when the loader kept one."""
+    if not ds.sites:
+        return None
+    return np.concatenate([np.asarray(ds.sites["train"]), np.asarray(ds.sites["val"])])
 
 
 def client_splits(ds: Dataset, fed: FederatedConfig, seed: int) -> list[ClientSplit]:

@@ -191,3 +191,101 @@ def test_simulation_record_next_to_central(tmp_path):
     assert fed["dp"]["noise_multiplier"] == 0.001 and "clip" in fed["dp"]["statement"]
     assert fed["accuracy"] > 0.8
     assert "dnn · fedprox (2 clients, iid, DP" in (out / "summary.md").read_text()
+
+
+def _free_ports(n: int) -> list[int]:
+    import socket
+
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _wisconsin_job(folder, rounds: int = 2, clients: int = 2):
+    from benchmarks.config import get_profile
+    from benchmarks.federated.job import write_job
+    from benchmarks.federated.preflight import client_splits, pool
+    from datasets.base import LoadOptions
+    from datasets.registry import get_dataset
+    from models.registry import get_model
+
+    fed = FederatedConfig(strategy="fedavg", clients=clients, rounds=rounds)
+    config = get_profile("quick").with_(federated=fed)
+    ds = get_dataset("wisconsin").load(LoadOptions(seed=0))
+    x, y, _ = pool(ds)
+    return write_job(folder, model="dnn", hparams=get_model("dnn").hparams(), seed=0, config=config, x=x, y=y,
+                     splits=client_splits(ds, fed, 0), x_test=ds.test.x, y_test=ds.test.y,
+                     num_classes=ds.num_classes)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_FLOWER, reason='needs pip install "oncobench[federated]"')
+def test_deployment_on_localhost_matches_simulation(tmp_path):
+    """A SuperLink and two SuperNodes as processes on 127.0.0.1 run the same apps for two rounds;
+    the result matches the simulation of the same job within tolerance."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from benchmarks.federated.deploy import write_app, write_connection
+    from benchmarks.federated.job import RESULT_JSON
+    from benchmarks.federated.simulate import simulate
+
+    job = _wisconsin_job(tmp_path / "job")
+    simulated = simulate(job)
+    (job.folder / RESULT_JSON).unlink()
+
+    bin_dir = Path(sys.executable).parent
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "FLWR_HOME": str(tmp_path / "flwr"),
+           "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")]),
+           "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    link, n0, n1 = _free_ports(3)  # Flower 1.42: one HTTP port per SuperLink / SuperNode
+    write_connection(tmp_path / "flwr", f"127.0.0.1:{link}")
+    app = write_app(tmp_path / "app")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    procs = []
+
+    def start(name: str, *args: str) -> None:
+        out = open(logs / f"{name}.log", "w")
+        procs.append(subprocess.Popen([str(bin_dir / args[0]), *args[1:]], env=env, stdout=out,
+                                      stderr=subprocess.STDOUT, cwd=tmp_path))
+
+    try:
+        start("superlink", "flower-superlink", "--insecure", "--database", str(tmp_path / "state.db"),
+              "--port", str(link))
+        for i, port in enumerate((n0, n1)):
+            start(f"supernode{i}", "flower-supernode", "--insecure", "--superlink", f"127.0.0.1:{link}",
+                  "--port", str(port), "--node-config", f"partition-id={i} num-partitions=2")
+        time.sleep(5)
+        run = subprocess.run([str(bin_dir / "flwr"), "run", str(app), "local", "--stream",
+                              "--run-config", f"job='{job.folder}'"], env=env, cwd=tmp_path,
+                             capture_output=True, text=True, timeout=600)
+        deadline = time.time() + (300 if run.returncode == 0 else 0)
+        while not (job.folder / RESULT_JSON).exists() and time.time() < deadline:
+            time.sleep(1)
+        assert (job.folder / RESULT_JSON).exists(), run.stdout[-2000:] + run.stderr[-2000:] + "".join(
+            p.read_text()[-1500:] for p in logs.iterdir())
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(tmp_path / "flwr", ignore_errors=True)
+    deployed = json.loads((job.folder / RESULT_JSON).read_text())
+    assert len(deployed["round_test_accuracy"]) == 2
+    assert deployed["bytes_up"] == simulated["bytes_up"]
+    assert deployed["bytes_down"] == simulated["bytes_down"]
+    for a, b in zip(deployed["round_test_accuracy"], simulated["round_test_accuracy"]):
+        assert a == pytest.approx(b, abs=0.03)

@@ -66,7 +66,8 @@ _TRAINING: dict[str, str] = {
 }
 _FEDERATED: dict[str, str] = {
     "federated": "object, federated runs only: strategy, clients, partition, rounds, local_epochs, "
-                 "fraction_fit, proximal_mu, server_lr, label, engine, per-client train/val sizes and "
+                 "fraction_fit, best_round (lowest clients' validation loss: the model scored), "
+                 "proximal_mu, server_lr, label, engine, per-client train/val sizes and "
                  "label counts",
     "fed_strategy": "federated runs: fedavg | fedprox | fedadam",
     "fed_label": "federated runs: the label in tables and the report, e.g. 'fedavg (5 clients, "

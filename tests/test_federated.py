@@ -89,6 +89,15 @@ def test_settings_validation_and_label():
             validate_federated(FederatedConfig(**bad))
 
 
+@pytest.mark.skipif(not HAS_FLOWER, reason="needs Flower")
+def test_best_round_is_lowest_validation_loss():
+    from benchmarks.federated.apps import best_round
+
+    assert best_round({1: {"val_loss": 0.5}, 2: {"val_loss": 0.3}, 3: {"val_loss": 0.4}}, 3) == 2
+    assert best_round({1: {"val_loss": float("nan")}}, 4) == 4
+    assert best_round({}, 5) == 5
+
+
 def test_labels_gaps_and_side_by_side_table():
     base = {"model": "dnn", "dataset": "wisconsin", "seed": 0, "fold": None, "status": "ok",
             "accuracy": 0.95, "f1_macro": 0.9, "roc_auc": 0.97, "device_kind": "CPU"}
@@ -189,7 +198,10 @@ def test_simulation_record_next_to_central(tmp_path):
     assert fed["key"] != central["key"] and fed["status"] == "ok"
     assert fed["federated"]["strategy"] == "fedprox" and fed["federated"]["rounds"] == 2
     assert len(fed["round_curves"]["round_test_accuracy"]) == 2
-    assert fed["round_curves"]["round_test_accuracy"][-1] == pytest.approx(fed["accuracy"], abs=1e-6)
+    best = fed["federated"]["best_round"]  # the round with the lowest clients' validation loss
+    val_losses = fed["round_curves"]["round_val_loss"]
+    assert val_losses[best - 1] == min(val_losses)
+    assert fed["round_curves"]["round_test_accuracy"][best - 1] == pytest.approx(fed["accuracy"], abs=1e-6)
     n_weights = fed["params"] * 4
     assert fed["bytes_up_per_round"][0] >= 2 * n_weights  # two clients each sent the model up
     assert fed["bytes_total"] == sum(fed["bytes_down_per_round"]) + sum(fed["bytes_up_per_round"])

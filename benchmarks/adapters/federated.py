@@ -60,6 +60,7 @@ class FederatedAdapter:
             "federated": {
                 "strategy": fed.strategy, "clients": fed.clients, "partition": fed.partition,
                 "rounds": fed.rounds, "local_epochs": fed.local_epochs, "fraction_fit": fed.fraction_fit,
+                "best_round": res["best_round"],
                 "proximal_mu": fed.proximal_mu if fed.strategy == "fedprox" else None,
                 "server_lr": fed.server_lr if fed.strategy == "fedadam" else None,
                 "label": fed.label(), "engine": "flower simulation (ray)",

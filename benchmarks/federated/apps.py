@@ -63,6 +63,14 @@ def evaluate(msg: Message, context: Context) -> Message:
     return Message(content=content, reply_to=msg)
 
 
+def best_round(val: dict[int, dict[str, float]], rounds: int) -> int:
+    """The round whose global model had the lowest clients' validation loss (as early stopping
+    restores the best epoch in a centralised run); the last round without validation losses."""
+    losses = {r: m["val_loss"] for r, m in val.items() if isinstance(m.get("val_loss"), float)
+              and m["val_loss"] == m["val_loss"]}
+    return min(losses, key=lambda r: (losses[r], -r)) if losses else rounds
+
+
 def run_server(grid: Grid, folder: Path) -> dict:
     """Run the job's rounds on ``grid``; write and return the result."""
     job = read_job(folder)
@@ -71,9 +79,11 @@ def run_server(grid: Grid, folder: Path) -> dict:
     data = job.data()
     lm = local_model(job)
     curve: dict[int, dict[str, float]] = {}
+    snapshots: dict[int, list[np.ndarray]] = {}
 
     def evaluate_fn(rnd: int, arrays: ArrayRecord) -> MetricRecord:
-        lm.set_weights(arrays.to_numpy_ndarrays())
+        snapshots[rnd] = arrays.to_numpy_ndarrays()
+        lm.set_weights(snapshots[rnd])
         curve[rnd] = lm.evaluate(data["x_test"], data["y_test"])
         return MetricRecord(curve[rnd])
 
@@ -85,11 +95,12 @@ def run_server(grid: Grid, folder: Path) -> dict:
                             num_rounds=fed.rounds, train_config=cfg, evaluate_config=ConfigRecord(dict(cfg)),
                             evaluate_fn=evaluate_fn)
     wall = time.perf_counter() - t0
-    weights = result.arrays.to_numpy_ndarrays()
-    np.savez(Path(folder) / WEIGHTS_NPZ, *weights)
     val = {int(r): dict(m) for r, m in result.evaluate_metrics_clientapp.items()}
     rounds = range(1, fed.rounds + 1)
+    best = best_round(val, fed.rounds)
+    np.savez(Path(folder) / WEIGHTS_NPZ, *snapshots.get(best, result.arrays.to_numpy_ndarrays()))
     out = {
+        "best_round": best,
         "rounds_wall_s": wall,
         "round_test_accuracy": [curve.get(r, {}).get("accuracy") for r in rounds],
         "round_test_loss": [curve.get(r, {}).get("loss") for r in rounds],

@@ -196,7 +196,8 @@ def _execute(store: ResultsStore, jobs: list[tuple], config: RunConfig, experime
     checked: set[str] = set()
     for i, (mspec, dspec, seed, fold) in enumerate(todo, 1):
         label = f"[{i}/{len(todo)}] {mspec.name} on {dspec.name} seed {seed}" + (
-            f" fold {fold}" if fold is not None else "")
+            f" fold {fold}" if fold is not None else "") + (
+            f" · {config.federated.label()}" if config.federated else "")
         log(f"{label} ...")
         t0 = time.perf_counter()
         try:

@@ -323,3 +323,28 @@ def test_deployment_on_localhost_matches_simulation(tmp_path):
     assert deployed["bytes_down"] == simulated["bytes_down"]
     for a, b in zip(deployed["round_test_accuracy"], simulated["round_test_accuracy"]):
         assert a == pytest.approx(b, abs=0.03)
+
+
+@pytest.mark.skipif(not HAS_FLOWER, reason="needs Flower")
+def test_strategies_by_name_and_dp_statement():
+    from flwr.serverapp.strategy import (
+        DifferentialPrivacyServerSideFixedClipping,
+        FedAdam,
+        FedAvg,
+        FedProx,
+    )
+
+    from benchmarks.federated.strategies import make_strategy, privacy_statement
+
+    kinds = {"fedavg": FedAvg, "fedprox": FedProx, "fedadam": FedAdam}
+    for name, cls in kinds.items():
+        strategy = make_strategy(FederatedConfig(strategy=name, clients=4, fraction_fit=0.5))
+        assert type(strategy) is cls and strategy.min_train_nodes == 2 and strategy.min_available_nodes == 4
+    assert make_strategy(FederatedConfig(strategy="fedprox", proximal_mu=0.3)).proximal_mu == 0.3
+    fed = FederatedConfig(clients=4, rounds=3, dp_noise=0.8, dp_clip=2.0)
+    dp = make_strategy(fed)
+    assert isinstance(dp, DifferentialPrivacyServerSideFixedClipping)
+    assert (dp.noise_multiplier, dp.clipping_norm, dp.num_sampled_clients) == (0.8, 2.0, 4)
+    stmt = privacy_statement(dp, fed)
+    assert stmt["noise_stdev"] == pytest.approx(0.8 * 2.0 / 4) and "no epsilon" in stmt["statement"]
+    assert privacy_statement(make_strategy(FederatedConfig()), FederatedConfig()) is None

@@ -18,7 +18,7 @@ from benchmarks.adapters import RunContext, adapter_for
 from benchmarks.config import RunConfig
 from benchmarks.errors import OncobenchError
 from benchmarks.metrics.classification import classification_metrics, probabilities
-from benchmarks.results import SCHEMA_VERSION, record_key
+from benchmarks.results import FEDERATED_FIELDS, SCHEMA_VERSION, record_key
 from datasets.base import Dataset
 from models.registry import ModelSpec
 
@@ -104,6 +104,7 @@ def run_one(
         "class_names": list(dataset.class_names),
         "test_labels": dataset.test.y.tolist(),
         "test_scores": np.round(proba, 6).tolist(),
+        **dict.fromkeys(FEDERATED_FIELDS),  # null unless the federated adapter fills them
         **out.cost,
         "peak_rss_mb": measure.peak_rss_mb(),
         "data": dataset.summary(),

@@ -96,6 +96,9 @@ _ENVIRONMENT: dict[str, str] = {
     "finished_at": "ISO-8601 UTC end time",
 }
 
+# Fields only a federated run fills; every other record holds them as null.
+FEDERATED_FIELDS: tuple[str, ...] = (*_FEDERATED, "bytes_total")
+
 # Every record field, name -> meaning, in documentation order.
 FIELDS: dict[str, str] = {
     **_IDENTITY,

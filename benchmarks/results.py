@@ -77,8 +77,6 @@ _FEDERATED: dict[str, str] = {
                     "own validation splits)",
     "bytes_down_per_round": "list, federated runs: model bytes sent server -> clients in each round",
     "bytes_up_per_round": "list, federated runs: model bytes sent clients -> server in each round",
-    "federated_wall_s": "federated runs: wall time of the whole simulation (engine start included), "
-                        "seconds; train_time_s is the rounds only",
     "gap_to_central": "object, federated runs: metric -> federated minus centralised value, for the "
                       "centralised run of the same model, dataset, seed and fold in the same run folder "
                       "(absent without one)",
@@ -97,7 +95,7 @@ _ENVIRONMENT: dict[str, str] = {
 }
 
 # Fields only a federated run fills; every other record holds them as null.
-FEDERATED_FIELDS: tuple[str, ...] = (*_FEDERATED, "bytes_total")
+FEDERATED_FIELDS: tuple[str, ...] = (*_FEDERATED, "bytes_total", "federated_wall_s")
 
 # Every record field, name -> meaning, in documentation order.
 FIELDS: dict[str, str] = {

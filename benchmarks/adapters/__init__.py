@@ -23,7 +23,10 @@ __all__ = ["Adapter", "AdapterResult", "RunContext", "adapter_for", "register_ad
 _ADAPTERS: dict[str, Adapter | str] = {
     "keras": "benchmarks.adapters.keras",
     "sklearn": "benchmarks.adapters.sklearn",
-    "federated": "benchmarks.adapters.federated",  # any framework, when the config has ``federated``
+}
+# Ways to train chosen by the run config rather than the model's framework.
+_WAYS: dict[str, Adapter | str] = {
+    "federated": "benchmarks.adapters.federated",  # config.federated set (Flower)
 }
 
 
@@ -35,12 +38,19 @@ def register_adapter(framework: str, adapter: Adapter | str) -> None:
 def adapter_for(spec: ModelSpec, config: RunConfig | None = None) -> Adapter:
     """The adapter that trains ``spec``: the federated one when ``config.federated`` is set,
     else the one of its ``framework``."""
-    way = "federated" if config is not None and config.federated is not None else spec.framework
+    if config is not None and config.federated is not None:
+        return _load(_WAYS, "federated")
     try:
-        adapter = _ADAPTERS[way]
+        adapter = _ADAPTERS[spec.framework]
     except KeyError:
         raise OncobenchError(f"model {spec.name!r}: no adapter for framework {spec.framework!r}; "
                              f"valid: {', '.join(sorted(_ADAPTERS))}") from None
+    return _load(_ADAPTERS, spec.framework) if isinstance(adapter, str) else adapter
+
+
+def _load(table: dict[str, Adapter | str], name: str) -> Adapter:
+    """``table[name]``, importing its module's ``ADAPTER`` on first use."""
+    adapter = table[name]
     if isinstance(adapter, str):
-        adapter = _ADAPTERS[way] = importlib.import_module(adapter).ADAPTER
+        adapter = table[name] = importlib.import_module(adapter).ADAPTER
     return adapter

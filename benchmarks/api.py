@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from benchmarks.atomic import atomic_write_text, check_writable_dir
-from benchmarks.config import RunConfig
+from benchmarks.config import RunConfig, validate
 from benchmarks.errors import OncobenchError
 from benchmarks.plugins import load_plugins
 from benchmarks.results import fingerprint, flat_rows
@@ -157,12 +157,23 @@ def run_suite(s: Suite, *, run_dir: Path | None = None, restart: bool = False, c
     run_dir = Path(run_dir or s.output or new_run_dir(RESULTS_ROOT))
     check_writable_dir(run_dir)
     models = list({m.name: m for m, _ in plan.pairs}.values())
-    experiment = same_experiment(run_dir, experiment_of(s.config, s.data, models), restart=restart, log=log)
     config = s.config
+    configs = [validate(config.with_(federated=way)) for way in s.ways]
+    if any(s.ways):
+        from benchmarks.federated.preflight import preflight
+
+        for way in filter(None, s.ways):
+            preflight(plan.pairs, config.seeds, way, s.data)
+    experiment = experiment_of(s.config, s.data, models)
+    if any(s.ways):  # every way to train of this run is part of the experiment
+        experiment["config"]["federated"] = [c.as_dict()["federated"] for c in configs]
+    experiment = same_experiment(run_dir, experiment, restart=restart, log=log)
     folds = s.data.cv_folds or 1
-    n = len(plan.pairs) * len(config.seeds) * folds
+    n = len(plan.pairs) * len(config.seeds) * folds * len(configs)
     log(f"oncobench: {n} runs ({len(plan.pairs)} pairs x {len(config.seeds)} seeds"
-        + (f" x {folds} folds" if folds > 1 else "") + f"), profile {config.profile} -> {run_dir}")
+        + (f" x {folds} folds" if folds > 1 else "")
+        + (f" x {len(configs)} ways to train" if len(configs) > 1 else "")
+        + f"), profile {config.profile} -> {run_dir}")
     if s.tensorboard:
         from benchmarks.tracking.tensorboard_logs import require_tensorboard
 
@@ -188,8 +199,15 @@ def run_suite(s: Suite, *, run_dir: Path | None = None, restart: bool = False, c
 
         explain = ExplainSettings()
     try:
-        store = execute(plan, config, s.data, run_dir, meta=meta, threads=(s.threads, s.inter_op_threads),
-                        log=log, explain=explain)
+        for way_config in configs:
+            store = execute(plan, way_config, s.data, run_dir, meta=meta,
+                            threads=(s.threads, s.inter_op_threads), log=log, explain=explain)
+        if any(s.ways):
+            from benchmarks.federated.records import add_central_gaps
+            from benchmarks.tables import finish
+
+            add_central_gaps(store)
+            finish(store)
     except BaseException:  # still save the suite of the finished records; the first error is reported
         if run_dir.is_dir():
             with contextlib.suppress(OncobenchError, OSError):

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from benchmarks.errors import OncobenchError
+from benchmarks.federated.settings import FederatedConfig, validate_federated
 from models.recipe import SCHEDULES
 
 
@@ -34,12 +35,18 @@ class RunConfig:
     tuned: dict[str, dict[str, Any]] = field(default_factory=dict)
     target: tuple[str, float] | None = None  # (metric, value): time-to-target
     verbose: int = 0  # Keras progress bar (1 on a terminal)
+    federated: FederatedConfig | None = None  # set: train with Flower (benchmarks.adapters.federated)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["seeds"] = list(self.seeds)
         d["target"] = list(self.target) if self.target else None
         return d
+
+    @property
+    def variant(self) -> str | None:
+        """The way of training that is not the plain one, as a key-safe tag (None: centralised)."""
+        return self.federated.tag() if self.federated else None
 
     def with_(self, **changes: Any) -> "RunConfig":
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -109,6 +116,11 @@ def validate(config: RunConfig) -> RunConfig:
                              "finite number, e.g. val_accuracy=0.85")
     if config.schedule is not None and config.schedule not in SCHEDULES:
         raise OncobenchError(f"unknown schedule {config.schedule!r}; valid: {', '.join(SCHEDULES)}")
+    if config.federated is not None:
+        validate_federated(config.federated)
+        if config.precision != "float32":
+            raise OncobenchError(f"--precision {config.precision}: federated training runs in float32; "
+                                 "drop --precision")
     return config
 
 

@@ -18,7 +18,7 @@ from benchmarks.adapters import RunContext, adapter_for
 from benchmarks.config import RunConfig, for_pair
 from benchmarks.errors import OncobenchError
 from benchmarks.metrics.classification import classification_metrics, degenerate_reason, probabilities
-from benchmarks.results import SCHEMA_VERSION, record_key
+from benchmarks.results import FEDERATED_FIELDS, SCHEMA_VERSION, record_key
 from datasets.base import Dataset
 from models.registry import ModelSpec
 
@@ -48,7 +48,7 @@ def record_header(
     header = {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
-        "key": record_key(spec.name, dataset, seed, fold),
+        "key": record_key(spec.name, dataset, seed, fold, config.variant),
         "status": status,
         "error": error,
         "model": spec.name,
@@ -89,9 +89,9 @@ def run_one(
                              f"(dataset {dataset.name!r})")
     config, tuned = for_pair(config, spec.name, dataset.name)
     hp = spec.hparams(config.hparams.get(spec.name))
-    adapter = adapter_for(spec)
+    adapter = adapter_for(spec, config)
     started = now()
-    ctx = RunContext(Path(run_dir), record_key(spec.name, dataset.name, seed, dataset.fold),
+    ctx = RunContext(Path(run_dir), record_key(spec.name, dataset.name, seed, dataset.fold, config.variant),
                      list(callbacks or []))
     out = adapter.run(spec, dataset, seed, config, hp, ctx)
     proba = probabilities(out.proba, dataset.num_classes)
@@ -107,6 +107,7 @@ def run_one(
         "class_names": list(dataset.class_names),
         "test_labels": dataset.test.y.tolist(),
         "test_scores": np.round(proba, 6).tolist(),
+        **dict.fromkeys(FEDERATED_FIELDS),  # null unless the federated adapter fills them
         **out.cost,
         "peak_rss_mb": measure.peak_rss_mb(),
         "data": dataset.summary(),

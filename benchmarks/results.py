@@ -78,6 +78,27 @@ _TRAINING: dict[str, str] = {
     "degenerate": "why the test predictions are degenerate (>= 95% one class, or balanced accuracy "
                   "within 0.05 of chance), null when they are not; tables and reports mark and count it",
 }
+_FEDERATED: dict[str, str] = {
+    "federated": "object, federated runs only: strategy, clients, partition, rounds, local_epochs, "
+                 "fraction_fit, best_round (lowest clients' validation loss: the model scored), "
+                 "proximal_mu, server_lr, label, engine, per-client train/val sizes and "
+                 "label counts",
+    "fed_strategy": "federated runs: fedavg | fedprox | fedadam",
+    "fed_label": "federated runs: the label in tables and the report, e.g. 'fedavg (5 clients, "
+                 "dirichlet 0.5)'",
+    "round_curves": "object, federated runs: per-round lists round_test_accuracy, round_test_loss "
+                    "(global model on the test split), round_val_loss, round_val_accuracy (clients' "
+                    "own validation splits)",
+    "bytes_down_per_round": "list, federated runs: model bytes sent server -> clients in each round",
+    "bytes_up_per_round": "list, federated runs: model bytes sent clients -> server in each round",
+    "gap_to_central": "object, federated runs: metric -> federated minus centralised value, for the "
+                      "centralised run of the same model, dataset, seed and fold in the same run folder "
+                      "(absent without one)",
+    "accuracy_gap": "federated runs: gap_to_central.accuracy (negative: federated is less accurate)",
+    "dp": "object, federated runs with --dp-noise/--dp-clip: mechanism, noise_multiplier, "
+          "clipping_norm, noise_stdev, releases and Flower's privacy statement (epsilon/delta when "
+          "Flower accounts them)",
+}
 _ENVIRONMENT: dict[str, str] = {
     "device_kind": "'GPU' or 'CPU'",
     "device_name": "GPU name, or the CPU model",
@@ -87,6 +108,9 @@ _ENVIRONMENT: dict[str, str] = {
     "finished_at": "ISO-8601 UTC end time",
 }
 
+# Fields only a federated run fills; every other record holds them as null.
+FEDERATED_FIELDS: tuple[str, ...] = (*_FEDERATED, "bytes_total", "federated_wall_s")
+
 # Every record field, name -> meaning, in documentation order.
 FIELDS: dict[str, str] = {
     **_IDENTITY,
@@ -94,6 +118,7 @@ FIELDS: dict[str, str] = {
     **_PREDICTIONS,
     **{m.name: m.meaning for m in metric_catalogue.cost()},
     **_TRAINING,
+    **_FEDERATED,
     **_ENVIRONMENT,
 }
 
@@ -106,8 +131,9 @@ def is_ok(record: dict[str, Any]) -> bool:
     return record.get("status", "ok") == "ok"
 
 
-def record_key(model: str, dataset: str, seed: int, fold: int | None) -> str:
-    return f"{model}|{dataset}|{seed}|{'-' if fold is None else fold}"
+def record_key(model: str, dataset: str, seed: int, fold: int | None, variant: str | None = None) -> str:
+    """``model|dataset|seed|fold``, plus ``|variant`` for another way to train (e.g. federated)."""
+    return f"{model}|{dataset}|{seed}|{'-' if fold is None else fold}" + (f"|{variant}" if variant else "")
 
 
 def _clean(value: Any) -> Any:

@@ -19,8 +19,8 @@ from benchmarks.results import (
     data_changes,
     model_fingerprint,
     record_key,
-    write_csv,
 )
+from benchmarks.tables import finish
 from datasets.base import LoadOptions
 from datasets.registry import DatasetSpec, get_dataset, list_datasets, no_cv_error
 from models.registry import ModelSpec, get_model, list_models
@@ -165,14 +165,6 @@ def execute(
     return store
 
 
-def finish(store: ResultsStore) -> None:
-    """results.csv and summary.md from what the store holds (also after Ctrl-C or a data error)."""
-    from benchmarks.tables import write_summary
-
-    write_csv(store.records, store.run_dir / "results.csv")
-    write_summary(store.records, store.meta, store.run_dir / "summary.md")
-
-
 def _execute(store: ResultsStore, jobs: list[tuple], config: RunConfig, experiment: dict[str, Any],
              dataset_for: Callable, thread_info: dict[str, int], log: Callable[[str], None],
              callbacks: list | None, explain: Any | None = None) -> None:
@@ -190,17 +182,18 @@ def _execute(store: ResultsStore, jobs: list[tuple], config: RunConfig, experime
     fps = {m.name: model_fingerprint(experiment, m.name) for m, _, _, _ in jobs}
     done = store.fingerprints()
     for m, d, s, f in jobs:
-        key = record_key(m.name, d.name, s, f)
+        key = record_key(m.name, d.name, s, f, config.variant)
         if key in done and done[key] != fps[m.name]:
             raise OncobenchError(f"{run_dir}: the finished run {key} belongs to a different experiment "
                                  f"(fingerprint {done[key]}, now {fps[m.name]}); {RESTART_HINT}")
-    todo = [j for j in jobs if record_key(j[0].name, j[1].name, j[2], j[3]) not in done]
+    todo = [j for j in jobs if record_key(j[0].name, j[1].name, j[2], j[3], config.variant) not in done]
     if len(todo) < len(jobs):
         log(f"resuming {run_dir}: {len(jobs) - len(todo)} of {len(jobs)} runs already done")
     checked: set[str] = set()
     for i, (mspec, dspec, seed, fold) in enumerate(todo, 1):
         label = f"[{i}/{len(todo)}] {mspec.name} on {dspec.name} seed {seed}" + (
-            f" fold {fold}" if fold is not None else "")
+            f" fold {fold}" if fold is not None else "") + (
+            f" · {config.federated.label()}" if config.federated else "")
         log(f"{label} ...")
         t0 = time.perf_counter()
         try:

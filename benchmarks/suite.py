@@ -52,6 +52,8 @@ class Suite:
     threads: int | None = None  # TensorFlow intra-op threads
     inter_op_threads: int | None = None
     explain: bool = False  # explain each finished run (attributions, faithfulness)
+    # ways to train (run --federated): a FederatedConfig per strategy, None = centralised
+    ways: tuple[Any, ...] = (None,)
 
 
 def _hint_ok(value: Any, hint: Any) -> bool:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.atomic import atomic_write_text
+from benchmarks.federated.records import model_label
 from benchmarks.markup import md
 from benchmarks.metrics import catalogue as metric_catalogue
 from benchmarks.results import is_ok
@@ -15,16 +16,25 @@ TABLE_METRICS = ("accuracy", "f1_macro", "roc_auc", "train_time_s", "train_sampl
                  "inference_samples_per_s", "latency_ms_p50")
 OPTIONAL_METRICS = ("faithfulness",)  # shown when some record has them (run --explain / explain)
 # Headers and digits come from the metric catalogue.
-HEADERS = {m: metric_catalogue.get(m).header for m in TABLE_METRICS + OPTIONAL_METRICS}
-DIGITS = {m: metric_catalogue.get(m).digits for m in TABLE_METRICS + OPTIONAL_METRICS}
+# Federated runs in the records add these columns (accuracy_gap: federated minus centralised).
+FEDERATED_METRICS = ("accuracy_gap", "bytes_total")
+_CATALOGUED = TABLE_METRICS + OPTIONAL_METRICS + FEDERATED_METRICS[1:]
+HEADERS = {m: metric_catalogue.get(m).header for m in _CATALOGUED}
+HEADERS["accuracy_gap"] = "accuracy gap to central"
+DIGITS = {m: metric_catalogue.get(m).digits for m in _CATALOGUED}
+DIGITS["accuracy_gap"] = 3
 
 
 def table_metrics(records: list[dict[str, Any]]) -> tuple[str, ...]:
-    """``TABLE_METRICS`` plus the optional metrics some record holds."""
-    return TABLE_METRICS + tuple(m for m in OPTIONAL_METRICS if any(r.get(m) is not None for r in records))
+    """``TABLE_METRICS`` plus the optional metrics some record holds, and the federated ones when a
+    federated record is present."""
+    federated = any(r.get("fed_label") for r in records)
+    return (TABLE_METRICS + tuple(m for m in OPTIONAL_METRICS if any(r.get(m) is not None for r in records))
+            + (FEDERATED_METRICS if federated else ()))
 
 
 DEGENERATE_MARK = "!"  # after a mean that includes degenerate runs (see the record's `degenerate`)
+QUALITY_MARKED = {m for m in TABLE_METRICS if metric_catalogue.get(m).kind == "quality"}
 PUBLISHED_METRICS = ("accuracy", "roc_auc")
 
 
@@ -55,14 +65,16 @@ def published_delta(mean: float | None, best: tuple[float, str] | None) -> str:
 
 def comparison_rows(records: list[dict[str, Any]]) -> list[list[str]]:
     """One row per (dataset, model): mean ± std over seeds/folds (marked ``!`` when degenerate
-    runs are among them), the degenerate count, the delta to the best published figure, device."""
+    runs are among them), the degenerate count, the delta to the best published figure, device.
+    A federated run is its own row, labelled e.g. ``cnn · fedavg (5 clients, dirichlet 0.5)``."""
     rows = []
     devices: dict[tuple, str] = {}
     groups: dict[tuple, list[dict[str, Any]]] = {}
+    metrics = table_metrics(records)
+    records = [{**r, "model": model_label(r)} for r in records]
     for r in records:
         devices.setdefault((r.get("model"), r.get("dataset")), r.get("device_kind") or "n/a")
         groups.setdefault((r.get("model"), r.get("dataset")), []).append(r)
-    metrics = table_metrics(records)
     agg = aggregate(records, metrics, by=("model", "dataset"))
     agg.sort(key=lambda a: (str(a["dataset"]), str(a["model"])))
     published = {d: published_best(d) for d in {a["dataset"] for a in agg}}
@@ -71,8 +83,7 @@ def comparison_rows(records: list[dict[str, Any]]) -> list[list[str]]:
         runs = f"{a['runs'] - a['failed']}" + (f" ({a['failed']} failed)" if a["failed"] else "")
         n_bad = degenerate_count(groups.get(pair, []))
         mark = f" {DEGENERATE_MARK}" if n_bad else ""
-        cells = [a[m].fmt(DIGITS[m]) + (mark if metric_catalogue.get(m).kind == "quality" else "")
-                 for m in metrics]
+        cells = [a[m].fmt(DIGITS[m]) + (mark if m in QUALITY_MARKED else "") for m in metrics]
         best = published[a["dataset"]]
         deltas = [published_delta(a[m].mean, best.get(m)) for m in PUBLISHED_METRICS]
         rows.append([a["dataset"], a["model"], runs] + cells
@@ -133,3 +144,12 @@ def write_summary(records: list[dict[str, Any]], meta: dict[str, Any], path: Pat
         lines += ["## Failed runs", ""]
         lines += [f"- {md(r.get('key'))}: {md(r.get('error'))}" for r in failed] + [""]
     atomic_write_text(path, "\n".join(lines))
+
+
+def finish(store: Any) -> None:
+    """results.csv and summary.md from what a ``ResultsStore`` holds (also after Ctrl-C or a data
+    error)."""
+    from benchmarks.results import write_csv
+
+    write_csv(store.records, store.run_dir / "results.csv")
+    write_summary(store.records, store.meta, store.run_dir / "summary.md")

@@ -82,6 +82,7 @@ class Dataset:
     # aligned with the columns of ``x`` through preprocessing; None when the source has none
     feature_names: list[str] | None = None
     feature_descriptions: list[str] | None = None  # e.g. Golub's gene descriptions
+    sites: dict[str, np.ndarray] | None = None  # split -> site per sample (LoadOptions.site_column)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -129,6 +130,7 @@ class LoadOptions:
     # bring-your-own data (csv:/npz:/folder:)
     label_column: str | None = None
     id_column: str | None = None
+    site_column: str | None = None  # csv: a site per sample (federated by-column), not a feature
     sep: str = ","
     transpose: bool = False
     image_size: int | None = None

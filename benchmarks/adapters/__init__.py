@@ -14,6 +14,7 @@ from benchmarks.adapters.base import Adapter, AdapterResult, RunContext
 from benchmarks.errors import OncobenchError
 
 if TYPE_CHECKING:
+    from benchmarks.config import RunConfig
     from models.registry import ModelSpec
 
 __all__ = ["Adapter", "AdapterResult", "RunContext", "adapter_for", "register_adapter"]
@@ -23,6 +24,10 @@ _ADAPTERS: dict[str, Adapter | str] = {
     "keras": "benchmarks.adapters.keras",
     "sklearn": "benchmarks.adapters.sklearn",
 }
+# Ways to train chosen by the run config rather than the model's framework.
+_WAYS: dict[str, Adapter | str] = {
+    "federated": "benchmarks.adapters.federated",  # config.federated set (Flower)
+}
 
 
 def register_adapter(framework: str, adapter: Adapter | str) -> None:
@@ -30,13 +35,22 @@ def register_adapter(framework: str, adapter: Adapter | str) -> None:
     _ADAPTERS[framework] = adapter
 
 
-def adapter_for(spec: ModelSpec) -> Adapter:
-    """The adapter that trains ``spec`` (by its ``framework``)."""
+def adapter_for(spec: ModelSpec, config: RunConfig | None = None) -> Adapter:
+    """The adapter that trains ``spec``: the federated one when ``config.federated`` is set,
+    else the one of its ``framework``."""
+    if config is not None and config.federated is not None:
+        return _load(_WAYS, "federated")
     try:
         adapter = _ADAPTERS[spec.framework]
     except KeyError:
         raise OncobenchError(f"model {spec.name!r}: no adapter for framework {spec.framework!r}; "
                              f"valid: {', '.join(sorted(_ADAPTERS))}") from None
+    return _load(_ADAPTERS, spec.framework) if isinstance(adapter, str) else adapter
+
+
+def _load(table: dict[str, Adapter | str], name: str) -> Adapter:
+    """``table[name]``, importing its module's ``ADAPTER`` on first use."""
+    adapter = table[name]
     if isinstance(adapter, str):
-        adapter = _ADAPTERS[spec.framework] = importlib.import_module(adapter).ADAPTER
+        adapter = table[name] = importlib.import_module(adapter).ADAPTER
     return adapter

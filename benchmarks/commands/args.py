@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from benchmarks.errors import OncobenchError
+
 # A parser or an argument group: anything with add_argument.
 Adder = argparse._ActionsContainer
 DATA_DIR_HELP = "download cache (default: $ONCOBENCH_DATA or ~/.cache/oncobench/data)"
@@ -76,3 +78,47 @@ def add_measurement(parser: argparse.ArgumentParser) -> None:
     ms.add_argument("--steps-per-execution", type=int)
     ms.add_argument("--threads", type=int, help="TensorFlow intra-op threads (default: all cores)")
     ms.add_argument("--inter-op-threads", type=int)
+
+
+def add_federated(parser: argparse.ArgumentParser) -> None:
+    """The ``federated`` group: Flower strategy, clients, partition, rounds, DP."""
+    fl = parser.add_argument_group("federated (Flower; pip install \"oncobench[federated]\")")
+    fl.add_argument("--federated", metavar="STRATEGY[,STRATEGY]",
+                    help="train with Flower: fedavg | fedprox | fedadam; a list runs each side by side, "
+                         "'central' in it adds the centralised run (e.g. central,fedavg,fedprox)")
+    fl.add_argument("--clients", type=int, default=5, help="number of sites (default 5)")
+    fl.add_argument("--partition", default="iid",
+                    help="iid | dirichlet:ALPHA (label skew, e.g. dirichlet:0.5) | by-column:COL")
+    fl.add_argument("--rounds", type=int, default=10, help="federated rounds (default 10)")
+    fl.add_argument("--local-epochs", type=int, default=1, help="local epochs per round (default 1)")
+    fl.add_argument("--fraction-fit", type=float, default=1.0, help="fraction of sites trained per round")
+    fl.add_argument("--proximal-mu", type=float, default=0.1, help="FedProx proximal weight (default 0.1)")
+    fl.add_argument("--server-lr", type=float, default=0.01, help="FedAdam server learning rate")
+    fl.add_argument("--dp-noise", type=float, metavar="SIGMA",
+                    help="server-side fixed-clipping DP: Gaussian noise multiplier (with --dp-clip)")
+    fl.add_argument("--dp-clip", type=float, metavar="C", help="DP clipping norm of a client update")
+
+
+def federated_from_args(args: argparse.Namespace) -> list:
+    """The ways to train ``--federated`` asks for: a ``FederatedConfig`` per strategy, ``None`` for
+    ``central``; ``[None]`` without the flag."""
+    from benchmarks.federated.settings import CENTRAL, FederatedConfig, validate_federated
+
+    if not getattr(args, "federated", None):
+        for flag in ("dp_noise", "dp_clip"):
+            if getattr(args, flag, None) is not None:
+                raise OncobenchError(f"--{flag.replace('_', '-')} needs --federated STRATEGY")
+        return [None]
+    names = [t.strip() for t in args.federated.split(",") if t.strip()]
+    if not names or len(set(names)) != len(names):
+        raise OncobenchError(f"--federated {args.federated!r}: list each strategy once, e.g. fedavg,fedprox")
+    out = []
+    for name in names:
+        if name == CENTRAL:
+            out.append(None)
+            continue
+        out.append(validate_federated(FederatedConfig(
+            strategy=name, clients=args.clients, partition=args.partition, rounds=args.rounds,
+            local_epochs=args.local_epochs, fraction_fit=args.fraction_fit, proximal_mu=args.proximal_mu,
+            server_lr=args.server_lr, dp_noise=args.dp_noise, dp_clip=args.dp_clip)))
+    return out

@@ -13,11 +13,13 @@ from typing import Any
 from benchmarks import api
 from benchmarks.commands.args import (
     add_data_options,
+    add_federated,
     add_measurement,
     add_output,
     add_plugins,
     add_profile_seeds,
     data_options_given,
+    federated_from_args,
 )
 from benchmarks.config import validate
 from benchmarks.errors import OncobenchError
@@ -127,6 +129,11 @@ def suite_from_args(args: argparse.Namespace) -> Suite:
         tuned = load_tuned(Path(args.tuned))
     config = validate(s.config.with_(recipes=recipes or None, tuned=tuned,
                                      verbose=1 if sys.stdout.isatty() else 0))
+    ways = tuple(federated_from_args(args))
+    if any(ways):
+        s = replace(s, ways=ways)
+        if args.partition.startswith("by-column:"):  # the site column is no feature
+            s = replace(s, data=replace(s.data, site_column=args.partition.partition(":")[2]))
     return replace(s, config=config,
                    threads=threads or s.threads, inter_op_threads=inter_op or s.inter_op_threads)
 
@@ -218,4 +225,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--target", help="time-to-target, e.g. val_accuracy=0.85")
     add_measurement(p)
     add_data_options(p)
+    add_federated(p)
     p.set_defaults(func=run)

@@ -56,7 +56,7 @@ def explain_folder(run_dir: Path, settings: ExplainSettings, *, data_dir: Path |
     Keras models are rebuilt and their checkpoints loaded (never retrained); returns the records.
     """
     from benchmarks.results import ResultsStore, is_ok, load_results
-    from benchmarks.runner import finish
+    from benchmarks.tables import finish
     from datasets.registry import get_dataset
 
     run_dir = Path(run_dir)

@@ -27,7 +27,7 @@ class Metric:
 
     name: str
     meaning: str
-    unit: str  # "fraction", "s", "ms", "samples/s", "GFLOP/s", "FLOPs", "MiB", "count", "ratio"
+    unit: str  # "fraction", "s", "ms", "samples/s", "GFLOP/s", "FLOPs", "MiB", "count", "ratio", "bytes"
     kind: Kind
     higher_is_better: bool
     header: str
@@ -100,6 +100,12 @@ _ALL: tuple[Metric, ...] = (
     _cost("gpu_peak_memory_mb",
           "peak GPU memory during the run (tf.config.experimental.get_memory_info), MiB", "MiB", False,
           "peak GPU memory (MiB)", 0),
+    _cost("bytes_total", "federated: model bytes sent server -> clients plus clients -> server over all "
+          "rounds (training and evaluation messages); null for centralised runs", "bytes", False,
+          "bytes sent", 0, rel=0.0, rel_control=0.0),
+    _cost("federated_wall_s", "federated: wall time of the whole Flower simulation (engine start "
+          "included), seconds; train_time_s is the rounds only; null for centralised runs", "s", False,
+          "federated wall time (s)", 1),
     _cost("params", "number of parameters (sklearn: coefficients or tree nodes)", "count", False,
           "parameters", 0, rel=0.0, rel_control=0.0),
     _cost("trainable_params", "trainable parameters (keras), null for sklearn", "count", False,

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks.atomic import atomic_write_bytes, atomic_write_text
+from benchmarks.federated.records import model_label
 from benchmarks.paths import safe_filename
 from benchmarks.report import analysis
 from benchmarks.report.analysis import DatasetSection, run_label
@@ -38,6 +39,13 @@ def _section_figures(sec: DatasetSection, colors: dict[str, str]) -> SectionFigu
             f"{base}--accuracy-vs-time.png",
             f"Test accuracy against training time (mean over runs, error bars 95% CI of accuracy). "
             f"Pareto front (maximise accuracy, minimise training time): {front}.", png))
+    png = plots.federated_curves(sec.name, [r for row in sec.rows for r in row.records], colors)
+    if png:
+        figs.overview.append(FigureRef(
+            f"{base}--federated.png",
+            "Federated runs: global-model test accuracy after each round (left) and against the "
+            "cumulative model bytes sent down and up (right), mean over runs; dashed lines: the "
+            "centralised runs' mean test accuracy.", png))
     if sec.binary:
         png = plots.roc_curves(sec.name, sec.median, sec.class_names, colors)
         if png:
@@ -94,6 +102,8 @@ def build(results_dir: Path, command: str | None = None, extra: tuple[Path, ...]
     records = list(doc["records"])
     for more in extra:
         records += list(load_results(more, NAMED)["records"])
+    # a federated run is its own model row: "cnn · fedavg (5 clients, dirichlet 0.5)"
+    records = [{**r, "model": model_label(r)} for r in records]
     meta = doc.get("meta") or {}
     run_dir = Path(results_dir)
     run_id = (run_dir.parent if run_dir.is_file() else run_dir).resolve().name

@@ -226,3 +226,60 @@ def roc_curves(dataset: str, runs: dict[str, dict[str, Any]], class_names: list[
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     return _png(fig)
+
+
+def _mean_curve(curves: list[list[float | None]]) -> list[float]:
+    """Per index, the mean of the curves' finite values (curves may differ in length)."""
+    n = max(len(c) for c in curves)
+    out = []
+    for i in range(n):
+        vals = [v for c in curves if i < len(c) and (v := number(c[i])) is not None]
+        out.append(sum(vals) / len(vals) if vals else math.nan)
+    return out
+
+
+def federated_curves(dataset: str, records: list[dict[str, Any]], colors: dict[str, str]) -> bytes | None:
+    """Global test accuracy per round and against cumulative bytes communicated (mean over runs),
+    one line per federated model label; centralised models as dashed horizontal lines."""
+    fed: dict[str, list[dict[str, Any]]] = {}
+    central: dict[str, list[float]] = {}
+    for r in records:
+        curve = (r.get("round_curves") or {}).get("round_test_accuracy") if isinstance(
+            r.get("round_curves"), dict) else None
+        if isinstance(curve, list) and curve:
+            fed.setdefault(str(r.get("model")), []).append(r)
+        elif number(r.get("accuracy")) is not None and r.get("status", "ok") == "ok":
+            central.setdefault(str(r.get("model")), []).append(number(r["accuracy"]))
+    if not fed:
+        return None
+    fig = _figure(11, 4.5)
+    by_round, by_bytes = fig.subplots(1, 2)
+    for label, runs in sorted(fed.items()):
+        color = colors.get(label, "#444444")
+        acc = _mean_curve([r["round_curves"]["round_test_accuracy"] for r in runs])
+        per_round = _mean_curve([[(number(d) or 0) + (number(u) or 0) for d, u in
+                                  zip(r.get("bytes_down_per_round") or [], r.get("bytes_up_per_round") or [])]
+                                 for r in runs])
+        rounds = range(1, len(acc) + 1)
+        by_round.plot(rounds, acc, marker="o", ms=3, color=color, label=text(short(label, 60)))
+        if len(per_round) >= len(acc):
+            cum, total = [], 0.0
+            for b in per_round[:len(acc)]:
+                total += b
+                cum.append(total / 2**20)
+            by_bytes.plot(cum, acc, marker="o", ms=3, color=color, label=text(short(label, 60)))
+    for label, accs in sorted(central.items()):
+        for ax in (by_round, by_bytes):
+            ax.axhline(sum(accs) / len(accs), ls="--", lw=1.2, color=colors.get(label, "#888888"),
+                       label=text(f"{short(label, 40)} (centralised)") if ax is by_round else None)
+    by_round.set_xlabel("round")
+    by_bytes.set_xlabel("cumulative model bytes sent, down + up (MiB)")
+    for ax in (by_round, by_bytes):
+        ax.set_ylabel("global test accuracy (fraction)")
+        ax.grid(True, alpha=0.3)
+    by_round.xaxis.get_major_locator().set_params(integer=True)
+    by_round.set_title("accuracy against rounds")
+    by_bytes.set_title("accuracy against communication")
+    by_round.legend(fontsize=8, loc="best")
+    fig.suptitle(f"{short(dataset, 40)}: federated training (mean over runs)")
+    return _png(fig)

@@ -186,6 +186,13 @@ def load_csv(path_str: str, options: LoadOptions) -> Dataset:
         drop.append(options.id_column)
     elif not options.transpose and str(names[0]).startswith("Unnamed: 0"):
         drop.append(names[0])  # an unnamed first column: sample ids written by pandas / R
+    if options.site_column:
+        if options.site_column not in names or options.site_column in drop:
+            raise DataError(f"{path}: no site {axis} {quote(options.site_column)} ({axis}s: "
+                            f"{some_of(names)}); fix --partition by-column:NAME")
+        site_values = (df.loc[options.site_column] if options.transpose else df[options.site_column])
+        sites = np.array([str(v) for v in site_values.tolist()])
+        drop.append(options.site_column)
     # sample names for messages: "sample ID", or "line N" of the file
     if options.transpose:
         if options.id_column:
@@ -194,7 +201,7 @@ def load_csv(path_str: str, options: LoadOptions) -> Dataset:
         labels = df.loc[label]
         feats = _numeric_features(df.drop(index=drop), path, transposed=True).T
     else:
-        ids = df[drop[1]].tolist() if len(drop) > 1 else None
+        ids = df[drop[1]].tolist() if len(drop) > 1 and drop[1] != options.site_column else None
         if options.id_column:
             _check_ids(path, ids, options.id_column)
         df.index = _sample_names(ids, len(df))
@@ -233,6 +240,8 @@ def load_csv(path_str: str, options: LoadOptions) -> Dataset:
     idx = split_indices(y, options, class_names, str(path))
     splits, info = preprocess_splits(x, y, idx, options, str(path),
                                      feature_names=[str(c) for c in feats.columns])
+    site_splits = ({k: sites[i] for k, i in zip(("train", "val", "test"), idx)}
+                   if options.site_column else None)
     sha = file_digest(path)
     return Dataset(
         name=f"csv:{path_str}",
@@ -246,6 +255,7 @@ def load_csv(path_str: str, options: LoadOptions) -> Dataset:
               "labels": f"leading/trailing whitespace stripped ({stripped} labels changed)",
               "preprocessing": f"impute {options.impute}, drop constant features, optional top-k by "
                                "variance, standardise (train statistics)"},
+        sites=site_splits,
         **splits,
     )
 

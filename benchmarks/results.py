@@ -39,6 +39,10 @@ _IDENTITY: dict[str, str] = {
     "seed": "random seed of this run",
     "fold": "cross-validation fold, null for a fixed split",
     "profile": "run profile name (quick, standard, ci, ...)",
+    "failure": "null for a finished run; else how it failed: error (an exception), crash (the job's "
+               "process died: signal or exit code in error), timeout (--run-timeout), data",
+    "jobs_beside": "how many jobs ran at once, this one included (--jobs); speed figures with more "
+                   "than 1 shared the machine",
     "fingerprint": "sha256 (16 hex) of the experiment: oncobench version, config, data options and "
                    "this model's hyper-parameters; a resume continues only records with the same one",
     "hparams": "object: the model's hyper-parameters as used",

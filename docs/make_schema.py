@@ -30,7 +30,7 @@ WHEN_FLOPS = ("train_gflops_per_s", "inference_gflops_per_s")
 # The only fields of a record whose status is 'failed'.
 FAILED_FIELDS = ("schema_version", "run_id", "key", "status", "error", "model", "framework", "dataset",
                  "modality", "seed", "fold", "profile", "device_kind", "device_name", "environment",
-                 "finished_at")
+                 "finished_at", "failure", "jobs_beside")
 
 META: dict[str, str] = {
     "command": "the command line that started the run",

@@ -14,9 +14,11 @@ from typing import Any
 from benchmarks.atomic import check_writable_dir
 from benchmarks.commands.args import (
     add_data_options,
+    add_execution,
     add_measurement,
     add_output,
     add_profile_seeds,
+    execution_from_args,
     options_from_args,
 )
 from benchmarks.config import get_profile, validate
@@ -112,12 +114,13 @@ def config_from_args(args: argparse.Namespace):
         epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
         learning_rate=args.lr, patience=args.patience, seeds=seeds,
         precision=args.precision, steps_per_execution=args.steps_per_execution,
-        target=_target(args.target),
+        target=_target(args.target), strategy=args.strategy,
     )
     config = config.with_(
         hparams=hp or None,
         deterministic=True if args.deterministic else None,
         jit_compile=True if args.jit_compile else None,
+        scaling=True if args.scaling else None,
         verbose=1 if sys.stdout.isatty() else 0,
     )
     return validate(config)
@@ -178,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     options = options_from_args(args)
     threads = check_threads(args)
+    execution = execution_from_args(args)
     from benchmarks.runner import execute, experiment_of, plan_pairs
 
     plan = plan_pairs(_csv(args.model), _csv(args.dataset), options)
@@ -207,7 +211,8 @@ def run(args: argparse.Namespace) -> int:
         from benchmarks.explain.record import ExplainSettings
 
         explain = ExplainSettings()
-    store = execute(plan, config, options, run_dir, meta=meta, threads=threads, explain=explain)
+    store = execute(plan, config, options, run_dir, meta=meta, threads=threads, explain=explain,
+                    **execution)
     from benchmarks.tables import comparison_table
 
     print(comparison_table(store.records))
@@ -254,4 +259,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--target", help="time-to-target, e.g. val_accuracy=0.85")
     add_measurement(p)
     add_data_options(p)
+    add_execution(p)
     p.set_defaults(func=run)

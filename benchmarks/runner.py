@@ -159,6 +159,10 @@ def execute(
     meta = {**meta, "experiment": experiment}
     # Bad data fails here, before TensorFlow starts and before the run folder exists.
     dataset_for(jobs[0][1], jobs[0][2], jobs[0][3])
+    if config.strategy != "none":  # collective ops must be configured before any other op runs
+        from benchmarks.adapters.keras import strategy_for
+
+        strategy_for(config.strategy)
     thread_info = measure.configure_threads(*threads)
     store = ResultsStore(run_dir, meta)
     how = Isolation(isolate or workers > 1 or run_timeout is not None or executor != "local",

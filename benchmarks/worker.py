@@ -27,6 +27,11 @@ def prepare(job: Job) -> None:
     import_plugins(job.plugins)
     if get_model(job.model).framework != "keras":
         return  # scikit-learn: BLAS threads come from the environment; no TensorFlow import
+    strategy = job.config.get("strategy", "none")
+    if strategy != "none":  # before any op: collective ops are configured at program startup
+        from benchmarks.adapters.keras import strategy_for
+
+        strategy_for(strategy)
     threads = job.threads or (len(job.cpus) if job.cpus else None)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if threads or job.inter_op_threads:

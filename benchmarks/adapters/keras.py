@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -136,6 +137,40 @@ def _seed_and_policy(seed: int, config: RunConfig) -> None:
     keras.mixed_precision.set_global_policy(config.precision)
 
 
+_STRATEGIES: dict[str, Any] = {}
+
+
+def strategy_for(name: str):
+    """The ``tf.distribute`` strategy of ``--strategy`` (None for "none"), one per process:
+    "mirrored" over the visible GPUs (else every logical CPU device), "multiworker" from
+    ``TF_CONFIG``. Created on first use, before the run builds anything."""
+    import tensorflow as tf
+
+    if name == "none":
+        return None
+    if name not in _STRATEGIES:
+        if name == "mirrored":
+            gpus = tf.config.list_logical_devices("GPU")
+            devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+            _STRATEGIES[name] = tf.distribute.MirroredStrategy(devices)
+        elif name == "multiworker":
+            _STRATEGIES[name] = tf.distribute.MultiWorkerMirroredStrategy()
+        else:
+            raise OncobenchError(f"--strategy {name!r}: valid: none, mirrored, multiworker")
+    return _STRATEGIES[name]
+
+
+def _distributed(ds: Any, strategy: Any) -> Any:
+    """Shard a multi-worker input pipeline by data (the index pipeline reads no files)."""
+    import tensorflow as tf
+
+    if strategy is None:
+        return ds
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options)
+
+
 def _phases(spec: ModelSpec, config: RunConfig, hp: dict[str, Any]) -> list[tuple[str, float, int]]:
     """(phase, learning rate, epochs): training, then fine-tuning when the model and hp ask."""
     phases = [("train", config.learning_rate, config.epochs)]
@@ -162,19 +197,26 @@ class KerasAdapter:
 
     def run(self, spec: ModelSpec, ds: Dataset, seed: int, config: RunConfig,
             hp: dict[str, Any], ctx: RunContext) -> AdapterResult:
+        import contextlib
+
         import keras
 
+        strategy = strategy_for(config.strategy)
+        replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+        batch = config.batch_size * replicas  # global batch: per-replica batch x replicas
         _seed_and_policy(seed, config)
         measure.reset_gpu_peak()
-        model = spec.create(ds.input_shape, ds.num_classes, hp, seed=seed)
-        compile_model(model, ds.num_classes, config, config.learning_rate)
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            model = spec.create(ds.input_shape, ds.num_classes, hp, seed=seed)
+            compile_model(model, ds.num_classes, config, config.learning_rate)
         budget = ds.memory_budget  # shared by train and val: what train holds, val cannot
         val_budget = budget - ds.train.nbytes if budget is not None and pipeline_caches(
             ds.train.x, budget) else budget
-        train = make_pipeline(ds.train.x, ds.train.y, config.batch_size, shuffle=True, seed=seed,
-                              deterministic=True, scale=ds.train.scale, memory_budget=budget)
-        val = make_pipeline(ds.val.x, ds.val.y, config.batch_size, shuffle=False, seed=seed,
-                            scale=ds.val.scale, memory_budget=val_budget)
+        train = _distributed(make_pipeline(ds.train.x, ds.train.y, batch, shuffle=True, seed=seed,
+                                           deterministic=True, scale=ds.train.scale,
+                                           memory_budget=budget), strategy)
+        val = _distributed(make_pipeline(ds.val.x, ds.val.y, batch, shuffle=False, seed=seed,
+                                         scale=ds.val.scale, memory_budget=val_budget), strategy)
         ckpt_dir = ctx.run_dir / "checkpoints"
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         ckpt = ckpt_dir / f"{safe_filename(ctx.key.replace('|', '__'), 100)}.weights.h5"  # csv:/paths too
@@ -185,8 +227,9 @@ class KerasAdapter:
         best_epoch = None
         for phase, lr, epochs in _phases(spec, config, hp):
             if phase == "fine_tune":
-                spec.fine_tune(model)
-                compile_model(model, ds.num_classes, config, lr)
+                with strategy.scope() if strategy is not None else contextlib.nullcontext():
+                    spec.fine_tune(model)
+                    compile_model(model, ds.num_classes, config, lr)
             timer = measure.make_timing_callback(config.target)
             guard = divergence_guard()
             # EarlyStopping keeps the best epoch's weights in memory and restores them at the end
@@ -216,6 +259,10 @@ class KerasAdapter:
 
         first = timers[0]
         thr = measure.steady_throughput(first.epoch_times, first.epoch_steps, len(ds.train))
+        if strategy is not None:  # predict and time inference on one device, with the trained weights
+            trained = model
+            model = spec.create(ds.input_shape, ds.num_classes, hp, seed=seed)
+            model.set_weights(trained.get_weights())
         predict = model.predict_on_batch
         proba = predict_batches(predict, ds.test.x, config.batch_size, ds.test.scale)
         sample, timed_batch = measure.timing_sample(ds.test, config.batch_size)
@@ -240,6 +287,14 @@ class KerasAdapter:
             **measure.memory_fields(ds),
         }
         cost.update(_flops_fields(model, cost))
+        cost.update({"replicas": replicas, "global_batch_size": batch, "scaling_efficiency": None,
+                     "single_replica_samples_per_s": None})
+        if config.scaling and strategy is not None:
+            one = self.run(spec, ds, seed, replace(config, strategy="none", scaling=False), hp, ctx)
+            single = one.cost.get("train_samples_per_s")
+            if single and cost.get("train_samples_per_s"):
+                cost["scaling_efficiency"] = round(cost["train_samples_per_s"] / replicas / single, 3)
+            cost["single_replica_samples_per_s"] = single
         return AdapterResult(proba, cost)
 
 

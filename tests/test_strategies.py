@@ -57,6 +57,8 @@ def test_mirrored_over_two_logical_cpus(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="Keras 3 fit() under MultiWorkerMirroredStrategy fails in its "
+                   "per-replica metric reduction (keras-team/keras#20585); passes once Keras fixes it")
 def test_multiworker_with_two_local_workers(tmp_path):
     ports = _free_ports(2)
     workers = [f"127.0.0.1:{p}" for p in ports]

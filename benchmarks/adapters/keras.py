@@ -171,6 +171,20 @@ def _distributed(ds: Any, strategy: Any) -> Any:
     return ds.with_options(options)
 
 
+def _fit_scope(model: Any, strategy: Any, name: str, data: Any):
+    """Where ``fit`` runs. Multi-worker: Keras 3 reduces a first distributed batch eagerly to
+    build the model, which fails across workers (keras-team/keras#20585); build it here from
+    one local batch in the strategy's scope instead, and skip that step in ``fit``."""
+    import contextlib
+
+    if name != "multiworker" or strategy is None:
+        return contextlib.nullcontext()
+    with strategy.scope():
+        model._symbolic_build(data_batch=next(iter(data)))
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+    return contextlib.nullcontext()
+
+
 def _phases(spec: ModelSpec, config: RunConfig, hp: dict[str, Any]) -> list[tuple[str, float, int]]:
     """(phase, learning rate, epochs): training, then fine-tuning when the model and hp ask."""
     phases = [("train", config.learning_rate, config.epochs)]
@@ -243,7 +257,9 @@ class KerasAdapter:
                 *ctx.callbacks,
             ]
             t0 = time.perf_counter()
-            hist = model.fit(train, validation_data=val, epochs=epochs, callbacks=cbs, verbose=config.verbose)
+            with _fit_scope(model, strategy, config.strategy, train):
+                hist = model.fit(train, validation_data=val, epochs=epochs, callbacks=cbs,
+                                 verbose=config.verbose)
             train_time += time.perf_counter() - t0
             if guard.reason:
                 raise TrainingDiverged(f"training diverged: {guard.reason}"

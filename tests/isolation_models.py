@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from benchmarks.modalities import MODALITIES as ALL_MODALITIES
+from models import registry
 from models.registry import register_model
 
 HOG_MB = 400
@@ -39,3 +40,15 @@ def build_hog(input_shape: tuple[int, ...], num_classes: int, *, mb: int = HOG_M
     block = np.ones(mb * 2**20 // 8)
     block.sum()
     return _logreg(seed)
+
+
+NAMES = ("abort_model", "sleepy", "hog")
+_SPECS = {name: registry._REGISTRY[name] for name in NAMES}
+
+
+def register_for_test(monkeypatch) -> None:
+    """Keep these models registered in the test process only until the test ends (each job's
+    fresh process imports this module as a plugin and registers them itself)."""
+    for name in NAMES:
+        registry._REGISTRY.pop(name, None)
+        monkeypatch.setitem(registry._REGISTRY, name, _SPECS[name])

@@ -12,26 +12,14 @@ import pytest
 
 from benchmarks.cli import main
 from benchmarks.jobs import Job, crash_reason
-from models import registry
-
-PLUGIN_MODELS = ("abort_model", "sleepy", "hog")
 
 
 @pytest.fixture
 def plugin_models(monkeypatch):
-    """Register the test plugin's models for one test only."""
-    import isolation_models  # noqa: F401 - registers on first import
+    """The test plugin's models (abort_model, sleepy, hog), registered for one test only."""
+    import isolation_models
 
-    specs = {n: registry._REGISTRY.get(n) or _saved[n] for n in PLUGIN_MODELS}
-    _saved.update(specs)
-    for name, spec in specs.items():
-        monkeypatch.setitem(registry._REGISTRY, name, spec)
-    yield
-    for name in PLUGIN_MODELS:
-        registry._REGISTRY.pop(name, None)
-
-
-_saved: dict = {}
+    isolation_models.register_for_test(monkeypatch)
 
 
 def _records(out: Path) -> dict[str, dict]:

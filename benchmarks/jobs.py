@@ -9,7 +9,7 @@ import json
 import signal
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from benchmarks.config import RunConfig
 from benchmarks.errors import DataError, OncobenchError
@@ -137,9 +137,11 @@ def import_plugins(plugins: tuple[str, ...]) -> None:
         importlib.import_module(mod)
 
 
-def run_job(job: Job, *, dataset: Any = None, callbacks: list | None = None) -> dict[str, Any]:
+def run_job(job: Job, *, dataset: Any = None, callbacks: list | None = None,
+            run: Callable[..., dict[str, Any]] | None = None) -> dict[str, Any]:
     """Run one job in this process and return its record (a failed record on an exception;
-    ``DataError`` propagates so the in-process driver can stop the suite)."""
+    ``DataError`` propagates so the in-process driver can stop the suite). ``run``: the
+    function that trains (default ``harness.run_one``)."""
     from benchmarks.harness import run_one
     from datasets.registry import get_dataset
     from models.registry import get_model
@@ -149,7 +151,7 @@ def run_job(job: Job, *, dataset: Any = None, callbacks: list | None = None) -> 
         mspec = get_model(job.model)
         if dataset is None:
             dataset = get_dataset(job.dataset).load(job.load_options())
-        rec = run_one(mspec, dataset, job.seed, job.run_config(), run_dir=Path(job.run_dir),
+        rec = (run or run_one)(mspec, dataset, job.seed, job.run_config(), run_dir=Path(job.run_dir),
                       environment=job.environment, run_id=Path(job.run_dir).name, callbacks=callbacks)
     except (KeyboardInterrupt, DataError):
         raise

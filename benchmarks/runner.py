@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from benchmarks.config import RunConfig
 from benchmarks.errors import DataError, OncobenchError
+from benchmarks.harness import run_one
 from benchmarks.jobs import NOT_RETRIED, Job, error_line, options_dict, plugins_of, run_job
 from benchmarks.results import (
     SCHEMA_VERSION,
@@ -285,7 +286,7 @@ def _execute(store: ResultsStore, jobs: list[tuple], config: RunConfig, experime
         if dspec.name not in checked:  # first job of this dataset: same data as the finished runs?
             checked.add(dspec.name)
             _same_data(store, dspec.name, dataset, run_dir)
-        rec = run_job(job, dataset=dataset, callbacks=callbacks)  # DataError stops the suite
+        rec = run_job(job, dataset=dataset, callbacks=callbacks, run=run_one)  # DataError stops the suite
         if explain is not None and rec.get("status") == "ok" and not job.explain:
             from benchmarks.explain.folder import explain_fields
 

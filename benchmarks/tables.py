@@ -30,6 +30,9 @@ def comparison_rows(records: list[dict[str, Any]]) -> list[list[str]]:
     devices: dict[tuple, str] = {}
     for r in records:
         devices.setdefault((r.get("model"), r.get("dataset")), r.get("device_kind") or "n/a")
+        if (r.get("jobs_beside") or 1) > 1:  # --jobs N: speed taken beside other jobs
+            devices[(r.get("model"), r.get("dataset"))] = f"{r.get('device_kind') or 'n/a'}, " \
+                f"{r['jobs_beside']} jobs at once"
     metrics = table_metrics(records)
     agg = aggregate(records, metrics, by=("model", "dataset"))
     agg.sort(key=lambda a: (str(a["dataset"]), str(a["model"])))

@@ -48,6 +48,7 @@ def test_abort_and_timeout_are_failed_records_and_the_suite_goes_on(plugin_model
     assert main(argv) == 1
     recs = _records(out)
     assert recs["logreg"]["status"] == "ok" and recs["logreg"]["jobs_beside"] == 2
+    assert "2 jobs at once" in (out / "summary.md").read_text()
     assert recs["abort_model"]["status"] == "failed" and recs["abort_model"]["failure"] == "crash"
     assert "SIGABRT" in recs["abort_model"]["error"]
     assert recs["sleepy"]["failure"] == "timeout" and "--run-timeout 20" in recs["sleepy"]["error"]

@@ -60,7 +60,6 @@ _TRAINING: dict[str, str] = {
     "global_batch_size": "batch per step over all replicas: per-replica batch x replicas",
     "scaling_efficiency": "with --scaling: train samples/s per replica / one replica's samples/s "
                           "(same invocation); else null",
-    "single_replica_samples_per_s": "with --scaling: train samples/s of the same run on one replica",
     "inference_batch_size": "batch size the inference throughput was timed with: the configured one, "
                             "capped (a small test split is tiled to at most 1024 samples / 64 MiB)",
     "epochs": "epochs actually run (early stopping may stop sooner); null for sklearn",

@@ -237,7 +237,7 @@ def _execute(store: ResultsStore, jobs: list[tuple], config: RunConfig, experime
     for mspec, dspec, seed, fold in todo:
         job = Job(mspec.name, dspec.name, seed, fold, config.as_dict(),
                   options_dict(how.options or LoadOptions()), str(run_dir), env, fps[mspec.name],
-                  plugins_of(mspec, dspec), explain is not None, *how.threads)
+                  plugins_of(mspec, dspec), how.isolated and explain is not None, *how.threads)
         job_of[job.key] = (job, mspec, dspec)
     t0s: dict[str, float] = {}
 
@@ -275,7 +275,7 @@ def _execute(store: ResultsStore, jobs: list[tuple], config: RunConfig, experime
             from benchmarks.executors.processes import run_processes
 
             run_processes(plain, on_record, workers=how.workers, timeout_s=how.run_timeout,
-                          gpus=int(env.get("gpu_count") or 0), log=log)
+                          gpus=len(env.get("gpus") or []), log=log)
         return
     checked: set[str] = set()
     for i, (mspec, dspec, seed, fold) in enumerate(todo, 1):
@@ -287,7 +287,7 @@ def _execute(store: ResultsStore, jobs: list[tuple], config: RunConfig, experime
             checked.add(dspec.name)
             _same_data(store, dspec.name, dataset, run_dir)
         rec = run_job(job, dataset=dataset, callbacks=callbacks, run=run_one)  # DataError stops the suite
-        if explain is not None and rec.get("status") == "ok" and not job.explain:
+        if explain is not None and rec.get("status") == "ok":
             from benchmarks.explain.folder import explain_fields
 
             rec.update(explain_fields(rec, dataset, run_dir, explain, log))

@@ -201,7 +201,8 @@ def run_suite(s: Suite, *, run_dir: Path | None = None, restart: bool = False, c
     try:
         for way_config in configs:
             store = execute(plan, way_config, s.data, run_dir, meta=meta,
-                            threads=(s.threads, s.inter_op_threads), log=log, explain=explain)
+                            threads=(s.threads, s.inter_op_threads), log=log, explain=explain,
+                            **s.execution)
         if any(s.ways):
             from benchmarks.federated.records import add_central_gaps
             from benchmarks.tables import finish

@@ -36,6 +36,8 @@ class RunConfig:
     target: tuple[str, float] | None = None  # (metric, value): time-to-target
     verbose: int = 0  # Keras progress bar (1 on a terminal)
     federated: FederatedConfig | None = None  # set: train with Flower (benchmarks.adapters.federated)
+    strategy: str = "none"  # none | mirrored | multiworker (Keras multi-device training)
+    scaling: bool = False  # with a strategy: also time one replica (scaling efficiency)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -73,6 +75,7 @@ PROFILES: dict[str, RunConfig] = {
 
 OPTIMIZERS = ("adam", "rmsprop")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+STRATEGIES = ("none", "mirrored", "multiworker")
 
 
 def get_profile(name: str) -> RunConfig:
@@ -92,6 +95,8 @@ def validate(config: RunConfig) -> RunConfig:
         raise OncobenchError(f"unknown optimizer {config.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
     if config.precision not in PRECISIONS:
         raise OncobenchError(f"unknown precision {config.precision!r}; valid: {', '.join(PRECISIONS)}")
+    if config.strategy not in STRATEGIES:
+        raise OncobenchError(f"--strategy {config.strategy!r}: valid: {', '.join(STRATEGIES)}")
     for name in ("epochs", "batch_size", "steps_per_execution", "latency_calls"):
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -113,7 +113,17 @@ def environment(threads: dict[str, int] | None = None) -> dict[str, Any]:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, MiB."""
+    """Peak resident memory of this process so far, MiB.
+
+    Linux: ``VmHWM`` of /proc/self/status, the peak of this program's own memory; ``ru_maxrss``
+    would also carry the peak of the parent a job process was forked from (kept across exec).
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(kb / 1024 if sys.platform != "darwin" else kb / 2**20, 1)
 

@@ -39,6 +39,10 @@ _IDENTITY: dict[str, str] = {
     "seed": "random seed of this run",
     "fold": "cross-validation fold, null for a fixed split",
     "profile": "run profile name (quick, standard, ci, ...)",
+    "failure": "null for a finished run; else how it failed: error (an exception), crash (the job's "
+               "process died: signal or exit code in error), timeout (--run-timeout), data",
+    "jobs_beside": "how many jobs ran at once, this one included (--jobs); speed figures with more "
+                   "than 1 shared the machine",
     "fingerprint": "sha256 (16 hex) of the experiment: oncobench version, config, data options and "
                    "this model's hyper-parameters; a resume continues only records with the same one",
     "hparams": "object: the model's hyper-parameters as used",
@@ -52,6 +56,10 @@ _PREDICTIONS: dict[str, str] = {
     "test_scores": "list of lists: predicted class probabilities on the test split",
 }
 _TRAINING: dict[str, str] = {
+    "replicas": "replicas trained in sync (--strategy; 1 without one)",
+    "global_batch_size": "batch per step over all replicas: per-replica batch x replicas",
+    "scaling_efficiency": "with --scaling: train samples/s per replica / one replica's samples/s "
+                          "(same invocation); else null",
     "inference_batch_size": "batch size the inference throughput was timed with: the configured one, "
                             "capped (a small test split is tiled to at most 1024 samples / 64 MiB)",
     "epochs": "epochs actually run (early stopping may stop sooner); null for sklearn",

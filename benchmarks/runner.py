@@ -12,7 +12,8 @@ from typing import Any, Callable
 
 from benchmarks.config import RunConfig
 from benchmarks.errors import DataError, OncobenchError
-from benchmarks.harness import record_header, run_one
+from benchmarks.harness import run_one
+from benchmarks.jobs import NOT_RETRIED, Job, error_line, options_dict, plugins_of, run_job
 from benchmarks.results import (
     SCHEMA_VERSION,
     ResultsStore,
@@ -80,6 +81,8 @@ def plan_pairs(models: list[str] | None, datasets: list[str] | None, options: Lo
 
 # Config fields that do not shape results: which seeds run, and the progress bar.
 _NOT_EXPERIMENT = ("seeds", "verbose", "hparams")
+# Config fields added later, left out of the experiment at their defaults (older runs resume).
+_NEW_DEFAULTS = {"strategy": "none", "scaling": False}
 # Load options that do not shape results: per-job seed and fold, and where the cache lives.
 _NOT_DATA_OPTIONS = ("seed", "fold", "data_dir", "cache_memory_gb")
 
@@ -91,7 +94,8 @@ def experiment_of(config: RunConfig, options: LoadOptions, models: list[ModelSpe
 
     return {
         "oncobench": __version__,
-        "config": {k: v for k, v in config.as_dict().items() if k not in _NOT_EXPERIMENT},
+        "config": {k: v for k, v in config.as_dict().items() if k not in _NOT_EXPERIMENT
+                   and not (k in _NEW_DEFAULTS and v == _NEW_DEFAULTS[k])},
         "data_options": {k: (str(v) if v is not None and not isinstance(v, (int, float, str, bool)) else v)
                          for k, v in asdict(options).items() if k not in _NOT_DATA_OPTIONS},
         "hparams": {m.name: m.hparams(config.hparams.get(m.name)) for m in models},
@@ -111,11 +115,7 @@ def new_run_dir(root: Path) -> Path:
     return path
 
 
-def _error_line(exc: BaseException) -> str:
-    """One line for a failed record: an ``OncobenchError``'s message as is, else type: message."""
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
-    return (first if isinstance(exc, OncobenchError) else f"{type(exc).__name__}: {first}")[:500]
+_error_line = error_line  # kept for callers of the old name
 
 
 def execute(
@@ -129,10 +129,19 @@ def execute(
     log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
     callbacks: list | None = None,
     explain: Any | None = None,
+    isolate: bool = False,
+    workers: int = 1,
+    run_timeout: float | None = None,
+    retry_failed: bool = False,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> ResultsStore:
     """Run every (pair, seed, fold); append each record atomically; skip finished ones.
 
     ``explain`` (``benchmarks.explain.record.ExplainSettings``): explain each finished record.
+    ``isolate`` / ``workers`` > 1 / ``run_timeout``: each job in a fresh process, ``workers``
+    at once; ``executor="ray"``: each job a Ray task (``ray_address``). A job whose process
+    crashed or timed out is not rerun on resume unless ``retry_failed``.
     """
     from benchmarks import measure
 
@@ -151,10 +160,17 @@ def execute(
     meta = {**meta, "experiment": experiment}
     # Bad data fails here, before TensorFlow starts and before the run folder exists.
     dataset_for(jobs[0][1], jobs[0][2], jobs[0][3])
+    if config.strategy != "none":  # collective ops must be configured before any other op runs
+        from benchmarks.adapters.keras import strategy_for
+
+        strategy_for(config.strategy)
     thread_info = measure.configure_threads(*threads)
     store = ResultsStore(run_dir, meta)
+    how = Isolation(isolate or workers > 1 or run_timeout is not None or executor != "local",
+                    max(1, workers), run_timeout, retry_failed, executor, ray_address,
+                    options, threads)
     try:
-        _execute(store, jobs, config, experiment, dataset_for, thread_info, log, callbacks, explain)
+        _execute(store, jobs, config, experiment, dataset_for, thread_info, log, callbacks, explain, how)
     except BaseException:  # Ctrl-C, a data or write error: still leave results.csv/summary.md
         try:
             finish(store)
@@ -165,9 +181,23 @@ def execute(
     return store
 
 
+@dataclass(frozen=True)
+class Isolation:
+    """How jobs run: in this process, or each in a fresh process / Ray task."""
+
+    isolated: bool = False
+    workers: int = 1
+    run_timeout: float | None = None
+    retry_failed: bool = False
+    executor: str = "local"
+    ray_address: str | None = None
+    options: LoadOptions | None = None
+    threads: tuple[int | None, int | None] = (None, None)
+
+
 def _execute(store: ResultsStore, jobs: list[tuple], config: RunConfig, experiment: dict[str, Any],
              dataset_for: Callable, thread_info: dict[str, int], log: Callable[[str], None],
-             callbacks: list | None, explain: Any | None = None) -> None:
+             callbacks: list | None, explain: Any | None = None, how: Isolation = Isolation()) -> None:
     """The job loop of ``execute``: skip finished records, run the others, append each."""
     from benchmarks import measure
 
@@ -186,47 +216,97 @@ def _execute(store: ResultsStore, jobs: list[tuple], config: RunConfig, experime
         if key in done and done[key] != fps[m.name]:
             raise OncobenchError(f"{run_dir}: the finished run {key} belongs to a different experiment "
                                  f"(fingerprint {done[key]}, now {fps[m.name]}); {RESTART_HINT}")
-    todo = [j for j in jobs if record_key(j[0].name, j[1].name, j[2], j[3], config.variant) not in done]
+    skip = set(done)
+    if not how.retry_failed:  # a job that crashed or hung would again: rerun with --retry-failed
+        dead = {r["key"] for r in store.records if r.get("failure") in NOT_RETRIED}
+        if dead:
+            log(f"not rerunning {len(dead)} crashed/timed-out run(s); pass --retry-failed to retry")
+        skip |= dead
+    todo = [j for j in jobs if record_key(j[0].name, j[1].name, j[2], j[3], config.variant) not in skip]
     if len(todo) < len(jobs):
         log(f"resuming {run_dir}: {len(jobs) - len(todo)} of {len(jobs)} runs already done")
+    job_of = {}
+    for mspec, dspec, seed, fold in todo:
+        job = Job(mspec.name, dspec.name, seed, fold, config.as_dict(),
+                  options_dict(how.options or LoadOptions()), str(run_dir), env, fps[mspec.name],
+                  plugins_of(mspec, dspec), how.isolated and explain is not None, *how.threads)
+        job_of[job.key] = (job, mspec, dspec)
+    t0s: dict[str, float] = {}
+
+    def label(job: Job, i: int) -> str:
+        return (f"[{i}/{len(todo)}] {job.model} on {job.dataset} seed {job.seed}"
+                + (f" fold {job.fold}" if job.fold is not None else "")
+                + (f" · {config.federated.label()}" if config.federated else ""))
+
+    def report(job: Job, rec: dict[str, Any], i: int) -> None:
+        took = time.perf_counter() - t0s.get(job.key, time.perf_counter())
+        if rec.get("status") == "ok":
+            roc = rec.get("roc_auc")
+            log(f"{label(job, i)}: accuracy {rec['accuracy']:.3f}  f1 {rec['f1_macro']:.3f}  "
+                f"roc-auc {'n/a' if roc is None else f'{roc:.3f}'}  ({took:.1f} s)")
+        else:
+            log(f"{label(job, i)}: FAILED {rec.get('error')}")
+        store.append(rec)  # a write error (full disk, read-only) stops the suite in one line
+
+    if how.isolated:
+        _check_data(store, todo, dataset_for, run_dir)
+        counter = iter(range(1, len(todo) + 1))
+
+        def on_record(job: Job, rec: dict[str, Any]) -> None:
+            report(job, rec, next(counter))
+
+        plain = [job_of[record_key(m.name, d.name, s, f, config.variant)][0] for m, d, s, f in todo]
+        now = time.perf_counter()
+        t0s.update({j.key: now for j in plain})
+        log(f"running {len(plain)} job(s) in fresh processes, {how.workers} at once"
+            + (", on Ray" if how.executor == "ray" else ""))
+        if how.executor == "ray":
+            from benchmarks.executors.ray import run_ray
+
+            run_ray(plain, on_record, address=how.ray_address, timeout_s=how.run_timeout, log=log)
+        else:
+            from benchmarks.executors.processes import run_processes
+
+            run_processes(plain, on_record, workers=how.workers, timeout_s=how.run_timeout,
+                          gpus=len(env.get("gpus") or []), log=log)
+        return
     checked: set[str] = set()
     for i, (mspec, dspec, seed, fold) in enumerate(todo, 1):
-        label = f"[{i}/{len(todo)}] {mspec.name} on {dspec.name} seed {seed}" + (
-            f" fold {fold}" if fold is not None else "") + (
-            f" · {config.federated.label()}" if config.federated else "")
-        log(f"{label} ...")
-        t0 = time.perf_counter()
-        try:
-            dataset = dataset_for(dspec, seed, fold)
-            if dspec.name not in checked:  # first job of this dataset: same data as the finished runs?
-                checked.add(dspec.name)
-                changed = data_changes(store.records, dspec.name, dataset.provenance.files)
-                if changed:
-                    raise DataError(f"{dspec.name}: the data changed since the finished runs in {run_dir} "
-                                    f"({'; '.join(changed)}); {RESTART_HINT}")
-            rec = run_one(mspec, dataset, seed, config, run_dir=run_dir, environment=env,
-                          run_id=run_dir.name, callbacks=callbacks)
-        except KeyboardInterrupt:
-            raise
-        except DataError:
-            raise  # bad data: stop with its one-line error (finished records are saved)
-        except Exception as exc:  # noqa: BLE001 - one failed run must not lose the others
-            rec = _failed(mspec, dspec, seed, fold, config, exc, env, run_dir)
-            log(f"{label}: FAILED {_error_line(exc)}")
-        else:
-            roc = rec.get("roc_auc")
-            log(f"{label}: accuracy {rec['accuracy']:.3f}  f1 {rec['f1_macro']:.3f}  "
-                f"roc-auc {'n/a' if roc is None else f'{roc:.3f}'}  ({time.perf_counter() - t0:.1f} s)")
-            rec["fingerprint"] = fps[mspec.name]
-            if explain is not None:
-                from benchmarks.explain.folder import explain_fields
+        job = job_of[record_key(mspec.name, dspec.name, seed, fold, config.variant)][0]
+        log(f"{label(job, i)} ...")
+        t0s[job.key] = time.perf_counter()
+        dataset = dataset_for(dspec, seed, fold)
+        if dspec.name not in checked:  # first job of this dataset: same data as the finished runs?
+            checked.add(dspec.name)
+            _same_data(store, dspec.name, dataset, run_dir)
+        rec = run_job(job, dataset=dataset, callbacks=callbacks, run=run_one)  # DataError stops the suite
+        if explain is not None and rec.get("status") == "ok":
+            from benchmarks.explain.folder import explain_fields
 
-                rec.update(explain_fields(rec, dataset, run_dir, explain, log))
-        store.append(rec)  # a write error (full disk, read-only) stops the suite in one line
+            rec.update(explain_fields(rec, dataset, run_dir, explain, log))
+        report(job, rec, i)
+
+
+def _same_data(store: ResultsStore, name: str, dataset: Any, run_dir: Path) -> None:
+    changed = data_changes(store.records, name, dataset.provenance.files)
+    if changed:
+        raise DataError(f"{name}: the data changed since the finished runs in {run_dir} "
+                        f"({'; '.join(changed)}); {RESTART_HINT}")
+
+
+def _check_data(store: ResultsStore, todo: list[tuple], dataset_for: Callable, run_dir: Path) -> None:
+    """Before isolated jobs resume a run: each dataset with finished records is unchanged."""
+    seen: set[str] = set()
+    for _, dspec, seed, fold in todo:
+        if dspec.name not in seen and any(r.get("dataset") == dspec.name for r in store.records):
+            seen.add(dspec.name)
+            _same_data(store, dspec.name, dataset_for(dspec, seed, fold), run_dir)
 
 
 def _failed(mspec: ModelSpec, dspec: DatasetSpec, seed: int, fold: int | None, config: RunConfig,
             exc: BaseException, env: dict[str, Any] | None, run_dir: Path) -> dict[str, Any]:
     """The record of a run that raised ``exc``: the common header only."""
-    return record_header(mspec, dspec.name, dspec.modality, seed, fold, config, run_id=run_dir.name,
-                         environment=env, status="failed", error=_error_line(exc))
+    from benchmarks.jobs import failed_record
+
+    job = Job(mspec.name, dspec.name, seed, fold, config.as_dict(), {}, str(run_dir), env)
+    return failed_record(job, error_line(exc))

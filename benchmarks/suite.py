@@ -54,6 +54,8 @@ class Suite:
     explain: bool = False  # explain each finished run (attributions, faithfulness)
     # ways to train (run --federated): a FederatedConfig per strategy, None = centralised
     ways: tuple[Any, ...] = (None,)
+    # how jobs run (run --isolate/--jobs/--run-timeout/--executor): keyword arguments of runner.execute
+    execution: dict[str, Any] = field(default_factory=dict)
 
 
 def _hint_ok(value: Any, hint: Any) -> bool:

@@ -75,6 +75,9 @@ def comparison_rows(records: list[dict[str, Any]]) -> list[list[str]]:
     for r in records:
         devices.setdefault((r.get("model"), r.get("dataset")), r.get("device_kind") or "n/a")
         groups.setdefault((r.get("model"), r.get("dataset")), []).append(r)
+        if (r.get("jobs_beside") or 1) > 1:  # --jobs N: speed taken beside other jobs
+            devices[(r.get("model"), r.get("dataset"))] = f"{r.get('device_kind') or 'n/a'}, " \
+                f"{r['jobs_beside']} jobs at once"
     agg = aggregate(records, metrics, by=("model", "dataset"))
     agg.sort(key=lambda a: (str(a["dataset"]), str(a["model"])))
     published = {d: published_best(d) for d in {a["dataset"] for a in agg}}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -198,6 +199,54 @@ def _seed_and_policy(seed: int, config: RunConfig) -> None:
     keras.mixed_precision.set_global_policy(config.precision)
 
 
+_STRATEGIES: dict[str, Any] = {}
+
+
+def strategy_for(name: str):
+    """The ``tf.distribute`` strategy of ``--strategy`` (None for "none"), one per process:
+    "mirrored" over the visible GPUs (else every logical CPU device), "multiworker" from
+    ``TF_CONFIG``. Created on first use, before the run builds anything."""
+    import tensorflow as tf
+
+    if name == "none":
+        return None
+    if name not in _STRATEGIES:
+        if name == "mirrored":
+            gpus = tf.config.list_logical_devices("GPU")
+            devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+            _STRATEGIES[name] = tf.distribute.MirroredStrategy(devices)
+        elif name == "multiworker":
+            _STRATEGIES[name] = tf.distribute.MultiWorkerMirroredStrategy()
+        else:
+            raise OncobenchError(f"--strategy {name!r}: valid: none, mirrored, multiworker")
+    return _STRATEGIES[name]
+
+
+def _distributed(ds: Any, strategy: Any) -> Any:
+    """Shard a multi-worker input pipeline by data (the index pipeline reads no files)."""
+    import tensorflow as tf
+
+    if strategy is None:
+        return ds
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options)
+
+
+def _fit_scope(model: Any, strategy: Any, name: str, data: Any):
+    """Where ``fit`` runs. Multi-worker: Keras 3 reduces a first distributed batch eagerly to
+    build the model, which fails across workers (keras-team/keras#20585); build it here from
+    one local batch in the strategy's scope instead, and skip that step in ``fit``."""
+    import contextlib
+
+    if name != "multiworker" or strategy is None:
+        return contextlib.nullcontext()
+    with strategy.scope():
+        model._symbolic_build(data_batch=next(iter(data)))
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+    return contextlib.nullcontext()
+
+
 def _phases(spec: ModelSpec, config: RunConfig, hp: dict[str, Any]) -> list[tuple[str, float, int]]:
     """(phase, learning rate, epochs): training, then fine-tuning when the model and hp ask."""
     phases = [("train", config.learning_rate, config.epochs)]
@@ -224,27 +273,33 @@ class KerasAdapter:
 
     def run(self, spec: ModelSpec, ds: Dataset, seed: int, config: RunConfig,
             hp: dict[str, Any], ctx: RunContext) -> AdapterResult:
+        import contextlib
+
         import keras
 
+        strategy = strategy_for(config.strategy)
+        replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+        batch = config.batch_size * replicas  # global batch: per-replica batch x replicas
         _seed_and_policy(seed, config)
         measure.reset_gpu_peak()
         recipe = resolve_recipe(spec, config)
         ds, selected = select_features(ds, recipe.select_features)
         monitor = monitor_for(recipe, ds.num_classes, len(ds.val))
         mode = "max" if monitor == "val_auc" else "min"
-        model = spec.create(ds.input_shape, ds.num_classes, hp, seed=seed)
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            model = spec.create(ds.input_shape, ds.num_classes, hp, seed=seed)
         budget = ds.memory_budget  # shared by train and val: what train holds, val cannot
         fit_x, fit_y = ds.train.x, ds.train.y
         if monitor == "none" and not is_lazy(fit_x):  # nothing selected on validation: it trains too
             fit_x, fit_y = np.concatenate([fit_x, ds.val.x]), np.concatenate([fit_y, ds.val.y])
         held = budget is not None and pipeline_caches(fit_x, budget)
         val_budget = budget - fit_x.nbytes if held else budget
-        train = make_pipeline(fit_x, fit_y, config.batch_size, shuffle=True, seed=seed, deterministic=True,
-                              scale=ds.train.scale, memory_budget=budget)
-        val = None if monitor == "none" else make_pipeline(
-            ds.val.x, ds.val.y, config.batch_size, shuffle=False, seed=seed, scale=ds.val.scale,
-            memory_budget=val_budget)
-        steps = math.ceil(len(fit_y) / max(1, min(config.batch_size, len(fit_y))))
+        train = _distributed(make_pipeline(fit_x, fit_y, batch, shuffle=True, seed=seed, deterministic=True,
+                                           scale=ds.train.scale, memory_budget=budget), strategy)
+        val = None if monitor == "none" else _distributed(make_pipeline(
+            ds.val.x, ds.val.y, batch, shuffle=False, seed=seed, scale=ds.val.scale,
+            memory_budget=val_budget), strategy)
+        steps = math.ceil(len(fit_y) / max(1, min(batch, len(fit_y))))
         weights = class_weights(fit_y, ds.num_classes, recipe.class_weight)
         ckpt_dir = ctx.run_dir / "checkpoints"
         ckpt_dir.mkdir(parents=True, exist_ok=True)
@@ -256,10 +311,12 @@ class KerasAdapter:
         best_epoch = None
         for phase, lr, epochs in _phases(spec, config, hp):
             if phase == "fine_tune":
-                spec.fine_tune(model)
+                with strategy.scope() if strategy is not None else contextlib.nullcontext():
+                    spec.fine_tune(model)
             warmup = recipe.warmup_epochs if phase == "train" else 0
             schedule = lr_schedule(recipe.schedule, lr, epochs, steps, warmup)
-            compile_model(model, ds.num_classes, config, schedule, recipe=recipe, monitor=monitor)
+            with strategy.scope() if strategy is not None else contextlib.nullcontext():
+                compile_model(model, ds.num_classes, config, schedule, recipe=recipe, monitor=monitor)
             timer = measure.make_timing_callback(config.target)
             guard = divergence_guard()
             # EarlyStopping keeps the best epoch's weights (by the monitor) in memory and restores
@@ -277,8 +334,9 @@ class KerasAdapter:
                 *ctx.callbacks,
             ]
             t0 = time.perf_counter()
-            hist = model.fit(train, validation_data=val, epochs=epochs, callbacks=cbs, verbose=config.verbose,
-                             class_weight=weights)
+            with _fit_scope(model, strategy, config.strategy, train):
+                hist = model.fit(train, validation_data=val, epochs=epochs, callbacks=cbs,
+                                 verbose=config.verbose, class_weight=weights)
             train_time += time.perf_counter() - t0
             if guard.reason:
                 raise TrainingDiverged(f"training diverged: {guard.reason}"
@@ -297,6 +355,10 @@ class KerasAdapter:
 
         first = timers[0]
         thr = measure.steady_throughput(first.epoch_times, first.epoch_steps, len(fit_y))
+        if strategy is not None:  # predict and time inference on one device, with the trained weights
+            trained = model
+            model = spec.create(ds.input_shape, ds.num_classes, hp, seed=seed)
+            model.set_weights(trained.get_weights())
         predict = model.predict_on_batch
         proba = predict_batches(predict, ds.test.x, config.batch_size, ds.test.scale)
         sample, timed_batch = measure.timing_sample(ds.test, config.batch_size)
@@ -324,6 +386,14 @@ class KerasAdapter:
             "feature_selection": selected,
         }
         cost.update(_flops_fields(model, cost))
+        cost.update({"replicas": replicas, "global_batch_size": batch, "scaling_efficiency": None,
+                     "single_replica_samples_per_s": None})
+        if config.scaling and strategy is not None:
+            one = self.run(spec, ds, seed, replace(config, strategy="none", scaling=False), hp, ctx)
+            single = one.cost.get("train_samples_per_s")
+            if single and cost.get("train_samples_per_s"):
+                cost["scaling_efficiency"] = round(cost["train_samples_per_s"] / replicas / single, 3)
+            cost["single_replica_samples_per_s"] = single
         return AdapterResult(proba, cost)
 
 

@@ -122,3 +122,37 @@ def federated_from_args(args: argparse.Namespace) -> list:
             local_epochs=args.local_epochs, fraction_fit=args.fraction_fit, proximal_mu=args.proximal_mu,
             server_lr=args.server_lr, dp_noise=args.dp_noise, dp_clip=args.dp_clip)))
     return out
+def add_execution(parser: argparse.ArgumentParser) -> None:
+    """The ``execution`` group: process isolation, parallel jobs, timeouts, executors."""
+    ex = parser.add_argument_group("execution")
+    ex.add_argument("--isolate", action="store_true",
+                    help="run each job in a fresh process (own memory peak; a crash fails only that job)")
+    ex.add_argument("--jobs", type=int, default=1, metavar="N",
+                    help="run N jobs at once, each in a fresh process on its own cores/GPU (default 1; "
+                         "speed figures with N > 1 are marked)")
+    ex.add_argument("--run-timeout", type=float, metavar="SECONDS",
+                    help="kill a job after SECONDS and record it as failed (implies --isolate)")
+    ex.add_argument("--retry-failed", action="store_true",
+                    help="on resume, rerun jobs that crashed or timed out (default: keep their record)")
+    ex.add_argument("--executor", default="local", choices=("local", "ray"),
+                    help="local processes, or Ray tasks on a cluster (pip install 'oncobench[ray]')")
+    ex.add_argument("--ray-address", metavar="auto|HOST:PORT",
+                    help="Ray cluster to join (default: start a local Ray instance)")
+    ex.add_argument("--strategy", choices=("none", "mirrored", "multiworker"),
+                    help="Keras multi-device training: MirroredStrategy over the visible GPUs, or "
+                         "MultiWorkerMirroredStrategy with TF_CONFIG")
+    ex.add_argument("--scaling", action="store_true",
+                    help="with --strategy: also time one replica and record scaling efficiency")
+
+
+def execution_from_args(args: argparse.Namespace) -> dict:
+    """The keyword arguments of ``runner.execute`` for the ``execution`` group, checked."""
+    if args.jobs < 1:
+        raise OncobenchError(f"--jobs {args.jobs}: must be at least 1")
+    if args.run_timeout is not None and not (0 < args.run_timeout < float("inf")):
+        raise OncobenchError(f"--run-timeout {args.run_timeout}: must be a positive number of seconds")
+    if args.ray_address and args.executor != "ray":
+        raise OncobenchError("--ray-address needs --executor ray")
+    return {"isolate": args.isolate, "workers": args.jobs, "run_timeout": args.run_timeout,
+            "retry_failed": args.retry_failed, "executor": args.executor,
+            "ray_address": args.ray_address}

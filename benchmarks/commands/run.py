@@ -13,12 +13,14 @@ from typing import Any
 from benchmarks import api
 from benchmarks.commands.args import (
     add_data_options,
+    add_execution,
     add_federated,
     add_measurement,
     add_output,
     add_plugins,
     add_profile_seeds,
     data_options_given,
+    execution_from_args,
     federated_from_args,
 )
 from benchmarks.config import validate
@@ -127,14 +129,15 @@ def suite_from_args(args: argparse.Namespace) -> Suite:
         from benchmarks.tune import load_tuned
 
         tuned = load_tuned(Path(args.tuned))
-    config = validate(s.config.with_(recipes=recipes or None, tuned=tuned,
+    config = validate(s.config.with_(recipes=recipes or None, tuned=tuned, strategy=args.strategy,
+                                     scaling=True if args.scaling else None,
                                      verbose=1 if sys.stdout.isatty() else 0))
     ways = tuple(federated_from_args(args))
     if any(ways):
         s = replace(s, ways=ways)
         if args.partition.startswith("by-column:"):  # the site column is no feature
             s = replace(s, data=replace(s.data, site_column=args.partition.partition(":")[2]))
-    return replace(s, config=config,
+    return replace(s, config=config, execution=execution_from_args(args),
                    threads=threads or s.threads, inter_op_threads=inter_op or s.inter_op_threads)
 
 
@@ -226,4 +229,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_measurement(p)
     add_data_options(p)
     add_federated(p)
+    add_execution(p)
     p.set_defaults(func=run)

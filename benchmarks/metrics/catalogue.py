@@ -91,6 +91,8 @@ _ALL: tuple[Metric, ...] = (
     _cost("inference_gflops_per_s",
           "achieved inference GFLOP/s, flops_per_sample x inference_samples_per_s", "GFLOP/s", True,
           "inference GFLOP/s", 1, rel=0.05, rel_control=0.10),
+    _cost("single_replica_samples_per_s", "with --strategy and --scaling: train samples/s of the same run "
+          "on one replica (same invocation); else null", "samples/s", True, "1-replica samples/s", 0),
     _cost("peak_rss_mb", "peak resident memory of the process so far, MiB", "MiB", False,
           "peak RSS (MiB)", 0),
     _cost("data_memory_mb", "the dataset's features as stored, all splits (images: pixel bytes), MiB",

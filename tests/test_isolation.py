@@ -1,0 +1,87 @@
+"""One run = one job in a fresh process: a crash or a timeout is a failed record with the reason
+and the others finish; resume keeps those records unless --retry-failed; memory is per job;
+--jobs 2 gives the same quality numbers as --jobs 1."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pytest
+
+from benchmarks.cli import main
+from benchmarks.jobs import Job, crash_reason
+
+
+@pytest.fixture
+def plugin_models(monkeypatch):
+    """The test plugin's models (abort_model, sleepy, hog), registered for one test only."""
+    import isolation_models
+
+    isolation_models.register_for_test(monkeypatch)
+
+
+def _records(out: Path) -> dict[str, dict]:
+    return {r["model"]: r for r in json.loads((out / "results.json").read_text())["records"]}
+
+
+def test_job_round_trips_through_json():
+    job = Job("dnn", "golub", 1, 2, {"epochs": 3, "seeds": [1], "target": ["val_accuracy", 0.8]},
+              {"data_dir": "/tmp/x", "cv_folds": 3}, "/tmp/run", plugins=("a.b",), cpus=(0, 1))
+    again = Job.from_json(job.to_json())
+    assert again == job
+    assert again.run_config().target == ("val_accuracy", 0.8)
+    assert again.load_options().fold == 2 and str(again.load_options().data_dir) == "/tmp/x"
+
+
+def test_crash_reason_names_the_signal_and_the_stderr_tail():
+    text = crash_reason(-signal.SIGABRT, "line 1\nline 2\nAssertion failed: x\n")
+    assert "SIGABRT" in text and "Assertion failed: x" in text
+    assert crash_reason(3, "").startswith("job process exit code 3")
+
+
+def test_abort_and_timeout_are_failed_records_and_the_suite_goes_on(plugin_models, tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["run", "--model", "abort_model,sleepy,logreg", "--dataset", "wisconsin", "--profile", "quick",
+            "--jobs", "2", "--run-timeout", "20", "--output", str(out)]
+    assert main(argv) == 1
+    recs = _records(out)
+    assert recs["logreg"]["status"] == "ok" and recs["logreg"]["jobs_beside"] == 2
+    assert "2 jobs at once" in (out / "summary.md").read_text()
+    assert recs["abort_model"]["status"] == "failed" and recs["abort_model"]["failure"] == "crash"
+    assert "SIGABRT" in recs["abort_model"]["error"]
+    assert recs["sleepy"]["failure"] == "timeout" and "--run-timeout 20" in recs["sleepy"]["error"]
+    # a rerun keeps them (they would crash again) ...
+    capsys.readouterr()
+    assert main(argv) == 1
+    assert "not rerunning 2 crashed/timed-out run(s)" in capsys.readouterr().err
+    assert _records(out)["abort_model"]["finished_at"] == recs["abort_model"]["finished_at"]
+    # ... unless asked
+    assert main(["run", "--model", "abort_model", "--dataset", "wisconsin", "--profile", "quick",
+                 "--isolate", "--retry-failed", "--output", str(out)]) == 1
+    assert "abort_model on wisconsin" in capsys.readouterr().err
+    assert _records(out)["abort_model"]["failure"] == "crash"
+
+
+def test_peak_memory_is_the_jobs_own(plugin_models, tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "--model", "hog,logreg", "--dataset", "wisconsin", "--profile", "quick",
+                 "--isolate", "--output", str(out)]) == 0
+    recs = _records(out)
+    assert recs["hog"]["peak_rss_mb"] > 300
+    assert recs["logreg"]["peak_rss_mb"] < recs["hog"]["peak_rss_mb"] - 250, (
+        recs["logreg"]["peak_rss_mb"], recs["hog"]["peak_rss_mb"])
+
+
+@pytest.mark.slow
+def test_two_jobs_at_once_give_the_same_quality_numbers(tmp_path):
+    keys = ("accuracy", "f1_macro", "roc_auc", "test_scores")
+    got = {}
+    for n in (1, 2):
+        out = tmp_path / f"jobs{n}"
+        assert main(["run", "--model", "logreg,dnn", "--dataset", "wisconsin", "--profile", "quick",
+                     "--deterministic", "--jobs", str(n), "--isolate", "--output", str(out)]) == 0
+        got[n] = {m: {k: r[k] for k in keys} for m, r in _records(out).items()}
+        assert {r["jobs_beside"] for r in _records(out).values()} == {n}
+    assert got[1] == got[2]

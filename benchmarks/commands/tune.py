@@ -33,11 +33,11 @@ def run(args: argparse.Namespace) -> int:
     specs = [get_model(m.strip()) for m in args.model.split(",") if m.strip()]
     datasets = [d.strip() for d in args.dataset.split(",") if d.strip()]
     config = validate(get_profile(args.profile).with_(epochs=args.epochs))
-    from benchmarks.commands.run import _quiet_tensorflow
+    from benchmarks.api import quiet_tensorflow
     from benchmarks.runner import new_run_dir
 
     out = Path(args.output) if args.output else new_run_dir(RESULTS_ROOT / "tuning")
-    _quiet_tensorflow()
+    quiet_tensorflow()
     results = []
     for name in datasets:
         ds = get_dataset(name).load(LoadOptions(seed=args.seed))

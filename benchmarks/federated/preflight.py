@@ -46,8 +46,8 @@ def client_splits(ds: Dataset, fed: FederatedConfig, seed: int) -> list[ClientSp
 
 
 def preflight(pairs: list, seeds: tuple[int, ...], fed: FederatedConfig, options: LoadOptions) -> None:
-    """Check every (model, dataset, seed) of a federated run; raise before anything trains."""
-    require_flower()
+    """Check every (model, dataset, seed) of a federated run; raise before anything trains. The
+    model and partition are checked first: those messages hold whether Flower is installed or not."""
     for mspec, _ in pairs:
         check_model(mspec)
     folds = list(range(options.cv_folds)) if options.cv_folds else [None]
@@ -55,3 +55,4 @@ def preflight(pairs: list, seeds: tuple[int, ...], fed: FederatedConfig, options
         for seed in seeds:
             for fold in folds:
                 client_splits(dspec.load(replace(options, seed=seed, fold=fold)), fed, seed)
+    require_flower()

@@ -47,12 +47,20 @@ def serve(directory: Path, *, truncate: bool = False) -> Iterator[str]:
         server.server_close()
 
 
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct ports on 127.0.0.1 that were free a moment ago (held together while chosen)."""
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
 def closed_port_url(filename: str) -> str:
     """A URL on 127.0.0.1 where nothing listens (the port was just freed)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/{filename}"
+    return f"http://127.0.0.1:{free_ports(1)[0]}/{filename}"
 
 
 def medmnist_arrays(classes: int = 7, size: int = 28, channels: int = 3,

@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 import pytest
+from conftest_data import free_ports
 
 from benchmarks.cli import main
 from benchmarks.errors import OncobenchError
@@ -211,18 +212,6 @@ def test_simulation_record_next_to_central(tmp_path):
     assert "dnn · fedprox (2 clients, iid, DP" in (out / "summary.md").read_text()
 
 
-def _free_ports(n: int) -> list[int]:
-    import socket
-
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def _wait_for_port(port: int, timeout: float = 120) -> None:
     import socket
     import time
@@ -277,7 +266,7 @@ def test_deployment_on_localhost_matches_simulation(tmp_path):
     env = {**os.environ, "FLWR_HOME": str(tmp_path / "flwr"),
            "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")]),
            "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
-    link, n0, n1 = _free_ports(3)  # Flower 1.42: one HTTP port per SuperLink / SuperNode
+    link, n0, n1 = free_ports(3)  # Flower 1.42: one HTTP port per SuperLink / SuperNode
     write_connection(tmp_path / "flwr", f"127.0.0.1:{link}")
     app = write_app(tmp_path / "app")
     logs = tmp_path / "logs"

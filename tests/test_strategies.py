@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest_data import free_ports
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN = ["run", "--model", "dnn", "--dataset", "wisconsin", "--profile", "quick", "--batch-size", "16"]
@@ -33,16 +33,6 @@ def _record(out: Path) -> dict:
     return rec
 
 
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 @pytest.mark.slow
 def test_mirrored_over_two_logical_cpus(tmp_path):
     out = tmp_path / "run"
@@ -60,7 +50,7 @@ def test_mirrored_over_two_logical_cpus(tmp_path):
 @pytest.mark.xfail(strict=True, reason="Keras 3 fit() under MultiWorkerMirroredStrategy fails in its "
                    "per-replica metric reduction (keras-team/keras#20585); passes once Keras fixes it")
 def test_multiworker_with_two_local_workers(tmp_path):
-    ports = _free_ports(2)
+    ports = free_ports(2)
     workers = [f"127.0.0.1:{p}" for p in ports]
     procs = []
     for i in range(2):

@@ -224,3 +224,13 @@ def test_folder_larger_than_the_budget_decodes_per_batch(tmp_path):
         np.testing.assert_array_equal(a.floats(), b.floats())
         np.testing.assert_array_equal(a.x[[2, 0]], b.x[[2, 0]])
         np.testing.assert_array_equal(a.y, b.y)
+
+
+def test_reader_threads_are_a_quarter_of_the_usable_cores(monkeypatch):
+    import os
+
+    from benchmarks.adapters.keras import reader_threads
+
+    for cores, want in ((1, 1), (2, 1), (8, 2), (16, 4)):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid, n=cores: set(range(n)), raising=False)
+        assert reader_threads() == want

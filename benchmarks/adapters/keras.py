@@ -58,7 +58,7 @@ def make_pipeline(x: Any, y: np.ndarray, batch_size: int, *, shuffle: bool, seed
             yb.set_shape((None,))
             return xb, yb
 
-        ds = ds.map(fetch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        ds = ds.map(fetch, num_parallel_calls=reader_threads(), deterministic=True)
     if x.dtype != np.float32 or scale != 1.0:
         divisor = tf.constant(scale, tf.float32)
         ds = ds.map(lambda xb, yb: (tf.math.truediv(tf.cast(xb, tf.float32), divisor), yb))
@@ -66,6 +66,17 @@ def make_pipeline(x: Any, y: np.ndarray, batch_size: int, *, shuffle: bool, seed
     options = tf.data.Options()
     options.deterministic = deterministic
     return ds.with_options(options)
+
+
+def reader_threads() -> int:
+    """Parallel batch reads from disk: a quarter of the cores, at least one. A read is a few ms
+    of CPU per batch (measured: 3.5 ms for 64 rows of 224x224x3); tf.data's AUTOTUNE ran more
+    readers than that and, on 2 cores, took them from training: fine-tuning MobileNetV2 on a
+    16 GB file streamed 488 samples/s with AUTOTUNE, 534 with one reader (in memory: 535)."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cores // 4)
 
 
 def pipeline_caches(x: Any, memory_budget: int | None) -> bool:

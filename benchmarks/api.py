@@ -192,7 +192,7 @@ def run_suite(s: Suite, *, run_dir: Path | None = None, restart: bool = False, c
                      datasets=tuple(dict.fromkeys(d.name for _, d in plan.pairs)),
                      config=config, data=s.data, plugins=s.plugins, output=str(run_dir),
                      tensorboard=s.tensorboard, threads=s.threads, inter_op_threads=s.inter_op_threads,
-                     explain=s.explain)
+                     explain=s.explain, ways=s.ways, execution=s.execution)
     explain = None
     if s.explain:
         from benchmarks.explain.record import ExplainSettings

@@ -2,7 +2,10 @@
 
 A suite names models, datasets, a profile, seeds, plugins, training settings (``[training]``:
 ``RunConfig`` fields), data options (``[data]``: ``LoadOptions`` fields), hyper-parameters per
-model (``[hparams.MODEL]``) and where to write. Every run folder gets its resolved suite
+model (``[hparams.MODEL]``), recipe overrides per model (``[recipes.MODEL]``), tuned values per
+pair (``[tuned."MODEL|DATASET"]``, as ``run --tuned`` loads them), federated ways to train
+(``[[federated]]``: ``FederatedConfig`` fields), how jobs run (``[execution]``) and where to
+write. Every run folder gets its resolved suite
 (``suite.toml``), so ``run --config results/<run-id>/suite.toml`` reproduces the run.
 Unknown keys and values of the wrong type are one-line errors listing the valid ones.
 """
@@ -20,6 +23,7 @@ from typing import Any, Mapping
 
 from benchmarks.config import RunConfig, get_profile, validate
 from benchmarks.errors import OncobenchError
+from benchmarks.federated.settings import CENTRAL, FederatedConfig, validate_federated
 from benchmarks.plugins import is_file_reference
 from datasets.base import LoadOptions
 
@@ -31,11 +35,19 @@ else:  # pragma: no cover - Python 3.10
 SUITE_FILE = "suite.toml"  # the resolved suite saved in every run folder
 # [training]: RunConfig fields a suite may set (profile, seeds, hparams have their own keys).
 TRAINING_KEYS = tuple(f.name for f in fields(RunConfig)
-                      if f.name not in ("profile", "seeds", "hparams", "verbose", "recipes", "tuned"))
+                      if f.name not in ("profile", "seeds", "hparams", "verbose", "recipes", "tuned",
+                                        "federated"))
 # [data]: LoadOptions fields a suite may set (seed and fold are per job).
 DATA_KEYS = tuple(f.name for f in fields(LoadOptions) if f.name not in ("seed", "fold"))
 TOP_KEYS = ("models", "datasets", "profile", "seeds", "plugins", "output", "tensorboard", "threads",
-            "inter_op_threads", "explain", "training", "data", "hparams")
+            "inter_op_threads", "explain", "training", "data", "hparams", "recipes", "tuned", "federated",
+            "execution")
+FEDERATED_KEYS = tuple(f.name for f in fields(FederatedConfig))
+# [execution]: keyword arguments of runner.execute (run --isolate/--jobs/--run-timeout/...)
+EXECUTION_DEFAULTS: dict[str, Any] = {"isolate": False, "workers": 1, "run_timeout": None,
+                                      "retry_failed": False, "executor": "local", "ray_address": None}
+EXECUTORS = ("local", "ray")
+TUNED_KEYS = ("hparams", "recipe", "learning_rate", "source")
 
 
 @dataclass(frozen=True)
@@ -115,6 +127,71 @@ def _optional_int(where: str, value: Any) -> int | None:
     return value
 
 
+def _per_model(where: str, value: Any, example: str) -> dict[str, dict[str, Any]]:
+    """A table of tables (``[hparams.MODEL]``, ``[recipes.MODEL]``) as plain dicts."""
+    if not isinstance(value, Mapping) or not all(isinstance(v, Mapping) for v in value.values()):
+        raise OncobenchError(f"{where}: expected one table per model, e.g. {example}")
+    return {m: dict(v) for m, v in value.items()}
+
+
+def check_execution(execution: Mapping[str, Any], where: str = "[execution]") -> dict[str, Any]:
+    """How jobs run, checked: every key known, workers >= 1, a positive timeout, a known executor."""
+    if not isinstance(execution, Mapping):
+        raise OncobenchError(f"{where}: expected a table of {', '.join(EXECUTION_DEFAULTS)}")
+    _known(where, execution, tuple(EXECUTION_DEFAULTS))
+    out = {**EXECUTION_DEFAULTS, **execution}
+    for key in ("isolate", "retry_failed"):
+        if not isinstance(out[key], bool):
+            raise OncobenchError(f"{where}.{key} = {out[key]!r}: expected true/false")
+    if isinstance(out["workers"], bool) or not isinstance(out["workers"], int) or out["workers"] < 1:
+        raise OncobenchError(f"--jobs {out['workers']!r}: must be at least 1")
+    timeout = out["run_timeout"]
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or not 0 < timeout < float("inf")):
+        raise OncobenchError(f"--run-timeout {timeout!r}: must be a positive number of seconds")
+    if out["executor"] not in EXECUTORS:
+        raise OncobenchError(f"--executor {out['executor']!r}: valid: {', '.join(EXECUTORS)}")
+    address = out["ray_address"]
+    if address is not None and (not isinstance(address, str) or out["executor"] != "ray"):
+        raise OncobenchError("--ray-address needs --executor ray")
+    return out
+
+
+def _federated(where: str, value: Any) -> tuple[FederatedConfig | None, ...]:
+    """``[[federated]]``: one table per way to train; ``strategy = "central"`` is the centralised
+    run beside them (``run --federated central,fedavg``)."""
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, Mapping) for v in value):
+        raise OncobenchError(f"{where}: expected [[federated]] tables of {', '.join(FEDERATED_KEYS)}")
+    ways: list[FederatedConfig | None] = []
+    for i, table in enumerate(value):
+        if table.get("strategy") == CENTRAL:
+            _known(f"{where}[{i}]", table, ("strategy",))
+            ways.append(None)
+            continue
+        way = FederatedConfig(**_typed(f"{where}[{i}]", table, FederatedConfig, FEDERATED_KEYS))
+        validate_federated(way)
+        ways.append(way)
+    return tuple(ways)
+
+
+def _tuned(where: str, value: Any) -> dict[str, dict[str, Any]]:
+    """``[tuned."MODEL|DATASET"]``: what ``run --tuned`` loaded, kept in the suite."""
+    if not isinstance(value, Mapping):
+        raise OncobenchError(f"{where}: expected one table per \"MODEL|DATASET\" pair")
+    out = {}
+    for key, entry in value.items():
+        if "|" not in key or not isinstance(entry, Mapping):
+            raise OncobenchError(f"{where}.{key!r}: expected a table keyed \"MODEL|DATASET\"")
+        _known(f"{where}.{key!r}", entry, TUNED_KEYS)
+        for sub in ("hparams", "recipe"):
+            if not isinstance(entry.get(sub) or {}, Mapping):
+                raise OncobenchError(f"{where}.{key!r}.{sub}: expected a table")
+        hp = {k: tuple(v) if isinstance(v, list) else v for k, v in (entry.get("hparams") or {}).items()}
+        out[key] = {"hparams": hp, "recipe": dict(entry.get("recipe") or {}),
+                    "learning_rate": entry.get("learning_rate"), "source": entry.get("source")}
+    return out
+
+
 def check_options(options: LoadOptions) -> LoadOptions:
     """Reject impossible data options (folds, gene counts, image sizes) in one line."""
     if options.cv_folds is not None and options.cv_folds < 2:
@@ -142,9 +219,9 @@ def suite_from_mapping(doc: Mapping[str, Any], *, source: str = "suite",
             raise OncobenchError(f"{source} [training].target = {target!r}: expected [METRIC, VALUE], "
                                  "e.g. [\"val_accuracy\", 0.85]")
         training["target"] = (target[0], float(target[1]))
-    hparams = doc.get("hparams") or {}
-    if not isinstance(hparams, Mapping) or not all(isinstance(v, Mapping) for v in hparams.values()):
-        raise OncobenchError(f"{source} [hparams]: expected one table per model, e.g. [hparams.dnn]")
+    hparams = _per_model(f"{source} [hparams]", doc.get("hparams") or {}, "[hparams.dnn]")
+    recipes = _per_model(f"{source} [recipes]", doc.get("recipes") or {}, "[recipes.cnn]")
+    tuned = _tuned(f"{source} [tuned]", doc.get("tuned") or {})
     seeds = doc.get("seeds")
     if seeds is not None and (not isinstance(seeds, (list, tuple))
                               or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)):
@@ -153,7 +230,7 @@ def suite_from_mapping(doc: Mapping[str, Any], *, source: str = "suite",
     if not isinstance(profile, str):
         raise OncobenchError(f"{source} profile = {profile!r}: expected a profile name")
     config = get_profile(profile).with_(**training, seeds=tuple(seeds) if seeds is not None else None)
-    config = validate(config.with_(hparams={m: dict(v) for m, v in hparams.items()} or None))
+    config = validate(config.with_(hparams=hparams or None, recipes=recipes or None, tuned=tuned or None))
     data = _typed(f"{source} [data]", doc.get("data") or {}, LoadOptions, DATA_KEYS)
     if data.get("data_dir") is not None:
         data["data_dir"] = Path(data["data_dir"])
@@ -174,6 +251,8 @@ def suite_from_mapping(doc: Mapping[str, Any], *, source: str = "suite",
         threads=_optional_int(f"{source} threads", doc.get("threads")),
         inter_op_threads=_optional_int(f"{source} inter_op_threads", doc.get("inter_op_threads")),
         explain=bool(doc.get("explain", False)),
+        ways=_federated(f"{source} [[federated]]", doc["federated"]) if doc.get("federated") else (None,),
+        execution=check_execution(doc["execution"], f"{source} [execution]") if "execution" in doc else {},
     )
 
 
@@ -216,6 +295,15 @@ def _table(rows: Mapping[str, Any]) -> list[str]:
     return [f"{k} = {_toml_value(v)}" for k, v in rows.items() if v is not None]
 
 
+def _tables(name: str, rows: Mapping[str, Any]) -> list[str]:
+    """``[name]`` with its values, then a ``[name.KEY]`` sub-table for each mapping value."""
+    lines = ["", f"[{name}]"] + _table({k: v for k, v in rows.items() if not isinstance(v, Mapping)})
+    for key, sub in rows.items():
+        if isinstance(sub, Mapping):
+            lines += _tables(f"{name}.{json.dumps(key)}", sub)
+    return lines
+
+
 def suite_to_toml(suite: Suite, *, hparams: Mapping[str, Mapping[str, Any]] | None = None,
                   header: str = "") -> str:
     """``suite`` as TOML (every training and data setting spelled out); ``hparams``: the resolved
@@ -234,4 +322,13 @@ def suite_to_toml(suite: Suite, *, hparams: Mapping[str, Mapping[str, Any]] | No
     lines += ["", "[data]"] + _table({k: data[k] for k in DATA_KEYS})
     for model, values in (hparams if hparams is not None else suite.config.hparams).items():
         lines += ["", f"[hparams.{json.dumps(model)}]"] + _table(values)
+    for model, values in suite.config.recipes.items():
+        lines += _tables(f"recipes.{json.dumps(model)}", values)
+    for pair, entry in suite.config.tuned.items():
+        lines += _tables(f"tuned.{json.dumps(pair)}", entry)
+    if any(suite.ways):
+        for way in suite.ways:
+            lines += ["", "[[federated]]"] + _table(asdict(way) if way else {"strategy": CENTRAL})
+    if suite.execution:
+        lines += ["", "[execution]"] + _table(suite.execution)
     return "\n".join(lines) + "\n"

@@ -69,6 +69,52 @@ def test_round_trip_and_relative_plugins(tmp_path):
     assert back.models == suite.models and back.datasets == suite.datasets
 
 
+def test_recipes_tuned_federated_and_execution_round_trip(tmp_path):
+    from benchmarks.federated.settings import FederatedConfig
+
+    tuned = {"logreg|wisconsin": {"hparams": {"C": 0.25}, "recipe": {}, "learning_rate": None,
+                                  "source": "t/tuned.json"},
+             "dnn|golub": {"hparams": {"units": (64, 32)}, "recipe": {"weight_decay": 0.01},
+                           "learning_rate": 0.003, "source": "t/tuned.json"}}
+    config = get_profile("quick").with_(recipes={"cnn": {"label_smoothing": 0.1, "schedule": "cosine"}},
+                                        tuned=tuned)
+    ways = (None, FederatedConfig(strategy="fedprox", clients=3, partition="dirichlet:0.5", rounds=2))
+    execution = {"isolate": True, "workers": 2, "run_timeout": 90.0, "retry_failed": True,
+                 "executor": "local", "ray_address": None}
+    suite = Suite(models=("dnn",), config=config, ways=ways, execution=execution)
+    path = tmp_path / "suite.toml"
+    path.write_text(suite_to_toml(suite))
+    back = read_suite(path)
+    assert back.config.recipes == config.recipes
+    assert back.config.tuned["dnn|golub"]["hparams"] == {"units": (64, 32)}
+    assert back.config.tuned == tuned
+    assert back.ways == ways  # the centralised run (None) beside the federated one
+    assert back.execution == execution
+
+
+def test_saved_suite_keeps_recipe_and_tuned_values(tmp_path, capsys):
+    tuned = tmp_path / "tuned.json"
+    tuned.write_text(json.dumps({"format": 1, "pairs": {"logreg|wisconsin": {"hparams": {"C": 0.05}}}}))
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main(["run", "--model", "dnn,logreg", "--dataset", "wisconsin", "--profile", "quick",
+                 "--deterministic", "--epochs", "2", "--recipe", "dnn.label_smoothing=0.2",
+                 "--tuned", str(tuned), "--output", str(first)]) == 0
+    text = (first / "suite.toml").read_text()
+    assert "label_smoothing = 0.2" in text and '[tuned."logreg|wisconsin"."hparams"]' in text
+    assert main(["run", "--config", str(first / "suite.toml"), "--output", str(second)]) == 0
+    capsys.readouterr()
+    a, b = _records(first), _records(second)
+    assert sorted(a) == sorted(b) and len(a) == 2
+    for key in a:
+        for metric in QUALITY:
+            assert a[key][metric] == b[key][metric], (key, metric)
+        assert a[key]["recipe"] == b[key]["recipe"] and a[key]["hparams"] == b[key]["hparams"]
+    logreg = next(r for r in b.values() if r["model"] == "logreg")
+    assert logreg["hparams"]["C"] == 0.05 and logreg["tuned"]
+    dnn = next(r for r in b.values() if r["model"] == "dnn")
+    assert dnn["recipe"]["label_smoothing"] == 0.2
+
+
 @pytest.mark.parametrize("text,message", [
     ('modles = ["dnn"]\n', "unknown key 'modles'; valid: models, datasets, profile, seeds"),
     ('models = ["dnn"]\n[training]\nepoch = 3\n', "[training]: unknown key 'epoch'; valid: epochs,"),
@@ -80,6 +126,14 @@ def test_round_trip_and_relative_plugins(tmp_path):
     ('models = ["dnn"]\n[hparams.dnn]\nnope = 1\n', "no hyper-parameter nope"),
     ('models = ["dnn"\n', "not valid TOML"),
     ('models = ["dnn"]\n[data]\ncv_folds = 1\n', "--cv 1: need at least 2 folds"),
+    ('models = ["dnn"]\n[execution]\nworkers = 0\n', "--jobs 0: must be at least 1"),
+    ('models = ["dnn"]\n[execution]\nexecutor = "slurm"\n', "--executor 'slurm': valid: local, ray"),
+    ('models = ["dnn"]\n[execution]\njobs = 2\n', "[execution]: unknown key 'jobs'; valid: isolate, workers"),
+    ('models = ["dnn"]\n[[federated]]\nstrategy = "fedsgd"\n', "--federated 'fedsgd': valid: central"),
+    ('models = ["dnn"]\n[[federated]]\nclients = "3"\n', "[0].clients = '3': expected an integer"),
+    ('models = ["dnn"]\nrecipes = 3\n', "[recipes]: expected one table per model"),
+    ('models = ["dnn"]\n[recipes.dnn]\nlabel_smothing = 0.1\n', "recipe has no field label_smothing"),
+    ('models = ["dnn"]\n[tuned.dnn]\nC = 1\n', "expected a table keyed \"MODEL|DATASET\""),
 ])
 def test_bad_suite_file_is_one_line_exit_2(tmp_path, capsys, text, message):
     suite = tmp_path / "bad.toml"

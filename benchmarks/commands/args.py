@@ -145,14 +145,13 @@ def add_execution(parser: argparse.ArgumentParser) -> None:
                     help="with --strategy: also time one replica and record scaling efficiency")
 
 
-def execution_from_args(args: argparse.Namespace) -> dict:
-    """The keyword arguments of ``runner.execute`` for the ``execution`` group, checked."""
-    if args.jobs < 1:
-        raise OncobenchError(f"--jobs {args.jobs}: must be at least 1")
-    if args.run_timeout is not None and not (0 < args.run_timeout < float("inf")):
-        raise OncobenchError(f"--run-timeout {args.run_timeout}: must be a positive number of seconds")
-    if args.ray_address and args.executor != "ray":
-        raise OncobenchError("--ray-address needs --executor ray")
-    return {"isolate": args.isolate, "workers": args.jobs, "run_timeout": args.run_timeout,
-            "retry_failed": args.retry_failed, "executor": args.executor,
-            "ray_address": args.ray_address}
+def execution_from_args(args: argparse.Namespace, base: dict | None = None) -> dict:
+    """The keyword arguments of ``runner.execute``: ``base`` (a suite file's ``[execution]``)
+    overlaid with the flags given on the command line, checked."""
+    from benchmarks.suite import EXECUTION_DEFAULTS, check_execution
+
+    given = {"isolate": args.isolate, "workers": args.jobs, "run_timeout": args.run_timeout,
+             "retry_failed": args.retry_failed, "executor": args.executor,
+             "ray_address": args.ray_address}
+    return check_execution({**EXECUTION_DEFAULTS, **(base or {}),
+                            **{k: v for k, v in given.items() if v != EXECUTION_DEFAULTS[k]}})

@@ -120,6 +120,8 @@ def suite_from_args(args: argparse.Namespace) -> Suite:
                   explain=True if args.explain else None,
                   **{k: v for k, v in training.items() if v is not None}, **data_options_given(args))
     recipes = parse_hparams(args.recipe or [], flag="--recipe")
+    for name, overrides in s.config.recipes.items():  # the suite file's, overlaid with the flags
+        recipes[name] = {**overrides, **recipes.get(name, {})}
     for name, overrides in recipes.items():
         from models.registry import get_model
 
@@ -137,7 +139,7 @@ def suite_from_args(args: argparse.Namespace) -> Suite:
         s = replace(s, ways=ways)
         if args.partition.startswith("by-column:"):  # the site column is no feature
             s = replace(s, data=replace(s.data, site_column=args.partition.partition(":")[2]))
-    return replace(s, config=config, execution=execution_from_args(args),
+    return replace(s, config=config, execution=execution_from_args(args, s.execution),
                    threads=threads or s.threads, inter_op_threads=inter_op or s.inter_op_threads)
 
 

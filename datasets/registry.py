@@ -123,6 +123,11 @@ _PREFIXES: dict[str, Callable[[str], DatasetSpec]] = {}
 _loaded = False
 
 
+def _plugin_flag(origin: str) -> str:
+    """`` --plugin REF`` for a dataset registered by a ``--plugin`` (download needs it too)."""
+    return f" --plugin {origin.removeprefix('plugin ')}" if origin.startswith("plugin ") else ""
+
+
 def register_dataset(
     name: str,
     *,
@@ -158,7 +163,7 @@ def register_dataset(
             classes=tuple(classes) if isinstance(classes, (list, tuple)) else classes,
             size=size, split=split, provenance=provenance, remotes=tuple(remotes), fetcher=fetch,
             is_available=available, bundled=not remotes, description=doc[0] if doc else "",
-            how_to_get=f"python -m benchmarks download {name}" if remotes else "",
+            how_to_get=f"python -m benchmarks download {name}{_plugin_flag(origin)}" if remotes else "",
             published=tuple(published), published_note=published_note, origin=origin,
         )
         return fn

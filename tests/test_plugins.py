@@ -151,6 +151,43 @@ def test_list_shows_origin_column(isolated, tmp_path, capsys):
     assert f"plugin {plugin}" in line
 
 
+def test_download_a_plugin_dataset(isolated, tmp_path, capsys):
+    """A plugin's remote dataset downloads (and verifies) with ``download NAME --plugin FILE``."""
+    import hashlib
+
+    source = tmp_path / "blobs.csv"
+    source.write_text("a,b,label\n1,2,x\n3,4,y\n")
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    plugin = _write(tmp_path / "remote_plugin.py", f'''
+        from benchmarks.modalities import TABULAR
+        from datasets.base import Provenance
+        from datasets.download import Remote
+        from datasets.registry import register_dataset
+        from datasets.spec import SeededSplit
+
+        REMOTE = Remote(name="remote_blobs", url={source.as_uri()!r}, filename="blobs.csv",
+                        digest={digest!r}, subdir="remote_blobs")
+
+
+        @register_dataset("remote_blobs", modality=TABULAR, classes=("x", "y"), size="2 x 2",
+                          split=SeededSplit(), provenance=Provenance("generated (test)", "CC0"),
+                          remotes=(REMOTE,))
+        def load(options):
+            """Two rows, downloaded."""
+            raise NotImplementedError
+        ''')
+    data = tmp_path / "data"
+    assert main(["download", "remote_blobs", "--data-dir", str(data)]) == 2
+    assert "unknown dataset 'remote_blobs'" in capsys.readouterr().err
+    assert main(["download", "remote_blobs", "--plugin", str(plugin), "--data-dir", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert (data / "remote_blobs" / "blobs.csv").read_bytes() == source.read_bytes()
+    assert f"remote_blobs: {data / 'remote_blobs' / 'blobs.csv'}" in out
+    from datasets.registry import get_dataset
+
+    assert get_dataset("remote_blobs").how_to_get.endswith(f"download remote_blobs --plugin {plugin}")
+
+
 def test_module_plugin_by_name(isolated, tmp_path, monkeypatch):
     _write(tmp_path / "mod_plugin_xyz.py", FILE_PLUGIN.replace("file_knn", "mod_knn")
            .replace('"file_blobs"', '"mod_blobs"'))

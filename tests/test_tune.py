@@ -108,6 +108,32 @@ def test_tune_cli_writes_tuned_json_and_run_uses_it(tmp_path, golub, capsys):
     assert rec["tuned"]["source"].endswith("tuned.json")
 
 
+def test_tune_a_plugin_model(tmp_path, golub, capsys, monkeypatch):
+    """``tune --plugin FILE`` tunes a model registered outside oncobench, search space and all."""
+    from benchmarks import plugins
+    from models import registry as mreg
+
+    mreg.list_models()
+    monkeypatch.setattr(mreg, "_REGISTRY", dict(mreg._REGISTRY))
+    monkeypatch.setattr(plugins, "_loaded", {})
+    plugin = tmp_path / "knn_plugin.py"
+    plugin.write_text(
+        "from models.registry import register_model\n"
+        "from models.recipe import ints\n\n\n"
+        "@register_model('plug_knn', modalities=('expression', 'tabular'), framework='sklearn',\n"
+        "                search_space={'k': ints(1, 9)})\n"
+        "def build(input_shape, num_classes, *, k: int = 5):\n"
+        "    \"\"\"k nearest neighbours (a plugin).\"\"\"\n"
+        "    from sklearn.neighbors import KNeighborsClassifier\n"
+        "    return KNeighborsClassifier(n_neighbors=k)\n")
+    out = tmp_path / "tuned"
+    assert main(["tune", "--model", "plug_knn", "--dataset", "golub", "--trials", "2", "--profile", "quick",
+                 "--plugin", str(plugin), "--output", str(out)]) == 0
+    capsys.readouterr()
+    pairs = json.loads((out / tune.TUNED_JSON).read_text())["pairs"]
+    assert set(pairs) == {"plug_knn|golub"} and 1 <= pairs["plug_knn|golub"]["hparams"]["k"] <= 9
+
+
 def test_tune_and_tuned_errors(tmp_path):
     from benchmarks.errors import OncobenchError
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.commands.args import add_data_dir
+from benchmarks.commands.args import add_data_dir, add_plugins
 from benchmarks.errors import OncobenchError
+from benchmarks.plugins import load_plugins
 
 
 def run(args: argparse.Namespace) -> int:
@@ -15,6 +16,7 @@ def run(args: argparse.Namespace) -> int:
     from datasets.base import LoadOptions
     from datasets.registry import get_dataset, remote_datasets
 
+    load_plugins(args.plugin)  # a plugin's remote datasets download like the built-in ones
     remote = {d.name: d for d in remote_datasets()}
     names = list(args.names)
     if args.all_remote:
@@ -42,5 +44,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "the data folder, so that later runs need no network.")
     p.add_argument("names", nargs="*", metavar="NAME", help="dataset names (see: list)")
     p.add_argument("--all-remote", action="store_true", help="every downloadable dataset (several GB)")
+    add_plugins(p)
     add_data_dir(p, "where to put them (default: $ONCOBENCH_DATA or ~/.cache/oncobench/data)")
     p.set_defaults(func=run)

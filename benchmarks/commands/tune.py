@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from benchmarks.commands.args import add_output
+from benchmarks.commands.args import add_output, add_plugins
 from benchmarks.errors import OncobenchError
 
 RESULTS_ROOT = Path("results")
@@ -30,6 +30,9 @@ def run(args: argparse.Namespace) -> int:
     from models.registry import get_model
 
     tune.require_optuna()
+    from benchmarks.plugins import load_plugins
+
+    load_plugins(args.plugin)
     specs = [get_model(m.strip()) for m in args.model.split(",") if m.strip()]
     datasets = [d.strip() for d in args.dataset.split(",") if d.strip()]
     config = validate(get_profile(args.profile).with_(epochs=args.epochs))
@@ -76,6 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "objective uses validation data only; the test split is never read. "
                                    "Needs: pip install 'oncobench[tune]'.")
     p.add_argument("--model", required=True, help="model name(s), comma-separated")
+    add_plugins(p)
     p.add_argument("--dataset", required=True, help="dataset name(s), comma-separated")
     p.add_argument("--trials", type=int, help="trials per (model, dataset)")
     p.add_argument("--budget-s", type=float, help="wall-time budget per (model, dataset), seconds")

@@ -72,12 +72,12 @@ def _train_step(model: Any, strategy: Any, loss_fn: LossFn, weights: Any, binary
     return step
 
 
-def _evaluate(model: Any, val: Any, loss_fn: LossFn, binary: bool, auc: bool) -> dict[str, float]:
+def _evaluate(model: Any, predict: Callable[[Any], Any], val: Any, loss_fn: LossFn, binary: bool,
+              auc: bool) -> dict[str, float]:
     """Loss (+ regularisation), accuracy and optionally AUC over the whole validation pipeline."""
     import keras
     import tensorflow as tf
 
-    predict = tf.function(lambda x: tf.cast(model(x, training=False), tf.float32), reduce_retracing=True)
     total, correct, count = 0.0, 0.0, 0
     roc = keras.metrics.AUC(name="auc") if auc else None
     for x, y in val:
@@ -124,6 +124,7 @@ def fit_distributed(model: Any, strategy: Any, train: Any, val: Any | None, *, e
     with strategy.scope():
         step = _train_step(model, strategy, loss_fn, weights, binary, dist.element_spec)
     agreed = _agreement(strategy)
+    predict = tf.function(lambda x: tf.cast(model(x, training=False), tf.float32), reduce_retracing=True)
     history = keras.callbacks.History()
     cbs = keras.callbacks.CallbackList([*callbacks, history], model=model, epochs=epochs, verbose=0)
     model.stop_training = False
@@ -138,7 +139,7 @@ def fit_distributed(model: Any, strategy: Any, train: Any, val: Any | None, *, e
             cbs.on_train_batch_end(i, {"loss": loss})
         logs = {"loss": loss_sum / max(count, 1.0), "accuracy": correct / max(count, 1.0)}
         if val is not None:
-            logs.update(agreed(_evaluate(model, val, loss_fn, binary, auc)))
+            logs.update(agreed(_evaluate(model, predict, val, loss_fn, binary, auc)))
         cbs.on_epoch_end(epoch, logs)
         if model.stop_training:
             break

@@ -6,7 +6,8 @@ metric values with ``strategy.reduce("MEAN", v, axis=0)``, which fails
 (global batch), ``strategy.run`` of a ``tf.function`` step with ``GradientTape``, the compiled
 optimizer (it all-reduces the gradients), and the same Keras callbacks ``fit`` would drive
 (early stopping with its monitor, the timing callback, the divergence guard), so the adapter
-records the same fields either way.
+records the same fields either way. The compiled ``jit_compile`` and ``steps_per_execution``
+do not apply here (one step per ``tf.function`` call, not XLA-compiled), nor does ``--verbose``.
 
 Semantics, as in ``fit``: the training ``loss`` is the batch-size-weighted mean over the epoch
 of each step's loss (class-weighted mean over the global batch, plus the regularisation

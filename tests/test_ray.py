@@ -42,3 +42,15 @@ def test_ray_gives_the_local_records_and_survives_a_crash(local_ray, tmp_path, m
     assert crashed["failure"] == "crash" and "SIGABRT" in crashed["error"]
     assert {m: {k: r[k] for k in QUALITY} for m, r in on_ray.items()} == {
         m: {k: r[k] for k in QUALITY} for m, r in local.items()}
+
+
+def test_ray_matches_the_in_process_run_where_blas_threads_matter(local_ray, tmp_path):
+    """logreg on 4,096 pixel features: Ray gives its task OMP_NUM_THREADS=1 and lbfgs lands
+    elsewhere with another BLAS thread count; ``--deterministic`` pins it, so the default
+    (in-process) executor and Ray agree."""
+    common = ["run", "--model", "logreg", "--dataset", "breastmnist_64", "--profile", "quick",
+              "--deterministic"]
+    assert main([*common, "--executor", "ray", "--output", str(tmp_path / "ray")]) == 0
+    assert main([*common, "--output", str(tmp_path / "local")]) == 0
+    on_ray, local = _records(tmp_path / "ray")["logreg"], _records(tmp_path / "local")["logreg"]
+    assert {k: on_ray[k] for k in QUALITY} == {k: local[k] for k in QUALITY}

@@ -15,6 +15,7 @@ import numpy as np
 
 from benchmarks import measure
 from benchmarks.adapters.base import AdapterResult, RunContext, resolve_recipe
+from benchmarks.adapters.distributed_loop import fit_distributed
 from benchmarks.adapters.features import select_features
 from benchmarks.config import RunConfig
 from benchmarks.errors import OncobenchError
@@ -140,6 +141,16 @@ def monitor_for(recipe: Recipe, num_classes: int, n_val: int) -> str:
     return "val_loss" if monitor == "val_auc" and num_classes != 2 else monitor
 
 
+def loss_for(num_classes: int, recipe: Recipe, reduction: str | None = "sum_over_batch_size"):
+    """The loss by task: binary cross-entropy with the recipe's label smoothing (sigmoid head),
+    else sparse categorical cross-entropy; ``reduction=None`` gives per-sample losses."""
+    import keras
+
+    if num_classes == 2:
+        return keras.losses.BinaryCrossentropy(label_smoothing=recipe.label_smoothing, reduction=reduction)
+    return keras.losses.SparseCategoricalCrossentropy(reduction=reduction)
+
+
 def compile_model(model: Any, num_classes: int, config: RunConfig, lr: Any, *,
                   recipe: Recipe | None = None, monitor: str = "val_loss") -> None:
     """Compile as every run does: the loss by task (label smoothing for binary), accuracy (and
@@ -147,16 +158,12 @@ def compile_model(model: Any, num_classes: int, config: RunConfig, lr: Any, *,
     import keras
 
     recipe = recipe or Recipe()
-    if num_classes == 2:
-        loss: Any = keras.losses.BinaryCrossentropy(label_smoothing=recipe.label_smoothing)
-    else:
-        loss = "sparse_categorical_crossentropy"
     metrics: list[Any] = ["accuracy"]
     if monitor == "val_auc":
         metrics.append(keras.metrics.AUC(name="auc"))
     model.compile(
         optimizer=optimizer(config.optimizer, lr, recipe.weight_decay),
-        loss=loss,
+        loss=loss_for(num_classes, recipe),
         metrics=metrics,
         jit_compile=config.jit_compile,
         steps_per_execution=config.steps_per_execution,
@@ -242,20 +249,6 @@ def _distributed(ds: Any, strategy: Any) -> Any:
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return ds.with_options(options)
-
-
-def _fit_scope(model: Any, strategy: Any, name: str, data: Any):
-    """Where ``fit`` runs. Multi-worker: Keras 3 reduces a first distributed batch eagerly to
-    build the model, which fails across workers (keras-team/keras#20585); build it here from
-    one local batch in the strategy's scope instead, and skip that step in ``fit``."""
-    import contextlib
-
-    if name != "multiworker" or strategy is None:
-        return contextlib.nullcontext()
-    with strategy.scope():
-        model._symbolic_build(data_batch=next(iter(data)))
-    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
-    return contextlib.nullcontext()
 
 
 def _phases(spec: ModelSpec, config: RunConfig, hp: dict[str, Any]) -> list[tuple[str, float, int]]:
@@ -345,7 +338,12 @@ class KerasAdapter:
                 *ctx.callbacks,
             ]
             t0 = time.perf_counter()
-            with _fit_scope(model, strategy, config.strategy, train):
+            if config.strategy == "multiworker":  # Keras 3's fit cannot (keras-team/keras#20585)
+                hist = fit_distributed(model, strategy, train, val, epochs=epochs, callbacks=cbs,
+                                       loss_fn=loss_for(ds.num_classes, recipe, reduction=None),
+                                       binary=ds.num_classes == 2, auc=monitor == "val_auc",
+                                       class_weight=weights)
+            else:
                 hist = model.fit(train, validation_data=val, epochs=epochs, callbacks=cbs,
                                  verbose=config.verbose, class_weight=weights)
             train_time += time.perf_counter() - t0

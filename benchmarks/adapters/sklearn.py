@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
@@ -62,6 +64,18 @@ def full_proba(est: Any, x: np.ndarray, num_classes: int) -> np.ndarray:
 PREDICT_ROWS = 4096  # test rows predicted at a time
 
 
+def blas_threads(config: RunConfig) -> AbstractContextManager[Any]:
+    """Under ``--deterministic``, one BLAS thread: a solver's iterates (lbfgs over 4,096 pixel
+    features) depend on how many threads split each dot product, so the same seed would give
+    other scores in a process with another thread count (a Ray task, ``--jobs N``, another
+    machine). Otherwise no limit."""
+    if not config.deterministic:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 class TooLarge(DataError):
     """Training data larger than the memory budget: the suite stops in one line (exit 2)."""
 
@@ -71,6 +85,11 @@ class SklearnAdapter:
 
     def run(self, spec: ModelSpec, ds: Dataset, seed: int, config: RunConfig,
             hp: dict[str, Any], ctx: RunContext) -> AdapterResult:
+        with blas_threads(config):
+            return self._run(spec, ds, seed, config, hp)
+
+    def _run(self, spec: ModelSpec, ds: Dataset, seed: int, config: RunConfig,
+             hp: dict[str, Any]) -> AdapterResult:
         recipe = resolve_recipe(spec, config)
         check_fits(spec, ds)
         ds, selected = select_features(ds, recipe.select_features)

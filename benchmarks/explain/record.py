@@ -142,13 +142,15 @@ def _explain_one(method: Method, target: Explainable, control: Callable[[], Expl
 def explain_record(record: dict[str, Any], ds: Dataset, run_dir: Path, settings: ExplainSettings,
                    log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """Fields to merge into ``record``: ``explanations`` (per method: settings, time, faithfulness,
-    completeness, sanity, top features) and ``faithfulness`` (the primary method's)."""
+    completeness, sanity, top features), ``faithfulness`` and ``explain_time_s`` (the primary
+    method's)."""
     framework, modality = record.get("framework", ""), ds.modality
     names = settings.methods or DEFAULT_METHODS.get(framework, DEFAULT_METHODS["*"])
     methods = [m for m in map(get_method, names) if m.applies(framework, modality)]
     if not methods:
         return {"explanations": {"skipped": f"none of {', '.join(names)} applies to "
-                                            f"{framework} on {modality} data"}, "faithfulness": None}
+                                            f"{framework} on {modality} data"},
+                "faithfulness": None, "explain_time_s": None}
     full = (ds, None)
     ds, keep = model_view(record, ds)
     target, facts = restore(record, ds, run_dir)
@@ -187,6 +189,7 @@ def explain_record(record: dict[str, Any], ds: Dataset, run_dir: Path, settings:
             "methods": results,
         },
         "faithfulness": results[primary]["faithfulness"],
+        "explain_time_s": results[primary]["time_s"],
     }
 
 

@@ -165,8 +165,13 @@ def test_top_k_permutation_scores_only_k_features_and_the_signal_first(model):
     assert facts["k"] == 10 and len(facts["indices"]) == 10 and facts["scored"] == "top-k candidates"
     want = "feature_importances_" if model == "forest" else "ANOVA F on the training split"
     assert facts["prerank"] == want
-    nonzero = np.flatnonzero(np.abs(attr).sum(axis=0))
-    assert set(nonzero) <= set(facts["indices"])
+    assert "rest_order" not in facts  # the record keeps the candidates, not every index
+    scored = np.array(facts["indices"])
+    rest = np.setdiff1d(np.arange(300), scored)
+    assert (attr[:, rest].max(axis=1) < attr[:, scored].min(axis=1)).all()  # unscored rank last
+    if model == "forest":  # ... in the pre-ranking's order
+        by_attr = rest[np.argsort(-attr[0, rest], kind="stable")]
+        assert by_attr.tolist() == rest[np.argsort(-est.feature_importances_[rest], kind="stable")].tolist()
     assert np.argmax(attr.mean(axis=0)) == 0 and 0 in facts["indices"]
     assert len(calls) == 1 + 10 * 2  # one baseline score, then k features x repeats
 

@@ -9,8 +9,8 @@ repeats are 21 387 forest predictions. Most genes carry nothing, so the permutat
 - otherwise (Keras, any other model) the ANOVA F statistic of each feature on the training split
   (the univariate ranking the recipes' ``select_features`` use).
 
-Features outside the candidates get attribution 0 (not scored); the record says which ranking
-chose them and ``k``.
+Features outside the candidates are not scored: they rank below every scored one, in pre-ranking
+order; the record says which ranking chose the candidates, ``k`` and their indices.
 """
 
 from __future__ import annotations
@@ -57,11 +57,13 @@ def prerank(model: Any, ds: Dataset | None, n_features: int) -> tuple[np.ndarray
 
 
 def choose(model: Any, ds: Dataset | None, n_features: int, k: int) -> tuple[np.ndarray, dict[str, Any]]:
-    """The candidate feature indices (ascending) and the facts for the record. ``k`` 0 or at
+    """The candidate feature indices (ascending) and the facts for the record (``rest_order``:
+    the unscored features in pre-ranking order, for the caller, not the record). ``k`` 0 or at
     least ``n_features``: every feature (full permutation)."""
     if k <= 0 or k >= n_features:
         return np.arange(n_features), {"scored": "all", "k": int(n_features), "prerank": None}
     scores, source = prerank(model, ds, n_features)
-    idx = np.sort(np.argsort(-scores, kind="stable")[:k])
+    order = np.argsort(-scores, kind="stable")
+    idx = np.sort(order[:k])
     return idx, {"scored": "top-k candidates", "k": int(k), "n_features": int(n_features),
-                 "prerank": source, "indices": idx.tolist()}
+                 "prerank": source, "indices": idx.tolist(), "rest_order": order[k:]}

@@ -43,6 +43,9 @@ def per_class_probability(est: Any, x: np.ndarray, y: np.ndarray) -> dict[str, f
     return {str(c): float(p[y == c].mean()) for c in np.unique(y)}
 
 
+UNSCORED_STEP = 1e-6  # unscored features span (floor - 1e-6, floor]: ordered, never near a scored one
+
+
 class SubsetEstimator(ProbaEstimator):
     """Predicts from the ``cols`` columns only; the other columns are those of ``rows`` (the
     explained samples, in the same order), so permuting a candidate leaves the rest intact."""
@@ -63,7 +66,9 @@ def permutation(target: Explainable, dataset: Dataset | None, samples: Samples, 
     """Permutation importance (scikit-learn) per class: drop of the true-class probability.
 
     Only the ``candidates`` features a cheap pre-ranking puts first are permuted (see
-    ``candidates``; the others get 0); ``candidates`` 0 permutes every feature.
+    ``candidates``); the others rank below every scored feature in pre-ranking order (values
+    just under min(0, lowest score)), so deletion removes them in that order. ``candidates`` 0
+    permutes every feature.
     """
     from sklearn.inspection import permutation_importance
 
@@ -74,10 +79,15 @@ def permutation(target: Explainable, dataset: Dataset | None, samples: Samples, 
     est = SubsetEstimator(target, samples.x.shape[1:], flat, cols)
     res = permutation_importance(est, flat[:, cols], samples.y, scoring=per_class_probability,
                                  n_repeats=n_repeats, random_state=seed, n_jobs=1)
-    out = np.zeros_like(flat, dtype=np.float32)
+    out = np.zeros_like(flat, dtype=np.float64)
     for cls, bunch in res.items():
-        out[np.ix_(samples.y == int(cls), cols)] = bunch.importances_mean.astype(np.float32)
-    return out.reshape(samples.x.shape), facts
+        out[np.ix_(samples.y == int(cls), cols)] = bunch.importances_mean
+    rest = np.asarray(facts.get("rest_order", []), dtype=int)
+    if rest.size:  # unscored: below every scored feature, in pre-ranking order (deletion order)
+        floor = min(0.0, float(out[:, cols].min()))
+        out[:, rest] = floor - UNSCORED_STEP * (1 + np.arange(rest.size)) / rest.size
+    facts.pop("rest_order", None)
+    return out.astype(np.float32).reshape(samples.x.shape), facts
 
 
 def patch_size(side: int) -> int:

@@ -205,6 +205,27 @@ def test_model_view_applies_the_records_feature_selection():
     assert model_view({"feature_selection": None}, ds) == (ds, None)
 
 
+def test_explain_record_maps_selected_features_back_to_the_datasets_names(tmp_path):
+    """A record trained on selected features is explained on those columns; named features,
+    candidates and the signal-to-noise overlap use the dataset's own indices and names."""
+    from benchmarks.explain.record import ExplainSettings, explain_record, model_view
+
+    x, y = _wide(120, 40, 3, seed=1)
+    ds = _dataset(x, y, names=[f"g{i}" for i in range(40)])
+    record = {"key": "logreg|synthetic|0|-", "model": "logreg", "framework": "sklearn", "seed": 0,
+              "hparams": {}, "feature_selection": {"method": "anova_f", "k": 8, "n_features_in": 40}}
+    out = explain_record(record, ds, tmp_path, ExplainSettings(methods=("permutation",), samples=60,
+                                                               top_k=5, candidates=4, sanity=False))
+    keep = set(model_view(record, ds)[1].tolist())
+    m = out["explanations"]["methods"]["permutation"]
+    assert "8 selected" in out["explanations"]["features_explained"]
+    assert set(m["scored"]["indices"]) <= keep and m["scored"]["k"] == 4
+    top = m["top_features"]["overall"]
+    assert all(ds.feature_names[t["index"]] == t["name"] and t["index"] in keep for t in top)
+    assert {t["index"] for t in top[:3]} == {0, 1, 2} and m["snr_overlap"]["k"] == 5
+    assert out["explain_time_s"] == m["time_s"] > 0
+
+
 def test_occlusion_locates_the_patch_the_model_reads():
     w = np.zeros((14, 14, 1))
     w[:4, :4] = 0.1  # the model only looks at the top-left corner

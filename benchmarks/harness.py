@@ -112,6 +112,7 @@ def run_one(
         "peak_rss_mb": measure.peak_rss_mb(),
         "data": dataset.summary(),
         "faithfulness": None,  # filled by run --explain / explain (benchmarks.explain)
+        "explain_time_s": None,
         "explanations": None,
     }
     header = record_header(spec, dataset.name, dataset.modality, seed, dataset.fold, config,

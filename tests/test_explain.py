@@ -130,9 +130,100 @@ def test_permutation_importance_ranks_the_informative_features_first():
     x, y = _informative(300, 12)
     est = LogisticRegression().fit(x, y)
     target = Explainable("logreg", "sklearn", 2, est.predict_proba, est)
-    attr = get_method("permutation").fn(target, None, _samples(x[:80], y[:80]), n_repeats=3)
+    attr, _ = get_method("permutation").fn(target, None, _samples(x[:80], y[:80]), n_repeats=3)
     assert attr.shape == (80, 12)
     assert set(np.argsort(-attr.mean(axis=0))[:3]) == {0, 1, 2}
+
+
+def _wide(n: int, p: int, informative: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``p`` standard-normal features; the label depends on the first ``informative`` only."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, p)).astype(np.float32)
+    return x, (x[:, :informative].sum(axis=1) > 0).astype(int)
+
+
+@pytest.mark.parametrize("model", ["forest", "keras_like"])
+def test_top_k_permutation_scores_only_k_features_and_the_signal_first(model):
+    """Top-k permutation: exactly k features are permuted (others 0), chosen by the model's own
+    importance (forest) or ANOVA F on train (a model without one), and the feature that matters
+    ranks first."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    x, y = _wide(400, 300, 1)
+    ds = _dataset(x[:300], y[:300])
+    est = RandomForestClassifier(n_estimators=50, random_state=0).fit(x[:300], y[:300])
+    calls = []
+
+    def proba(rows: np.ndarray) -> np.ndarray:
+        calls.append(len(rows))
+        return est.predict_proba(rows.reshape(len(rows), -1))
+
+    inner = est if model == "forest" else None  # None: no feature_importances_ -> ANOVA F
+    target = Explainable("m", "sklearn", 2, proba, inner)
+    attr, facts = get_method("permutation").fn(target, ds, _samples(x[300:], y[300:]), n_repeats=2,
+                                               candidates=10)
+    assert facts["k"] == 10 and len(facts["indices"]) == 10 and facts["scored"] == "top-k candidates"
+    want = "feature_importances_" if model == "forest" else "ANOVA F on the training split"
+    assert facts["prerank"] == want
+    assert "rest_order" not in facts  # the record keeps the candidates, not every index
+    scored = np.array(facts["indices"])
+    rest = np.setdiff1d(np.arange(300), scored)
+    assert (attr[:, rest].max(axis=1) < attr[:, scored].min(axis=1)).all()  # unscored rank last
+    if model == "forest":  # ... in the pre-ranking's order
+        by_attr = rest[np.argsort(-attr[0, rest], kind="stable")]
+        assert by_attr.tolist() == rest[np.argsort(-est.feature_importances_[rest], kind="stable")].tolist()
+    assert np.argmax(attr.mean(axis=0)) == 0 and 0 in facts["indices"]
+    assert len(calls) == 1 + 10 * 2  # one baseline score, then k features x repeats
+
+    full, facts_all = get_method("permutation").fn(target, ds, _samples(x[300:], y[300:]), n_repeats=2,
+                                                   candidates=0)
+    assert facts_all == {"scored": "all", "k": 300, "prerank": None}
+    assert np.argmax(full.mean(axis=0)) == 0 and len(calls) == 21 + 1 + 300 * 2
+
+
+def test_prerank_uses_coefficients_of_linear_models():
+    from sklearn.linear_model import LogisticRegression
+
+    from benchmarks.explain.candidates import choose
+
+    x, y = _wide(300, 40, 2)
+    est = LogisticRegression().fit(x, y)
+    idx, facts = choose(est, None, 40, 2)
+    assert facts["prerank"] == "|coef_|" and idx.tolist() == [0, 1]
+
+
+def test_model_view_applies_the_records_feature_selection():
+    """dnn's recipe keeps 200 ANOVA-F genes: explain rebuilds the same columns, names aligned."""
+    from benchmarks.explain.record import model_view
+
+    x, y = _wide(200, 50, 3)
+    names = [f"g{i}" for i in range(50)]
+    ds = _dataset(x, y, names=names)
+    view, keep = model_view({"feature_selection": {"method": "anova_f", "k": 5, "n_features_in": 50}}, ds)
+    assert view.train.x.shape == (200, 5) and set(range(3)) <= set(keep.tolist())
+    assert view.feature_names == [names[i] for i in keep]
+    assert model_view({"feature_selection": None}, ds) == (ds, None)
+
+
+def test_explain_record_maps_selected_features_back_to_the_datasets_names(tmp_path):
+    """A record trained on selected features is explained on those columns; named features,
+    candidates and the signal-to-noise overlap use the dataset's own indices and names."""
+    from benchmarks.explain.record import ExplainSettings, explain_record, model_view
+
+    x, y = _wide(120, 40, 3, seed=1)
+    ds = _dataset(x, y, names=[f"g{i}" for i in range(40)])
+    record = {"key": "logreg|synthetic|0|-", "model": "logreg", "framework": "sklearn", "seed": 0,
+              "hparams": {}, "feature_selection": {"method": "anova_f", "k": 8, "n_features_in": 40}}
+    out = explain_record(record, ds, tmp_path, ExplainSettings(methods=("permutation",), samples=60,
+                                                               top_k=5, candidates=4, sanity=False))
+    keep = set(model_view(record, ds)[1].tolist())
+    m = out["explanations"]["methods"]["permutation"]
+    assert "8 selected" in out["explanations"]["features_explained"]
+    assert set(m["scored"]["indices"]) <= keep and m["scored"]["k"] == 4
+    top = m["top_features"]["overall"]
+    assert all(ds.feature_names[t["index"]] == t["name"] and t["index"] in keep for t in top)
+    assert {t["index"] for t in top[:3]} == {0, 1, 2} and m["snr_overlap"]["k"] == 5
+    assert out["explain_time_s"] == m["time_s"] > 0
 
 
 def test_occlusion_locates_the_patch_the_model_reads():

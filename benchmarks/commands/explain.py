@@ -31,10 +31,13 @@ def settings_from_args(args: argparse.Namespace):
     for flag, value in (("--samples", args.samples), ("--steps", args.steps), ("--top-k", args.top_k)):
         if value is not None and value < 1:
             raise OncobenchError(f"{flag} {value}: must be at least 1")
+    if args.candidates is not None and args.candidates < 0:
+        raise OncobenchError(f"--candidates {args.candidates}: must be 0 (every feature) or more")
     base = ExplainSettings()
     return ExplainSettings(methods=_methods(args.method),
                            samples=args.samples or base.samples, steps=args.steps or base.steps,
-                           top_k=args.top_k or base.top_k, sanity=not args.no_sanity)
+                           top_k=args.top_k or base.top_k, sanity=not args.no_sanity,
+                           candidates=base.candidates if args.candidates is None else args.candidates)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,6 +73,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--samples", type=int, help="test samples explained per run (default 100)")
     p.add_argument("--steps", type=int, help="Integrated Gradients steps (default 50)")
     p.add_argument("--top-k", type=int, help="top features kept per class (default 50)")
+    p.add_argument("--candidates", type=int,
+                   help="permutation importance: permute only the N features a cheap pre-ranking on the "
+                        "training split puts first (the model's feature_importances_ or |coef_|, else "
+                        "ANOVA F); 0 permutes every feature (default 200)")
     p.add_argument("--no-sanity", action="store_true", help="skip the model-randomisation check")
     add_data_dir(p)
     p.set_defaults(func=run)

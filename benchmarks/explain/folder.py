@@ -25,7 +25,8 @@ def explain_fields(record: dict[str, Any], ds: Dataset, run_dir: Path, settings:
     except Exception as exc:  # noqa: BLE001 - the run itself succeeded; say why explaining did not
         line = (str(exc).strip().splitlines() or [""])[0]
         log(f"  {record.get('key')}: explaining failed: {type(exc).__name__}: {line}")
-        return {"explanations": {"error": f"{type(exc).__name__}: {line}"[:500]}, "faithfulness": None}
+        return {"explanations": {"error": f"{type(exc).__name__}: {line}"[:500]}, "faithfulness": None,
+                "explain_time_s": None}
 
 
 def load_options(meta: dict[str, Any], data_dir: Path | None) -> LoadOptions:

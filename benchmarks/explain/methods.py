@@ -2,8 +2,9 @@
 
 A method is ``fn(target: Explainable, dataset: Dataset, samples: Samples, **settings)
 -> np.ndarray`` shaped like ``samples.x``: per-feature (per-pixel) evidence for the sample's
-class ``samples.y``; higher means more evidence. Settings are the function's keyword-only
-defaults (recorded with every result).
+class ``samples.y``; higher means more evidence. A method may instead return ``(attributions,
+facts)``, facts (a JSON-able dict, e.g. which features it scored) going into the record.
+Settings are the function's keyword-only defaults (recorded with every result).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 - ``permutation`` (expression/tabular): scikit-learn's ``permutation_importance`` on a wrapper
   estimator, scored per class by the mean probability of the true class over that class's
-  explained samples, so each sample gets its class's importance vector.
+  explained samples, so each sample gets its class's importance vector. By default only the
+  top-k candidates of a cheap pre-ranking are permuted (``candidates``).
 - ``occlusion`` (images, Zeiler & Fergus 2014): each square patch in turn is set to the
   baseline; a pixel's attribution is the mean drop of the true-class probability over the
   patches covering it.
@@ -42,20 +43,51 @@ def per_class_probability(est: Any, x: np.ndarray, y: np.ndarray) -> dict[str, f
     return {str(c): float(p[y == c].mean()) for c in np.unique(y)}
 
 
+UNSCORED_STEP = 1e-6  # unscored features span (floor - 1e-6, floor]: ordered, never near a scored one
+
+
+class SubsetEstimator(ProbaEstimator):
+    """Predicts from the ``cols`` columns only; the other columns are those of ``rows`` (the
+    explained samples, in the same order), so permuting a candidate leaves the rest intact."""
+
+    def __init__(self, target: Explainable, shape: tuple[int, ...], rows: np.ndarray, cols: np.ndarray):
+        super().__init__(target, shape)
+        self.rows, self.cols = rows, cols
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        full = self.rows.copy()
+        full[:, self.cols] = x
+        return super().predict_proba(full)
+
+
 @register_method("permutation", modalities=(EXPRESSION, TABULAR))
-def permutation(target: Explainable, dataset: Dataset, samples: Samples, *, n_repeats: int = 3,
-                seed: int = 0) -> np.ndarray:
-    """Permutation importance (scikit-learn) per class: drop of the true-class probability."""
+def permutation(target: Explainable, dataset: Dataset | None, samples: Samples, *, n_repeats: int = 3,
+                seed: int = 0, candidates: int = 200) -> tuple[np.ndarray, dict[str, Any]]:
+    """Permutation importance (scikit-learn) per class: drop of the true-class probability.
+
+    Only the ``candidates`` features a cheap pre-ranking puts first are permuted (see
+    ``candidates``); the others rank below every scored feature in pre-ranking order (values
+    just under min(0, lowest score)), so deletion removes them in that order. ``candidates`` 0
+    permutes every feature.
+    """
     from sklearn.inspection import permutation_importance
 
-    est = ProbaEstimator(target, samples.x.shape[1:])
-    flat = samples.x.reshape(len(samples), -1)
-    res = permutation_importance(est, flat, samples.y, scoring=per_class_probability,
+    from benchmarks.explain.candidates import choose
+
+    flat = samples.x.reshape(len(samples), -1).astype(np.float32)
+    cols, facts = choose(target.model, dataset, flat.shape[1], candidates)
+    est = SubsetEstimator(target, samples.x.shape[1:], flat, cols)
+    res = permutation_importance(est, flat[:, cols], samples.y, scoring=per_class_probability,
                                  n_repeats=n_repeats, random_state=seed, n_jobs=1)
-    out = np.zeros_like(flat, dtype=np.float32)
+    out = np.zeros_like(flat, dtype=np.float64)
     for cls, bunch in res.items():
-        out[samples.y == int(cls)] = bunch.importances_mean.astype(np.float32)
-    return out.reshape(samples.x.shape)
+        out[np.ix_(samples.y == int(cls), cols)] = bunch.importances_mean
+    rest = np.asarray(facts.get("rest_order", []), dtype=int)
+    if rest.size:  # unscored: below every scored feature, in pre-ranking order (deletion order)
+        floor = min(0.0, float(out[:, cols].min()))
+        out[:, rest] = floor - UNSCORED_STEP * (1 + np.arange(rest.size)) / rest.size
+    facts.pop("rest_order", None)
+    return out.astype(np.float32).reshape(samples.x.shape), facts
 
 
 def patch_size(side: int) -> int:

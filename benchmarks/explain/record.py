@@ -43,6 +43,7 @@ class ExplainSettings:
     samples: int = 100
     steps: int = 50
     top_k: int = 50
+    candidates: int = 200  # permutation: features permuted (top of a cheap pre-ranking); 0: all
     sanity: bool = True
 
 
@@ -53,6 +54,28 @@ def choose_samples(ds: Dataset, n: int, seed: int, modality: str) -> Samples:
     idx = np.arange(total) if n >= total else np.sort(rng.choice(total, n, replace=False))
     x = ds.test.floats(idx)
     return Samples(x, ds.test.y[idx].astype(int), baselines.baseline_for(x, modality), idx)
+
+
+def model_view(record: dict[str, Any], ds: Dataset) -> tuple[Dataset, np.ndarray | None]:
+    """The data as the model saw it: the record's feature selection (recipe ``select_features``,
+    ANOVA F on the training split, deterministic) applied again, and the kept columns' indices in
+    ``ds`` (None: every feature). Names and descriptions stay aligned with the columns."""
+    from benchmarks.adapters.features import keep_columns, kept_features
+
+    sel = record.get("feature_selection") or {}
+    keep = kept_features(ds, int(sel["k"])) if sel.get("k") else None
+    return (ds, None) if keep is None else (keep_columns(ds, keep), keep)
+
+
+def _to_input_index(out: dict[str, Any], keep: np.ndarray) -> None:
+    """Feature indices in ``out`` (top features, permutation candidates) from the model's columns
+    to the dataset's."""
+    for entries in [*out["top_features"]["per_class"].values(), out["top_features"]["overall"]]:
+        for e in entries:
+            e["index"] = int(keep[e["index"]])
+    scored = out.get("scored") or {}
+    if scored.get("indices") is not None:
+        scored["indices"] = keep[scored["indices"]].tolist()
 
 
 def grid_rows(y: np.ndarray, pred: np.ndarray, per_cell: int = GRID_PER_CELL) -> np.ndarray:
@@ -70,17 +93,32 @@ def _settings(method: Method, record: dict[str, Any], settings: ExplainSettings)
         kw["steps"] = settings.steps
     if "seed" in kw:
         kw["seed"] = int(record["seed"])
+    if "candidates" in kw:
+        kw["candidates"] = settings.candidates
     return kw
+
+
+def _attributions(method: Method, target: Explainable, ds: Dataset, samples: Samples,
+                  kw: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any] | None]:
+    """A method's attributions and, when it returns them, facts about what it scored."""
+    res = method.fn(target, ds, samples, **kw)
+    attr, facts = res if isinstance(res, tuple) else (res, None)
+    return np.asarray(attr, dtype=np.float32), facts
 
 
 def _explain_one(method: Method, target: Explainable, control: Callable[[], Explainable] | None,
                  ds: Dataset, samples: Samples, record: dict[str, Any],
-                 settings: ExplainSettings) -> tuple[dict[str, Any], np.ndarray]:
+                 settings: ExplainSettings, full: tuple[Dataset, np.ndarray | None]
+                 ) -> tuple[dict[str, Any], np.ndarray]:
+    """One method on the model's view ``ds``; ``full`` (the dataset and the kept columns) maps
+    named features back and ranks the signal-to-noise reference over every feature."""
     kw = _settings(method, record, settings)
     t0 = time.perf_counter()
-    attr = np.asarray(method.fn(target, ds, samples, **kw), dtype=np.float32)
+    attr, scored = _attributions(method, target, ds, samples, kw)
     took = time.perf_counter() - t0
     out: dict[str, Any] = {"settings": kw, "time_s": took, "samples": len(samples)}
+    if scored is not None:
+        out["scored"] = scored
     out.update(faithfulness(target, samples, attr, ds.modality, seed=int(record["seed"])))
     if method.name == "ig":
         err = completeness_error(target, samples, attr)
@@ -90,11 +128,13 @@ def _explain_one(method: Method, target: Explainable, control: Callable[[], Expl
                                "holds": bool(err.size == 0 or err.max() <= COMPLETENESS_TOLERANCE)}
     if ds.modality != "image":
         out["top_features"] = features.top_features(ds, attr, samples.y, settings.top_k)
-        snr = features.snr_overlap(ds, out["top_features"]["overall"])
+        if full[1] is not None:
+            _to_input_index(out, full[1])
+        snr = features.snr_overlap(full[0], out["top_features"]["overall"])
         if snr:
             out["snr_overlap"] = snr
     if control is not None:
-        rand = np.asarray(method.fn(control(), ds, samples, **kw), dtype=np.float32)
+        rand, _ = _attributions(method, control(), ds, samples, kw)
         out["sanity"] = {"spearman_trained_vs_random": rank_correlation(attr, rand)}
     return out, attr
 
@@ -102,14 +142,22 @@ def _explain_one(method: Method, target: Explainable, control: Callable[[], Expl
 def explain_record(record: dict[str, Any], ds: Dataset, run_dir: Path, settings: ExplainSettings,
                    log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     """Fields to merge into ``record``: ``explanations`` (per method: settings, time, faithfulness,
-    completeness, sanity, top features) and ``faithfulness`` (the primary method's)."""
+    completeness, sanity, top features), ``faithfulness`` and ``explain_time_s`` (the primary
+    method's)."""
     framework, modality = record.get("framework", ""), ds.modality
     names = settings.methods or DEFAULT_METHODS.get(framework, DEFAULT_METHODS["*"])
     methods = [m for m in map(get_method, names) if m.applies(framework, modality)]
     if not methods:
         return {"explanations": {"skipped": f"none of {', '.join(names)} applies to "
-                                            f"{framework} on {modality} data"}, "faithfulness": None}
+                                            f"{framework} on {modality} data"},
+                "faithfulness": None, "explain_time_s": None}
+    full = (ds, None)
+    ds, keep = model_view(record, ds)
     target, facts = restore(record, ds, run_dir)
+    if keep is not None:
+        facts["features_explained"] = f"the {len(keep)} selected by the recipe (ANOVA F on train) " \
+                                      f"of {full[0].train.x.shape[1]}"
+        full = (full[0], keep)
     samples = choose_samples(ds, settings.samples, int(record["seed"]), modality)
     control_cache: list[Explainable] = []
 
@@ -125,7 +173,7 @@ def explain_record(record: dict[str, Any], ds: Dataset, run_dir: Path, settings:
     for method in methods:
         log(f"  {record['key']}: {method.name} on {len(samples)} samples ...")
         results[method.name], arrays[method.name] = _explain_one(
-            method, target, control if settings.sanity else None, ds, samples, record, settings)
+            method, target, control if settings.sanity else None, ds, samples, record, settings, full)
     pred = target.predict_proba(samples.x).argmax(axis=1)
     if modality == "image":
         _save_grid(run_dir, record["key"], samples, pred, arrays)
@@ -141,6 +189,7 @@ def explain_record(record: dict[str, Any], ds: Dataset, run_dir: Path, settings:
             "methods": results,
         },
         "faithfulness": results[primary]["faithfulness"],
+        "explain_time_s": results[primary]["time_s"],
     }
 
 

@@ -108,6 +108,9 @@ _ALL: tuple[Metric, ...] = (
     _cost("federated_wall_s", "federated: wall time of the whole Flower simulation (engine start "
           "included), seconds; train_time_s is the rounds only; null for centralised runs", "s", False,
           "federated wall time (s)", 1),
+    _cost("explain_time_s", "run --explain / explain: wall time of the primary attribution method (Keras: "
+          "Integrated Gradients) on the explained test samples (default 100; IG 50 steps), seconds; "
+          "compare with train_time_s; null when not explained", "s", False, "explain time (s)", 1),
     _cost("params", "number of parameters (sklearn: coefficients or tree nodes)", "count", False,
           "parameters", 0, rel=0.0, rel_control=0.0),
     _cost("trainable_params", "trainable parameters (keras), null for sklearn", "count", False,

@@ -369,3 +369,18 @@ def test_report_grid_and_jaccard_matrix():
     labels, mat = jaccard_matrix([rec("dnn", 0, ["A", "B"]), rec("logreg", 0, ["B", "C"])])
     assert labels == ["dnn seed 0", "logreg seed 0"]
     assert mat[0, 1] == pytest.approx(1 / 3) and mat[0, 0] == 1.0
+
+
+def test_sanity_check_of_top_k_permutation_uses_the_scored_features():
+    from benchmarks.explain.record import _scored_union
+
+    assert _scored_union({"indices": [1, 3]}, {"indices": [5, 3]}).tolist() == [1, 3, 5]
+    assert _scored_union({"indices": [1]}, None) is None  # the other scored every feature
+    assert _scored_union(None, None) is None
+    # filler ranks of unscored features (ties in the same order) would inflate the correlation
+    rng = np.random.default_rng(0)
+    a, b = np.zeros((4, 50)), np.zeros((4, 50))
+    a[:, 40:], b[:, 40:] = np.arange(10, 0, -1) * 1e-9, np.arange(10, 0, -1) * 1e-9  # same filler
+    a[:, :5], b[:, 5:10] = rng.random((4, 5)) + 1, rng.random((4, 5)) + 1
+    idx = _scored_union({"indices": list(range(5))}, {"indices": list(range(5, 10))})
+    assert rank_correlation(a[..., idx], b[..., idx]) < rank_correlation(a, b)

@@ -188,6 +188,23 @@ def test_download_a_plugin_dataset(isolated, tmp_path, capsys):
     assert get_dataset("remote_blobs").how_to_get.endswith(f"download remote_blobs --plugin {plugin}")
 
 
+def test_explain_reloads_the_plugins_of_a_run(isolated, tmp_path, capsys):
+    """``explain RUN`` registers the run's plugin models again (from its suite.toml)."""
+    plugin = _write(tmp_path / "mine.py", FILE_PLUGIN)
+    out = tmp_path / "r"
+    assert main(["run", "--model", "file_knn", "--dataset", "wisconsin", "--profile", "quick",
+                 "--plugin", str(plugin), "--output", str(out)]) == 0
+    from datasets import registry as dreg
+    from models import registry as mreg
+
+    del mreg._REGISTRY["file_knn"], dreg._REGISTRY["file_blobs"]  # as in a new process
+    plugins._loaded.clear()
+    assert main(["explain", str(out), "--method", "permutation", "--samples", "20", "--no-sanity"]) == 0
+    capsys.readouterr()
+    (rec,) = json.loads((out / "results.json").read_text())["records"]
+    assert rec["faithfulness"] is not None and rec["explanations"]["methods"]["permutation"]
+
+
 def test_module_plugin_by_name(isolated, tmp_path, monkeypatch):
     _write(tmp_path / "mod_plugin_xyz.py", FILE_PLUGIN.replace("file_knn", "mod_knn")
            .replace('"file_blobs"', '"mod_blobs"'))

@@ -8,8 +8,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks.commands.args import add_data_dir
+from benchmarks.commands.args import add_data_dir, add_plugins
 from benchmarks.errors import OncobenchError
+from benchmarks.plugins import is_file_reference, load_plugins
 
 
 def _methods(text: str | None) -> tuple[str, ...] | None:
@@ -22,6 +23,16 @@ def _methods(text: str | None) -> tuple[str, ...] | None:
     for name in names:
         get_method(name)
     return names
+
+
+def run_plugins(run_dir: Path) -> list[str]:
+    """The plugins a run folder's ``suite.toml`` names that can be found from here (modules, and
+    files that exist): the models and datasets of its records register again."""
+    from benchmarks.suite import SUITE_FILE, read_toml
+
+    path = run_dir / SUITE_FILE
+    refs = read_toml(path).get("plugins") or [] if path.exists() else []
+    return [r for r in refs if isinstance(r, str) and (not is_file_reference(r) or Path(r).exists())]
 
 
 def settings_from_args(args: argparse.Namespace):
@@ -46,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.results_dir)
     if not run_dir.exists():
         raise OncobenchError(f"{run_dir}: no such results folder")
+    load_plugins([*run_plugins(run_dir), *(args.plugin or [])])
     from benchmarks.api import quiet_tensorflow
     from benchmarks.explain.folder import explain_folder
 
@@ -67,6 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "deletion-curve faithfulness, a model-randomisation sanity check and "
                                    "named top features go into results.json.")
     p.add_argument("results_dir", metavar="RESULTS_DIR", help="a finished run folder")
+    add_plugins(p)
     p.add_argument("--method", help="comma-separated: ig, saliency, smoothgrad, permutation, occlusion "
                                     "(default: Keras ig,saliency,occlusion; others permutation,occlusion; "
                                     "each where it applies)")

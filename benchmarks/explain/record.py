@@ -106,6 +106,14 @@ def _attributions(method: Method, target: Explainable, ds: Dataset, samples: Sam
     return np.asarray(attr, dtype=np.float32), facts
 
 
+def _scored_union(*facts: dict[str, Any] | None) -> np.ndarray | None:
+    """The feature indices scored by either model (top-k permutation), None when either scored all."""
+    sets = [f.get("indices") for f in facts if f]
+    if len(sets) != len(facts) or any(s is None for s in sets):
+        return None
+    return np.union1d(*[np.asarray(s, dtype=np.int64) for s in sets])
+
+
 def _explain_one(method: Method, target: Explainable, control: Callable[[], Explainable] | None,
                  ds: Dataset, samples: Samples, record: dict[str, Any],
                  settings: ExplainSettings, full: tuple[Dataset, np.ndarray | None]
@@ -117,6 +125,7 @@ def _explain_one(method: Method, target: Explainable, control: Callable[[], Expl
     attr, scored = _attributions(method, target, ds, samples, kw)
     took = time.perf_counter() - t0
     out: dict[str, Any] = {"settings": kw, "time_s": took, "samples": len(samples)}
+    own = dict(scored) if scored is not None else None  # model-view indices (before any mapping)
     if scored is not None:
         out["scored"] = scored
     out.update(faithfulness(target, samples, attr, ds.modality, seed=int(record["seed"])))
@@ -134,8 +143,12 @@ def _explain_one(method: Method, target: Explainable, control: Callable[[], Expl
         if snr:
             out["snr_overlap"] = snr
     if control is not None:
-        rand, _ = _attributions(method, control(), ds, samples, kw)
-        out["sanity"] = {"spearman_trained_vs_random": rank_correlation(attr, rand)}
+        rand, rand_scored = _attributions(method, control(), ds, samples, kw)
+        a, b, over = attr, rand, "every feature"
+        idx = _scored_union(own, rand_scored)
+        if idx is not None:  # top-k permutation: the unscored features only carry filler ranks
+            a, b, over = attr[..., idx], rand[..., idx], f"the {len(idx)} features scored in either"
+        out["sanity"] = {"spearman_trained_vs_random": rank_correlation(a, b), "over": over}
     return out, attr
 
 

@@ -18,6 +18,13 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def usable_cores() -> int:
+    """The CPUs this process may run on (its affinity), else the machine's count."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def configure_threads(intra_op: int | None = None, inter_op: int | None = None) -> dict[str, int]:
     """Set TensorFlow's CPU thread pools once, before any op runs; returns what is in force."""
     import tensorflow as tf
@@ -29,7 +36,7 @@ def configure_threads(intra_op: int | None = None, inter_op: int | None = None) 
             tf.config.threading.set_inter_op_parallelism_threads(inter_op)
     except RuntimeError:  # already initialised in this process: keep what is in force
         pass
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     return {
         "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or cores,
         "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads() or cores,

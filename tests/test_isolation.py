@@ -76,12 +76,18 @@ def test_peak_memory_is_the_jobs_own(plugin_models, tmp_path):
 
 @pytest.mark.slow
 def test_two_jobs_at_once_give_the_same_quality_numbers(tmp_path):
+    """--jobs 2 (each job pinned to its own core) gives the numbers of the in-process default
+    and of --isolate under --deterministic, a convolutional model included (its kernels'
+    reduction order follows the thread-pool size, which therefore stays the same)."""
     keys = ("accuracy", "f1_macro", "roc_auc", "test_scores")
     got = {}
-    for n in (1, 2):
-        out = tmp_path / f"jobs{n}"
-        assert main(["run", "--model", "logreg,dnn", "--dataset", "wisconsin", "--profile", "quick",
-                     "--deterministic", "--jobs", str(n), "--isolate", "--output", str(out)]) == 0
-        got[n] = {m: {k: r[k] for k in keys} for m, r in _records(out).items()}
-        assert {r["jobs_beside"] for r in _records(out).values()} == {n}
-    assert got[1] == got[2]
+    for name, flags in (("inprocess", []), ("isolate", ["--isolate"]), ("jobs2", ["--jobs", "2"])):
+        out = tmp_path / name
+        assert main(["run", "--model", "logreg,dnn,cnn", "--dataset", "wisconsin,breastmnist",
+                     "--profile", "quick", "--epochs", "1", "--deterministic", *flags,
+                     "--output", str(out)]) == 0
+        recs = json.loads((out / "results.json").read_text())["records"]
+        got[name] = {r["key"]: {k: r[k] for k in keys} for r in recs}
+        assert len(got[name]) == 4  # logreg x 2, dnn on wisconsin, cnn on breastmnist
+        assert {r["jobs_beside"] for r in _records(out).values()} == {2 if name == "jobs2" else 1}
+    assert got["inprocess"] == got["isolate"] == got["jobs2"]

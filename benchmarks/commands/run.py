@@ -211,7 +211,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     sel.add_argument("--tensorboard", metavar="DIR",
                      help="write TensorBoard logs (one sub-folder per record; needs oncobench[tensorboard])")
     tr = p.add_argument_group("training")
-    tr.add_argument("--epochs", type=int)
+    tr.add_argument("--epochs", type=int,
+                    help="training epochs (default: the profile's); a two-phase model's fine-tuning "
+                         "phase has its own, e.g. --hp mobilenet_v2_hub.fine_tune_epochs=2")
     tr.add_argument("--batch-size", type=int)
     tr.add_argument("--optimizer", choices=("adam", "rmsprop"))
     tr.add_argument("--lr", "--learning-rate", dest="lr", type=float)

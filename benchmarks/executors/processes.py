@@ -15,6 +15,7 @@ from typing import Callable
 
 from benchmarks.executors import OnRecord
 from benchmarks.jobs import Job, crash_reason, failed_record
+from benchmarks.measure import usable_cores
 
 POLL_S = 0.05
 STDERR_TAIL = 4000
@@ -93,6 +94,10 @@ def run_processes(jobs: list[Job], on_record: OnRecord, *, workers: int = 1,
     record (ok, failed, crashed, timed out) in completion order."""
     workers = max(1, min(workers, len(jobs) or 1))
     cpus = split_cpus(workers)
+    # --deterministic: the thread pools of an in-process run (every usable core), even on fewer
+    # pinned cores; kernels' reduction order follows the pool size, so --jobs N then gives the
+    # numbers of --jobs 1 (measured: the image models' scores differed with 1 thread per job).
+    same_pools = usable_cores()
     pending = list(jobs)
     running: list[_Running] = []
     free = list(range(workers))
@@ -101,7 +106,9 @@ def run_processes(jobs: list[Job], on_record: OnRecord, *, workers: int = 1,
             while pending or running:
                 while pending and free:
                     slot = free.pop(0)
-                    job = replace(pending.pop(0), cpus=cpus[slot], beside=workers,
+                    job = pending.pop(0)
+                    pools = job.threads or (same_pools if job.config.get("deterministic") else None)
+                    job = replace(job, cpus=cpus[slot], beside=workers, threads=pools,
                                   gpus=str(slot % gpus) if gpus else None)
                     base = Path(tmp) / f"job{len(jobs) - len(pending)}"
                     base.with_suffix(".job.json").write_text(job.to_json())

@@ -32,6 +32,21 @@ COPY_CHUNK = 16 << 20
 CACHE_VERSION = 1
 
 
+IO_THREADS = 8  # positional reads in flight at once (I/O-bound: preadv releases the GIL)
+IO_MIN_RUNS = 4  # fewer separate runs of rows than this are read in the calling thread
+_POOL: Any = None
+
+
+def _io_pool() -> Any:
+    """One shared thread pool for row reads (created on first use)."""
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="oncobench-rows")
+    return _POOL
+
+
 class RowReader:
     """A read-only, array-like view of a C-ordered ``.npy`` file; ``x[i]``, ``x[a:b]`` and
     ``x[index_array]`` read only those rows. ``shape`` may add or drop unit axes of a row
@@ -114,13 +129,19 @@ class RowReader:
         srt = idx[order]
         out = np.empty((idx.size, *self.shape[1:]), self.dtype)
         tmp = out if np.all(order == np.arange(idx.size)) else np.empty_like(out)
-        k = 0
+        runs, k = [], 0
         while k < srt.size:  # contiguous runs of sorted rows in one read each
             j = k + 1
             while j < srt.size and srt[j] == srt[j - 1] + 1:
                 j += 1
-            self._read(int(srt[k]), j - k, tmp[k:j])
+            runs.append((k, j))
             k = j
+        self._fileno()  # opened once, before any thread reads
+        if len(runs) >= IO_MIN_RUNS:  # scattered rows: reads in flight together hide disk latency
+            list(_io_pool().map(lambda r: self._read(int(srt[r[0]]), r[1] - r[0], tmp[r[0]:r[1]]), runs))
+        else:
+            for a, b in runs:
+                self._read(int(srt[a]), b - a, tmp[a:b])
         if tmp is not out:
             out[order] = tmp
         return out

@@ -47,6 +47,17 @@ def test_row_reader_reads_what_numpy_reads(tmp_path):
         r[[7]]
 
 
+def test_scattered_rows_read_in_parallel_match_numpy(tmp_path):
+    """Many separate runs of rows go to the I/O thread pool; the result is numpy's, in order."""
+    a = np.random.default_rng(0).integers(0, 255, size=(500, 4, 4, 3), dtype=np.uint8)
+    np.save(tmp_path / "b.npy", a)
+    r = RowReader(tmp_path / "b.npy")
+    idx = np.random.default_rng(1).choice(500, 200, replace=True)  # repeats, any order
+    assert len(np.unique(idx)) >= 4 * arraycache.IO_MIN_RUNS
+    for _ in range(3):
+        np.testing.assert_array_equal(r[idx], a[idx])
+
+
 def test_unpack_once_then_reuse_and_rebuild_on_new_source(tmp_path):
     arrays = _npz(tmp_path / "d.npz")
     folder = tmp_path / "cache"

@@ -371,16 +371,19 @@ def test_report_grid_and_jaccard_matrix():
     assert mat[0, 1] == pytest.approx(1 / 3) and mat[0, 0] == 1.0
 
 
-def test_sanity_check_of_top_k_permutation_uses_the_scored_features():
-    from benchmarks.explain.record import _scored_union
+def test_permutation_scores_given_columns_only():
+    """The sanity check's randomised model is scored on the trained model's candidates."""
+    from benchmarks.explain.perturbation import permutation
 
-    assert _scored_union({"indices": [1, 3]}, {"indices": [5, 3]}).tolist() == [1, 3, 5]
-    assert _scored_union({"indices": [1]}, None) is None  # the other scored every feature
-    assert _scored_union(None, None) is None
-    # filler ranks of unscored features (ties in the same order) would inflate the correlation
     rng = np.random.default_rng(0)
-    a, b = np.zeros((4, 50)), np.zeros((4, 50))
-    a[:, 40:], b[:, 40:] = np.arange(10, 0, -1) * 1e-9, np.arange(10, 0, -1) * 1e-9  # same filler
-    a[:, :5], b[:, 5:10] = rng.random((4, 5)) + 1, rng.random((4, 5)) + 1
-    idx = _scored_union({"indices": list(range(5))}, {"indices": list(range(5, 10))})
-    assert rank_correlation(a[..., idx], b[..., idx]) < rank_correlation(a, b)
+    x = rng.normal(size=(60, 12)).astype(np.float32)
+    y = (x[:, 3] > 0).astype(int)
+    from sklearn.linear_model import LogisticRegression
+
+    est = LogisticRegression().fit(x, y)
+    target = Explainable("logreg", "sklearn", 2, est.predict_proba, est)
+    samples = Samples(x[:20], y[:20], np.zeros_like(x[:20]), np.arange(20))
+    attr, facts = permutation(target, None, samples, columns=[3, 7, 1])
+    assert facts["indices"] == [1, 3, 7] and facts["k"] == 3
+    others = np.setdiff1d(np.arange(12), [1, 3, 7])
+    assert np.all(attr[:, others] == 0) and np.abs(attr[:, 3]).sum() > np.abs(attr[:, 7]).sum()

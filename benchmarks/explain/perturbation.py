@@ -62,20 +62,27 @@ class SubsetEstimator(ProbaEstimator):
 
 @register_method("permutation", modalities=(EXPRESSION, TABULAR))
 def permutation(target: Explainable, dataset: Dataset | None, samples: Samples, *, n_repeats: int = 3,
-                seed: int = 0, candidates: int = 200) -> tuple[np.ndarray, dict[str, Any]]:
+                seed: int = 0, candidates: int = 200,
+                columns: list[int] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
     """Permutation importance (scikit-learn) per class: drop of the true-class probability.
 
     Only the ``candidates`` features a cheap pre-ranking puts first are permuted (see
     ``candidates``); the others rank below every scored feature in pre-ranking order (values
     just under min(0, lowest score)), so deletion removes them in that order. ``candidates`` 0
-    permutes every feature.
+    permutes every feature. ``columns``: permute exactly these (the sanity check scores the
+    randomised model on the trained model's candidates, so the two maps compare feature for
+    feature).
     """
     from sklearn.inspection import permutation_importance
 
     from benchmarks.explain.candidates import choose
 
     flat = samples.x.reshape(len(samples), -1).astype(np.float32)
-    cols, facts = choose(target.model, dataset, flat.shape[1], candidates)
+    if columns is not None:
+        cols = np.asarray(sorted(columns), dtype=int)
+        facts = {"scored": "given columns", "k": int(cols.size), "indices": cols.tolist()}
+    else:
+        cols, facts = choose(target.model, dataset, flat.shape[1], candidates)
     est = SubsetEstimator(target, samples.x.shape[1:], flat, cols)
     res = permutation_importance(est, flat[:, cols], samples.y, scoring=per_class_probability,
                                  n_repeats=n_repeats, random_state=seed, n_jobs=1)

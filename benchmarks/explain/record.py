@@ -106,14 +106,6 @@ def _attributions(method: Method, target: Explainable, ds: Dataset, samples: Sam
     return np.asarray(attr, dtype=np.float32), facts
 
 
-def _scored_union(*facts: dict[str, Any] | None) -> np.ndarray | None:
-    """The feature indices scored by either model (top-k permutation), None when either scored all."""
-    sets = [f.get("indices") for f in facts if f]
-    if len(sets) != len(facts) or any(s is None for s in sets):
-        return None
-    return np.union1d(*[np.asarray(s, dtype=np.int64) for s in sets])
-
-
 def _explain_one(method: Method, target: Explainable, control: Callable[[], Explainable] | None,
                  ds: Dataset, samples: Samples, record: dict[str, Any],
                  settings: ExplainSettings, full: tuple[Dataset, np.ndarray | None]
@@ -143,11 +135,13 @@ def _explain_one(method: Method, target: Explainable, control: Callable[[], Expl
         if snr:
             out["snr_overlap"] = snr
     if control is not None:
-        rand, rand_scored = _attributions(method, control(), ds, samples, kw)
-        a, b, over = attr, rand, "every feature"
-        idx = _scored_union(own, rand_scored)
-        if idx is not None:  # top-k permutation: the unscored features only carry filler ranks
-            a, b, over = attr[..., idx], rand[..., idx], f"the {len(idx)} features scored in either"
+        idx = own.get("indices") if own else None
+        if idx is None:
+            rand, _ = _attributions(method, control(), ds, samples, kw)
+            a, b, over = attr, rand, "every feature"
+        else:  # top-k permutation: score the randomised model on the same candidates, compare those
+            rand, _ = _attributions(method, control(), ds, samples, {**kw, "columns": list(idx)})
+            a, b, over = attr[..., idx], rand[..., idx], f"the {len(idx)} scored features"
         out["sanity"] = {"spearman_trained_vs_random": rank_correlation(a, b), "over": over}
     return out, attr
 

@@ -20,6 +20,16 @@ def _records(run_dir: Path) -> dict[str, dict]:
     return {r["key"]: r for r in json.loads((run_dir / "results.json").read_text())["records"]}
 
 
+def _same_quality(first: Path, second: Path, n: int) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Both run folders' records, asserted to be the same ``n`` keys with equal quality fields."""
+    a, b = _records(first), _records(second)
+    assert sorted(a) == sorted(b) and len(a) == n
+    for key in a:
+        for metric in QUALITY:
+            assert a[key][metric] == b[key][metric], (key, metric)
+    return a, b
+
+
 def test_saved_suite_reproduces_the_run(tmp_path, capsys):
     first, second = tmp_path / "first", tmp_path / "second"
     assert main(["run", "--model", "dnn,logreg", "--dataset", "wisconsin", "--profile", "quick",
@@ -30,11 +40,8 @@ def test_saved_suite_reproduces_the_run(tmp_path, capsys):
     assert "dropout = 0.3" in text and "C = 0.5" in text and "deterministic = true" in text
     assert main(["run", "--config", str(saved), "--output", str(second)]) == 0
     capsys.readouterr()
-    a, b = _records(first), _records(second)
-    assert sorted(a) == sorted(b) and len(a) == 4
+    a, b = _same_quality(first, second, 4)
     for key in a:
-        for metric in QUALITY:
-            assert a[key][metric] == b[key][metric], (key, metric)
         assert a[key]["hparams"] == b[key]["hparams"] and a[key]["config"] == b[key]["config"]
         assert a[key]["fingerprint"] == b[key]["fingerprint"]
     # the reproduced run saves the same suite again (apart from where it came from)
@@ -103,11 +110,8 @@ def test_saved_suite_keeps_recipe_and_tuned_values(tmp_path, capsys):
     assert "label_smoothing = 0.2" in text and '[tuned."logreg|wisconsin"."hparams"]' in text
     assert main(["run", "--config", str(first / "suite.toml"), "--output", str(second)]) == 0
     capsys.readouterr()
-    a, b = _records(first), _records(second)
-    assert sorted(a) == sorted(b) and len(a) == 2
+    a, b = _same_quality(first, second, 2)
     for key in a:
-        for metric in QUALITY:
-            assert a[key][metric] == b[key][metric], (key, metric)
         assert a[key]["recipe"] == b[key]["recipe"] and a[key]["hparams"] == b[key]["hparams"]
     logreg = next(r for r in b.values() if r["model"] == "logreg")
     assert logreg["hparams"]["C"] == 0.05 and logreg["tuned"]
@@ -147,3 +151,17 @@ def test_bad_suite_file_is_one_line_exit_2(tmp_path, capsys, text, message):
 def test_missing_suite_file(tmp_path, capsys):
     assert main(["run", "--config", str(tmp_path / "none.toml")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_command_line_execution_flags_override_the_suite_file():
+    """A flag given on the command line wins over the suite's [execution], even at its default."""
+    import argparse
+
+    from benchmarks.commands.args import execution_from_args
+
+    suite = {"isolate": True, "workers": 2, "run_timeout": 60.0, "executor": "local"}
+    flags = argparse.Namespace(isolate=False, jobs=1, run_timeout=None, retry_failed=False,
+                               executor=None, ray_address=None)
+    got = execution_from_args(flags, suite)
+    assert got["workers"] == 1 and got["isolate"] is True and got["run_timeout"] == 60.0
+    assert execution_from_args(argparse.Namespace(**{**vars(flags), "jobs": None}), suite)["workers"] == 2

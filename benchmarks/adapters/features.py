@@ -10,19 +10,25 @@ import numpy as np
 from datasets.base import Dataset, Split
 
 
-def kept_features(ds: Dataset, k: int) -> np.ndarray | None:
-    """Ascending indices of the ``k`` features with the highest ANOVA F statistic on the training
-    split; None when nothing is dropped (image data, ``k`` 0 or ``k`` >= the number of features)."""
-    if k <= 0 or ds.train.x.ndim != 2 or k >= ds.train.x.shape[1]:
-        return None
+def anova_f(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The ANOVA F statistic of each column of ``x`` (n, features) for labels ``y``; constant
+    features (F undefined) get -1, so any ranking puts them last."""
     import warnings
 
     from sklearn.feature_selection import f_classif
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # constant features give NaN F: ranked last
-        f, _ = f_classif(ds.train.x, ds.train.y)
-    return np.sort(np.argsort(np.nan_to_num(f, nan=-1.0))[::-1][:k])
+        warnings.simplefilter("ignore", RuntimeWarning)
+        f, _ = f_classif(x, y)
+    return np.nan_to_num(f, nan=-1.0)
+
+
+def kept_features(ds: Dataset, k: int) -> np.ndarray | None:
+    """Ascending indices of the ``k`` features with the highest ANOVA F statistic on the training
+    split; None when nothing is dropped (image data, ``k`` 0 or ``k`` >= the number of features)."""
+    if k <= 0 or ds.train.x.ndim != 2 or k >= ds.train.x.shape[1]:
+        return None
+    return np.sort(np.argsort(anova_f(ds.train.x, ds.train.y))[::-1][:k])
 
 
 def select_features(ds: Dataset, k: int) -> tuple[Dataset, dict[str, Any] | None]:

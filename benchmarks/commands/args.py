@@ -127,15 +127,15 @@ def add_execution(parser: argparse.ArgumentParser) -> None:
     ex = parser.add_argument_group("execution")
     ex.add_argument("--isolate", action="store_true",
                     help="run each job in a fresh process (own memory peak; a crash fails only that job)")
-    ex.add_argument("--jobs", type=int, default=1, metavar="N",
+    ex.add_argument("--jobs", type=int, metavar="N",
                     help="run N jobs at once, each in a fresh process on its own cores/GPU (default 1; "
                          "speed figures with N > 1 are marked)")
     ex.add_argument("--run-timeout", type=float, metavar="SECONDS",
                     help="kill a job after SECONDS and record it as failed (implies --isolate)")
     ex.add_argument("--retry-failed", action="store_true",
                     help="on resume, rerun jobs that crashed or timed out (default: keep their record)")
-    ex.add_argument("--executor", default="local", choices=("local", "ray"),
-                    help="local processes, or Ray tasks on a cluster (pip install 'oncobench[ray]')")
+    ex.add_argument("--executor", choices=("local", "ray"),
+                    help="local processes (default) or Ray tasks (pip install 'oncobench[ray]')")
     ex.add_argument("--ray-address", metavar="auto|HOST:PORT",
                     help="Ray cluster to join (default: start a local Ray instance)")
     ex.add_argument("--strategy", choices=("none", "mirrored", "multiworker"),
@@ -148,10 +148,9 @@ def add_execution(parser: argparse.ArgumentParser) -> None:
 def execution_from_args(args: argparse.Namespace, base: dict | None = None) -> dict:
     """The keyword arguments of ``runner.execute``: ``base`` (a suite file's ``[execution]``)
     overlaid with the flags given on the command line, checked."""
-    from benchmarks.suite import EXECUTION_DEFAULTS, check_execution
+    from benchmarks.suite import check_execution
 
-    given = {"isolate": args.isolate, "workers": args.jobs, "run_timeout": args.run_timeout,
-             "retry_failed": args.retry_failed, "executor": args.executor,
+    given = {"isolate": args.isolate or None, "workers": args.jobs, "run_timeout": args.run_timeout,
+             "retry_failed": args.retry_failed or None, "executor": args.executor,
              "ray_address": args.ray_address}
-    return check_execution({**EXECUTION_DEFAULTS, **(base or {}),
-                            **{k: v for k, v in given.items() if v != EXECUTION_DEFAULTS[k]}})
+    return check_execution({**(base or {}), **{k: v for k, v in given.items() if v is not None}})

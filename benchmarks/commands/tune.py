@@ -9,6 +9,7 @@ from pathlib import Path
 
 from benchmarks.commands.args import add_output, add_plugins
 from benchmarks.errors import OncobenchError
+from benchmarks.plugins import load_plugins
 
 RESULTS_ROOT = Path("results")
 
@@ -30,8 +31,6 @@ def run(args: argparse.Namespace) -> int:
     from models.registry import get_model
 
     tune.require_optuna()
-    from benchmarks.plugins import load_plugins
-
     load_plugins(args.plugin)
     specs = [get_model(m.strip()) for m in args.model.split(",") if m.strip()]
     datasets = [d.strip() for d in args.dataset.split(",") if d.strip()]

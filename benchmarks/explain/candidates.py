@@ -15,7 +15,6 @@ order; the record says which ranking chose the candidates, ``k`` and their indic
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -35,14 +34,10 @@ def model_importance(model: Any, n_features: int) -> tuple[np.ndarray, str] | No
 
 
 def anova_f(ds: Dataset) -> np.ndarray:
-    """ANOVA F of each feature on the training split (constant features: 0)."""
-    from sklearn.feature_selection import f_classif
+    """ANOVA F of each feature on the training split (constant features: -1, ranked last)."""
+    from benchmarks.adapters.features import anova_f as f_scores
 
-    x = ds.train.floats().reshape(len(ds.train), -1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # constant features give NaN F
-        f, _ = f_classif(x, ds.train.y)
-    return np.nan_to_num(f, nan=0.0)
+    return f_scores(ds.train.floats().reshape(len(ds.train), -1), ds.train.y)
 
 
 def prerank(model: Any, ds: Dataset | None, n_features: int) -> tuple[np.ndarray, str]:

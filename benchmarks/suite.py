@@ -134,26 +134,32 @@ def _per_model(where: str, value: Any, example: str) -> dict[str, dict[str, Any]
     return {m: dict(v) for m, v in value.items()}
 
 
-def check_execution(execution: Mapping[str, Any], where: str = "[execution]") -> dict[str, Any]:
-    """How jobs run, checked: every key known, workers >= 1, a positive timeout, a known executor."""
+FLAGS = {"isolate": "--isolate", "workers": "--jobs", "run_timeout": "--run-timeout",
+         "retry_failed": "--retry-failed", "executor": "--executor", "ray_address": "--ray-address"}
+
+
+def check_execution(execution: Mapping[str, Any], where: str | None = None) -> dict[str, Any]:
+    """How jobs run, checked: every key known, workers >= 1, a positive timeout, a known executor.
+    Errors name ``where``'s key (a suite file) or, without ``where``, the command-line flag."""
+    name = (lambda key: f"{where}.{key}") if where else FLAGS.__getitem__
     if not isinstance(execution, Mapping):
         raise OncobenchError(f"{where}: expected a table of {', '.join(EXECUTION_DEFAULTS)}")
-    _known(where, execution, tuple(EXECUTION_DEFAULTS))
+    _known(where or "execution", execution, tuple(EXECUTION_DEFAULTS))
     out = {**EXECUTION_DEFAULTS, **execution}
     for key in ("isolate", "retry_failed"):
         if not isinstance(out[key], bool):
-            raise OncobenchError(f"{where}.{key} = {out[key]!r}: expected true/false")
+            raise OncobenchError(f"{name(key)} = {out[key]!r}: expected true/false")
     if isinstance(out["workers"], bool) or not isinstance(out["workers"], int) or out["workers"] < 1:
-        raise OncobenchError(f"--jobs {out['workers']!r}: must be at least 1")
+        raise OncobenchError(f"{name('workers')} {out['workers']!r}: must be at least 1")
     timeout = out["run_timeout"]
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                                 or not 0 < timeout < float("inf")):
-        raise OncobenchError(f"--run-timeout {timeout!r}: must be a positive number of seconds")
+        raise OncobenchError(f"{name('run_timeout')} {timeout!r}: must be a positive number of seconds")
     if out["executor"] not in EXECUTORS:
-        raise OncobenchError(f"--executor {out['executor']!r}: valid: {', '.join(EXECUTORS)}")
+        raise OncobenchError(f"{name('executor')} {out['executor']!r}: valid: {', '.join(EXECUTORS)}")
     address = out["ray_address"]
     if address is not None and (not isinstance(address, str) or out["executor"] != "ray"):
-        raise OncobenchError("--ray-address needs --executor ray")
+        raise OncobenchError(f"{name('ray_address')} needs {name('executor')} ray")
     return out
 
 

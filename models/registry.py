@@ -123,7 +123,13 @@ class ModelSpec:
     search_space: SearchSpace = field(default_factory=dict)  # what ``tune`` may vary
 
     def recipe_for(self, overrides: dict[str, Any] | None = None) -> Recipe:
-        """The model's recipe with ``overrides`` (``--recipe``/tuned values) applied."""
+        """The model's recipe with ``overrides`` (``--recipe``/tuned values) applied; recipes
+        drive Keras training only, so overriding another framework's is a one-line error."""
+        if overrides and self.framework != "keras":
+            key = next(iter(overrides))
+            raise OncobenchError(f"--recipe {self.name}.{key}: {self.name} is a {self.framework} model and "
+                                 "recipes apply to Keras models only; set its hyper-parameters with "
+                                 f"--hp {self.name}.KEY=VALUE")
         return self.recipe.with_(**overrides) if overrides else self.recipe
 
     def check_value(self, key: str, value: Any) -> Any:

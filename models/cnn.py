@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.heads import classifier_output
+from models.heads import classifier_output, image_augmentation
 from models.recipe import Recipe, choice, floats
 from models.registry import Range, register_model
 
@@ -60,11 +60,7 @@ def build(
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
     if augment:
-        x = keras.layers.RandomFlip("horizontal", name="aug_flip")(x)
-        x = keras.layers.RandomRotation(0.05, fill_mode="reflect", name="aug_rotate")(x)
-        x = keras.layers.RandomZoom(0.1, fill_mode="reflect", name="aug_zoom")(x)
-        x = keras.layers.RandomTranslation(0.05, 0.05, fill_mode="reflect", name="aug_shift")(x)
-        x = keras.layers.RandomContrast(0.1, name="aug_contrast")(x)
+        x = image_augmentation(x)
     for i, f in enumerate(filters):
         x = keras.layers.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv_{i}")(x)
         # momentum 0.9: moving statistics settle within the few steps a small dataset gives

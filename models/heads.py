@@ -15,3 +15,18 @@ def classifier_output(x: Any, num_classes: int, *, name: str = "predictions", dt
     if num_classes == 2:
         return keras.layers.Dense(1, activation="sigmoid", name=name, dtype=dtype)(x)
     return keras.layers.Dense(num_classes, activation="softmax", name=name, dtype=dtype)(x)
+
+
+def image_augmentation(x: Any, *, rotation: float = 0.05, zoom: float = 0.1, shift: float = 0.05,
+                       contrast: float = 0.1):
+    """Train-only augmentation for grey-scale medical images (Keras preprocessing layers, inactive
+    at inference): horizontal flip, small rotation/zoom/translation (reflected borders) and
+    contrast. Ultrasound and histology are left-right symmetric and vary in gain; no colour or
+    vertical-flip changes, which would make images the scanners never produce."""
+    import keras
+
+    x = keras.layers.RandomFlip("horizontal", name="aug_flip")(x)
+    x = keras.layers.RandomRotation(rotation, fill_mode="reflect", name="aug_rotate")(x)
+    x = keras.layers.RandomZoom(zoom, fill_mode="reflect", name="aug_zoom")(x)
+    x = keras.layers.RandomTranslation(shift, shift, fill_mode="reflect", name="aug_shift")(x)
+    return keras.layers.RandomContrast(contrast, name="aug_contrast")(x)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from benchmarks.errors import OncobenchError
 from benchmarks.paths import cache_dir
-from models.heads import classifier_output
+from models.heads import classifier_output, image_augmentation
 from models.recipe import Recipe, floats
 from models.registry import Range, register_model
 
@@ -213,6 +213,7 @@ def build(
     fine_tune_epochs: int = 8,
     fine_tune_lr_scale: float = 0.1,
     train_bn: bool = False,
+    augment: bool = False,
 ):
     """TF-Hub MobileNetV2 feature vector (frozen, then fine-tuned) + dropout + new softmax head.
 
@@ -229,6 +230,8 @@ def build(
         x = keras.layers.Concatenate(name="gray_to_rgb")([x, x, x])
     elif input_shape[-1] != 3:
         raise OncobenchError(f"mobilenet_v2_hub needs 1 or 3 channels, got {input_shape[-1]}")
+    if augment:
+        x = image_augmentation(x)
     x = keras.layers.Resizing(image_size, image_size, name="resize")(x)
     x = backbone_layer_class()(handle, trainable=False, train_bn=train_bn, name="backbone")(x)
     x = keras.layers.Dropout(dropout, name="dropout")(x)

@@ -34,10 +34,11 @@ class Recipe:
     label_smoothing: float = 0.0  # binary tasks (sigmoid head) only
     class_weight: str = "none"  # none | balanced (n / (k n_c)) | sqrt (its square root)
     # early stopping and model selection: val_loss | val_auc | none (train the whole schedule) |
-    # auto: val_auc for a binary task, val_loss otherwise; none when the val split is tiny.
+    # auto: binary_monitor for a binary task, val_loss otherwise; none when the val split is tiny.
     # With none the validation samples join the training data (the test split never does).
     monitor: str = "val_loss"
     min_val_for_auc: int = 40  # "auto": select on validation only with at least this many samples
+    binary_monitor: str = "val_auc"  # what "auto" selects on for a binary task: val_auc | val_loss
     select_features: int = 0  # flat features only: keep the k best by ANOVA F on train (0: all)
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -58,7 +59,8 @@ def check(recipe: Recipe) -> Recipe:
     """``recipe`` when every field is valid, else a one-line error naming the field."""
     for name, value, valid in (("schedule", recipe.schedule, SCHEDULES),
                                ("class_weight", recipe.class_weight, CLASS_WEIGHTS),
-                               ("monitor", recipe.monitor, MONITORS)):
+                               ("monitor", recipe.monitor, MONITORS),
+                               ("binary_monitor", recipe.binary_monitor, ("val_auc", "val_loss"))):
         if value not in valid:
             raise OncobenchError(f"recipe {name} {value!r}; valid: {', '.join(valid)}")
     for name in ("weight_decay", "label_smoothing"):

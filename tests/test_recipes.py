@@ -35,6 +35,8 @@ def test_recipe_overrides_are_checked():
         r.with_(schedule="linear")
     with pytest.raises(OncobenchError, match="label_smoothing"):
         r.with_(label_smoothing=0.7)
+    with pytest.raises(OncobenchError, match="binary_monitor"):
+        r.with_(binary_monitor="val_accuracy")
 
 
 def test_cosine_schedule_warms_up_then_decays_to_zero():
@@ -76,6 +78,9 @@ def test_monitor_fits_task_and_validation_size():
     assert monitor_for(auto, 2, 6) == "none"  # Golub: 6 validation samples
     assert monitor_for(Recipe(monitor="val_auc"), 3, 500) == "val_loss"
     assert monitor_for(Recipe(), 2, 500) == "val_loss"
+    by_loss = Recipe(monitor="auto", binary_monitor="val_loss")
+    assert monitor_for(by_loss, 2, 114) == "val_loss"
+    assert monitor_for(by_loss, 2, 6) == "none"
 
 
 def test_feature_selection_is_fitted_on_train_only():

@@ -128,13 +128,13 @@ def class_weights(y: np.ndarray, num_classes: int, mode: str) -> dict[int, float
 def monitor_for(recipe: Recipe, num_classes: int, n_val: int) -> str:
     """The early-stopping / model-selection monitor. "auto": ``none`` (train the whole schedule)
     when the validation split is under ``min_val_for_auc`` samples (selection on a handful of
-    samples is noise), ``val_auc`` for a binary task, else ``val_loss``; ``val_auc`` asked of a
-    multi-class task falls back to ``val_loss``."""
+    samples is noise), the recipe's ``binary_monitor`` for a binary task, else ``val_loss``;
+    ``val_auc`` asked of a multi-class task falls back to ``val_loss``."""
     monitor = recipe.monitor
     if monitor == "auto":
         if n_val < recipe.min_val_for_auc:
             return "none"
-        monitor = "val_auc"
+        monitor = recipe.binary_monitor
     return "val_loss" if monitor == "val_auc" and num_classes != 2 else monitor
 
 

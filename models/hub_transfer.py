@@ -182,6 +182,9 @@ RECIPE = Recipe(
                       "batch statistics of a few hundred images would wreck the ImageNet ones)",
         "resolution": "96 px: MobileNetV2's ImageNet filters need more than 28 px; 96 keeps CPU "
                       "fine-tuning inside the standard budget (128 px gains little more, costs 1.8x)",
+        "augmentation": "off: flip/rotation/zoom/shift/contrast while training measured 0.844 / "
+                        "AUC 0.853 against 0.833 / 0.855 without (BreastMNIST, 3 seeds, 10 head "
+                        "epochs), and 128 px with it 0.842 / 0.860 at 1.6x the time (augment=True)",
         "input": "[0, 1] pixels mapped to MobileNetV2's [-1, 1] inside the module; grey to 3 channels",
         "schedule": "warm-up then cosine decay per phase (Goyal et al. 2017; Loshchilov & Hutter 2017)",
         "weight_decay": "1e-5 decoupled: pretrained weights need little pull towards zero",

@@ -61,6 +61,26 @@ def test_full_profile_follows_the_published_protocol():
     assert full.patience >= full.epochs  # selected on validation, never stopped early
     with pytest.raises(OncobenchError, match="schedule"):
         validate(replace(full, schedule="exp"))
+    with pytest.raises(OncobenchError, match="fine_tune_epochs 0"):
+        validate(replace(full, fine_tune_epochs=0))
+
+
+def test_fine_tuning_epochs_come_from_hp_then_profile_then_model():
+    from benchmarks.adapters.keras import _phases
+    from models.registry import get_model
+
+    spec = get_model("mobilenet_v2_hub")
+    hp = spec.hparams({})
+
+    def ft(config, given=None):
+        config = replace(config, hparams={"mobilenet_v2_hub": given} if given else {})
+        return [epochs for phase, _, epochs in _phases(spec, config, spec.hparams(given or {}))
+                if phase == "fine_tune"]
+
+    assert ft(get_profile("standard")) == [hp["fine_tune_epochs"]]  # the model's own (8)
+    assert ft(get_profile("full")) == [30]
+    assert ft(get_profile("full"), {"fine_tune_epochs": 2}) == [2]  # an explicit --hp wins
+    assert ft(get_profile("full"), {"fine_tune": False}) == []
 
 
 def test_class_weights():

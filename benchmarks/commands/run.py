@@ -213,7 +213,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     tr = p.add_argument_group("training")
     tr.add_argument("--epochs", type=int,
                     help="training epochs (default: the profile's); a two-phase model's fine-tuning "
-                         "phase has its own, e.g. --hp mobilenet_v2_hub.fine_tune_epochs=2")
+                         "phase has its own (the model's; 30 in the full profile), e.g. "
+                         "--hp mobilenet_v2_hub.fine_tune_epochs=2")
     tr.add_argument("--batch-size", type=int)
     tr.add_argument("--optimizer", choices=("adam", "rmsprop"))
     tr.add_argument("--lr", "--learning-rate", dest="lr", type=float)

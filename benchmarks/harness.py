@@ -15,6 +15,7 @@ import numpy as np
 
 from benchmarks import measure
 from benchmarks.adapters import RunContext, adapter_for
+from benchmarks.adapters.base import resolve_hparams
 from benchmarks.config import RunConfig, for_pair
 from benchmarks.errors import OncobenchError
 from benchmarks.metrics.classification import classification_metrics, degenerate_reason, probabilities
@@ -88,7 +89,7 @@ def run_one(
         raise OncobenchError(f"model {spec.name!r} does not accept {dataset.modality} data "
                              f"(dataset {dataset.name!r})")
     config, tuned = for_pair(config, spec.name, dataset.name)
-    hp = spec.hparams(config.hparams.get(spec.name))
+    hp = resolve_hparams(spec, config)
     adapter = adapter_for(spec, config)
     started = now()
     ctx = RunContext(Path(run_dir), record_key(spec.name, dataset.name, seed, dataset.fold, config.variant),

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from benchmarks.adapters.base import resolve_hparams
 from benchmarks.config import RunConfig
 from benchmarks.errors import DataError, OncobenchError
 from benchmarks.harness import run_one
@@ -82,7 +83,7 @@ def plan_pairs(models: list[str] | None, datasets: list[str] | None, options: Lo
 # Config fields that do not shape results: which seeds run, and the progress bar.
 _NOT_EXPERIMENT = ("seeds", "verbose", "hparams")
 # Config fields added later, left out of the experiment at their defaults (older runs resume).
-_NEW_DEFAULTS = {"strategy": "none", "scaling": False}
+_NEW_DEFAULTS = {"strategy": "none", "scaling": False, "fine_tune_epochs": None}
 # Load options that do not shape results: per-job seed and fold, and where the cache lives.
 _NOT_DATA_OPTIONS = ("seed", "fold", "data_dir", "cache_memory_gb")
 
@@ -98,7 +99,8 @@ def experiment_of(config: RunConfig, options: LoadOptions, models: list[ModelSpe
                    and not (k in _NEW_DEFAULTS and v == _NEW_DEFAULTS[k])},
         "data_options": {k: (str(v) if v is not None and not isinstance(v, (int, float, str, bool)) else v)
                          for k, v in asdict(options).items() if k not in _NOT_DATA_OPTIONS},
-        "hparams": {m.name: m.hparams(config.hparams.get(m.name)) for m in models},
+        # as each run resolves them (full: fine_tune_epochs 30), so a saved suite.toml reproduces
+        "hparams": {m.name: resolve_hparams(m, config) for m in models},
     }
 
 

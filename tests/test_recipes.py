@@ -66,21 +66,31 @@ def test_full_profile_follows_the_published_protocol():
 
 
 def test_fine_tuning_epochs_come_from_hp_then_profile_then_model():
+    from benchmarks.adapters.base import resolve_hparams
     from benchmarks.adapters.keras import _phases
     from models.registry import get_model
 
     spec = get_model("mobilenet_v2_hub")
-    hp = spec.hparams({})
 
     def ft(config, given=None):
         config = replace(config, hparams={"mobilenet_v2_hub": given} if given else {})
-        return [epochs for phase, _, epochs in _phases(spec, config, spec.hparams(given or {}))
-                if phase == "fine_tune"]
+        hp = resolve_hparams(spec, config)  # what the record's hparams say
+        phases = [epochs for phase, _, epochs in _phases(spec, config, hp) if phase == "fine_tune"]
+        assert phases in ([], [hp["fine_tune_epochs"]])
+        return phases
 
-    assert ft(get_profile("standard")) == [hp["fine_tune_epochs"]]  # the model's own (8)
+    assert ft(get_profile("standard")) == [spec.defaults["fine_tune_epochs"]]  # the model's own (8)
     assert ft(get_profile("full")) == [30]
     assert ft(get_profile("full"), {"fine_tune_epochs": 2}) == [2]  # an explicit --hp wins
     assert ft(get_profile("full"), {"fine_tune": False}) == []
+    assert resolve_hparams(get_model("cnn"), get_profile("full")) == get_model("cnn").defaults
+    # the experiment (and the suite.toml saved from it) records what runs, so --config reproduces it
+    from benchmarks.runner import experiment_of
+    from datasets import LoadOptions as Options
+
+    assert experiment_of(get_profile("full"), Options(), [spec])["hparams"]["mobilenet_v2_hub"][
+        "fine_tune_epochs"] == 30
+    assert "fine_tune_epochs" not in experiment_of(get_profile("standard"), Options(), [spec])["config"]
 
 
 def test_class_weights():

@@ -50,3 +50,14 @@ def resolve_recipe(spec: ModelSpec, config: RunConfig) -> Recipe:
     profile's schedule (``full``: the published step schedule for every model)."""
     recipe = spec.recipe_for(config.recipes.get(spec.name))
     return recipe.with_(schedule=config.schedule) if config.schedule else recipe
+
+
+def resolve_hparams(spec: ModelSpec, config: RunConfig) -> dict[str, Any]:
+    """The hyper-parameters a run builds and trains with: the builder's defaults, then
+    ``config.hparams`` overrides; the profile's ``fine_tune_epochs`` (``full``: 30) replaces a
+    two-phase model's own unless ``--hp MODEL.fine_tune_epochs`` was given."""
+    given = config.hparams.get(spec.name) or {}
+    hp = spec.hparams(given)
+    if config.fine_tune_epochs and "fine_tune_epochs" in hp and "fine_tune_epochs" not in given:
+        hp["fine_tune_epochs"] = config.fine_tune_epochs
+    return hp

@@ -249,14 +249,12 @@ def _distributed(ds: Any, strategy: Any) -> Any:
 
 
 def _phases(spec: ModelSpec, config: RunConfig, hp: dict[str, Any]) -> list[tuple[str, float, int]]:
-    """(phase, learning rate, epochs): training, then fine-tuning when the model and hp ask, for
-    ``--hp MODEL.fine_tune_epochs`` when given, else the profile's ``fine_tune_epochs``, else the
-    model's own."""
+    """(phase, learning rate, epochs): training, then fine-tuning when the model and hp ask
+    (``hp`` from ``resolve_hparams``: the profile's fine-tuning epochs are already in it)."""
     phases = [("train", config.learning_rate, config.epochs)]
     if spec.fine_tune is not None and hp.get("fine_tune"):
-        given = config.hparams.get(spec.name, {})
-        epochs = given.get("fine_tune_epochs") or config.fine_tune_epochs or hp.get("fine_tune_epochs", 5)
-        phases.append(("fine_tune", config.learning_rate * hp.get("fine_tune_lr_scale", 0.1), int(epochs)))
+        phases.append(("fine_tune", config.learning_rate * hp.get("fine_tune_lr_scale", 0.1),
+                       int(hp.get("fine_tune_epochs", 5))))
     return phases
 
 

@@ -25,8 +25,16 @@ def image_augmentation(x: Any, *, rotation: float = 0.05, zoom: float = 0.1, shi
     vertical-flip changes, which would make images the scanners never produce."""
     import keras
 
+    geometric = [keras.layers.RandomRotation(rotation, fill_mode="reflect", name="aug_rotate"),
+                 keras.layers.RandomZoom(zoom, fill_mode="reflect", name="aug_zoom"),
+                 keras.layers.RandomTranslation(shift, shift, fill_mode="reflect", name="aug_shift")]
+    if keras.backend.backend() == "jax":
+        # Keras marks these three un-jittable (TensorFlow's XLA lacks their image transform),
+        # which makes a JAX model train op by op: 17 samples/s on an H100 for the cnn on
+        # BreastMNIST. Their JAX transform (map_coordinates) compiles; see `speed`.
+        for layer in geometric:
+            layer.supports_jit = True
     x = keras.layers.RandomFlip("horizontal", name="aug_flip")(x)
-    x = keras.layers.RandomRotation(rotation, fill_mode="reflect", name="aug_rotate")(x)
-    x = keras.layers.RandomZoom(zoom, fill_mode="reflect", name="aug_zoom")(x)
-    x = keras.layers.RandomTranslation(shift, shift, fill_mode="reflect", name="aug_shift")(x)
+    for layer in geometric:
+        x = layer(x)
     return keras.layers.RandomContrast(contrast, name="aug_contrast")(x)

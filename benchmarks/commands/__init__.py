@@ -19,4 +19,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "benchmarks.commands.explain",
     "benchmarks.commands.export",
     "benchmarks.commands.tune",
+    "benchmarks.commands.speed",
 )

@@ -121,6 +121,9 @@ class ModelSpec:
     origin: str = BUILTIN  # where it was registered from: oncobench, a plugin, an entry point
     recipe: Recipe = field(default_factory=Recipe)  # how the Keras adapter trains it
     search_space: SearchSpace = field(default_factory=dict)  # what ``tune`` may vary
+    # profile -> hyper-parameters that replace the builder's defaults under that profile (a
+    # larger backbone under ``full``, say); an explicit ``--hp`` still wins.
+    profile_hparams: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def recipe_for(self, overrides: dict[str, Any] | None = None) -> Recipe:
         """The model's recipe with ``overrides`` (``--recipe``/tuned values) applied; recipes
@@ -215,12 +218,14 @@ def register_model(
     ranges: dict[str, Range] | None = None,
     recipe: Recipe | None = None,
     search_space: SearchSpace | None = None,
+    profile_hparams: dict[str, dict[str, Any]] | None = None,
 ):
     """Decorator: register ``build(input_shape, num_classes, *, **hparams)`` under ``name``.
 
     ``ranges``: hyper-parameter -> ``Range`` of valid values, checked on every override.
     ``recipe``: how it trains (``models.recipe.Recipe``); ``search_space``: what ``tune``
-    varies, builder hyper-parameters or ``models.recipe.TRAINING_KEYS``.
+    varies, builder hyper-parameters or ``models.recipe.TRAINING_KEYS``; ``profile_hparams``:
+    profile -> hyper-parameters that replace the defaults under it (``--hp`` still wins).
     """
     bad = set(modalities) - set(MODALITIES)
     if bad:
@@ -239,6 +244,17 @@ def register_model(
         unknown = sorted(set(search_space or {}) - set(defaults) - set(TRAINING_KEYS))
         if unknown:
             raise ValueError(f"model {name!r}: search space names unknown parameters {unknown}")
+        from benchmarks.config import PROFILES
+
+        bad_profiles = sorted(set(profile_hparams or {}) - set(PROFILES))
+        if bad_profiles:
+            raise ValueError(f"model {name!r}: profile_hparams for unknown profiles {bad_profiles}; "
+                             f"valid: {', '.join(PROFILES)}")
+        for profile, values in (profile_hparams or {}).items():
+            unknown = sorted(set(values) - set(defaults))
+            if unknown:
+                raise ValueError(f"model {name!r}: profile_hparams[{profile!r}] names unknown "
+                                 f"hyper-parameters {unknown}")
         doc = (fn.__doc__ or "").strip().splitlines()
         _REGISTRY[name] = ModelSpec(
             name=name,
@@ -252,6 +268,7 @@ def register_model(
             ranges=dict(ranges or {}),
             recipe=recipe or Recipe(),
             search_space=dict(search_space or {}),
+            profile_hparams={k: dict(v) for k, v in (profile_hparams or {}).items()},
             description=doc[0] if doc else "",
             origin=origin,
         )

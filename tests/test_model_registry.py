@@ -112,6 +112,18 @@ def test_bad_builder_signatures_are_refused():
     assert not {"bad_positional", "bad_default", "bad_kwargs"} & {m.name for m in list_models()}
 
 
+def test_profile_hparams_must_name_known_profiles_and_hyper_parameters():
+    def build(input_shape, num_classes, *, width=8):
+        return None
+
+    with pytest.raises(ValueError, match=r"profile_hparams for unknown profiles \['fast'\]; valid: quick"):
+        register_model("bad_profile", modalities=(IMAGE,), profile_hparams={"fast": {"width": 4}})(build)
+    with pytest.raises(ValueError, match=r"profile_hparams\['full'\] names unknown hyper-parameters "
+                                         r"\['depth'\]"):
+        register_model("bad_profile_hp", modalities=(IMAGE,), profile_hparams={"full": {"depth": 4}})(build)
+    assert not {"bad_profile", "bad_profile_hp"} & {m.name for m in list_models()}
+
+
 def test_unknown_framework_names_the_valid_ones():
     from dataclasses import replace
 

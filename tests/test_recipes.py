@@ -93,6 +93,44 @@ def test_fine_tuning_epochs_come_from_hp_then_profile_then_model():
     assert "fine_tune_epochs" not in experiment_of(get_profile("standard"), Options(), [spec])["config"]
 
 
+def test_full_profile_builds_mobilenet_on_the_larger_bundled_backbone():
+    from benchmarks.adapters.base import resolve_hparams
+    from benchmarks.runner import experiment_of
+    from datasets import LoadOptions as Options
+    from models.hub_transfer import BUNDLED, DEFAULT_HANDLE, FULL_HANDLE
+    from models.registry import get_model
+
+    spec = get_model("mobilenet_v2_hub")
+    assert FULL_HANDLE.split(":", 1)[1] in BUNDLED and FULL_HANDLE != DEFAULT_HANDLE
+    assert resolve_hparams(spec, get_profile("standard"))["handle"] == DEFAULT_HANDLE
+    assert resolve_hparams(spec, get_profile("ci"))["handle"] == DEFAULT_HANDLE
+    full = get_profile("full")
+    assert resolve_hparams(spec, full)["handle"] == FULL_HANDLE
+    mine = replace(full, hparams={"mobilenet_v2_hub": {"handle": "/my/savedmodel"}})
+    assert resolve_hparams(spec, mine)["handle"] == "/my/savedmodel"  # an explicit --hp wins
+    # recorded in the experiment (resume fingerprint, suite.toml), so --config reproduces it
+    assert experiment_of(full, Options(), [spec])["hparams"]["mobilenet_v2_hub"]["handle"] == FULL_HANDLE
+    from benchmarks.commands.listing import model_rows  # list --json says so too
+
+    row = next(r for r in model_rows() if r["name"] == "mobilenet_v2_hub")
+    assert row["profile_hparams"] == {"full": {"handle": FULL_HANDLE}}
+
+
+def test_bundled_backbones_verify_and_export(tmp_path):
+    """Both shipped MobileNetV2 checkpoints pass their checksum and export to a loadable module."""
+    import tensorflow as tf
+    import tensorflow_hub as hub
+
+    from models.hub_transfer import BUNDLED, export_bundled
+
+    out = export_bundled("mobilenet_v2_050", tmp_path)
+    assert export_bundled("mobilenet_v2_050", tmp_path) == out  # once
+    module = hub.load(str(out))
+    assert module(tf.zeros([1, 96, 96, 3]), training=False).shape == (1, 1280)
+    assert sum(int(tf.size(v)) for v in module.variables) == 706_224  # Keras's count for alpha 0.5
+    assert set(BUNDLED) == {"mobilenet_v2_035", "mobilenet_v2_050"}
+
+
 def test_class_weights():
     y = np.array([0] * 3 + [1] * 9)
     w = class_weights(y, 2, "balanced")

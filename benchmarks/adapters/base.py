@@ -53,11 +53,13 @@ def resolve_recipe(spec: ModelSpec, config: RunConfig) -> Recipe:
 
 
 def resolve_hparams(spec: ModelSpec, config: RunConfig) -> dict[str, Any]:
-    """The hyper-parameters a run builds and trains with: the builder's defaults, then
-    ``config.hparams`` overrides; the profile's ``fine_tune_epochs`` (``full``: 30) replaces a
-    two-phase model's own unless ``--hp MODEL.fine_tune_epochs`` was given."""
+    """The hyper-parameters a run builds and trains with: the builder's defaults; the profile's
+    ``fine_tune_epochs`` (``full``: 30) for a two-phase model; the model's own values for the
+    profile (``register_model(profile_hparams=...)``); then ``config.hparams`` (``--hp``, tuned)."""
     given = config.hparams.get(spec.name) or {}
-    hp = spec.hparams(given)
-    if config.fine_tune_epochs and "fine_tune_epochs" in hp and "fine_tune_epochs" not in given:
+    profile = spec.profile_hparams.get(config.profile) or {}
+    chosen = {**profile, **given}
+    hp = spec.hparams(chosen)
+    if config.fine_tune_epochs and "fine_tune_epochs" in hp and "fine_tune_epochs" not in chosen:
         hp["fine_tune_epochs"] = config.fine_tune_epochs
     return hp

@@ -65,6 +65,8 @@ def model_rows() -> list[dict[str, Any]]:
 
     return [{"name": m.name, "framework": m.framework, "modalities": list(m.modalities),
              "description": m.description, "hparams": {k: _jsonable(v) for k, v in m.defaults.items()},
+             "profile_hparams": {p: {k: _jsonable(v) for k, v in hp.items()}
+                                 for p, hp in m.profile_hparams.items()},
              "origin": m.origin} for m in list_models()]
 
 

@@ -25,6 +25,7 @@ def image_augmentation(x: Any, *, rotation: float = 0.05, zoom: float = 0.1, shi
     vertical-flip changes, which would make images the scanners never produce."""
     import keras
 
+    flip = keras.layers.RandomFlip("horizontal", name="aug_flip")  # created first: seeds by order
     geometric = [keras.layers.RandomRotation(rotation, fill_mode="reflect", name="aug_rotate"),
                  keras.layers.RandomZoom(zoom, fill_mode="reflect", name="aug_zoom"),
                  keras.layers.RandomTranslation(shift, shift, fill_mode="reflect", name="aug_shift")]
@@ -34,7 +35,7 @@ def image_augmentation(x: Any, *, rotation: float = 0.05, zoom: float = 0.1, shi
         # BreastMNIST. Their JAX transform (map_coordinates) compiles; see `speed`.
         for layer in geometric:
             layer.supports_jit = True
-    x = keras.layers.RandomFlip("horizontal", name="aug_flip")(x)
+    x = flip(x)
     for layer in geometric:
         x = layer(x)
     return keras.layers.RandomContrast(contrast, name="aug_contrast")(x)

@@ -100,3 +100,26 @@ def test_classical_baselines_fit(name):
     est.fit(x, y)
     assert est.predict_proba(x).shape == (60, 3)
     assert (est.predict(x) == y).mean() > 0.8
+
+
+def test_augmentation_seeds_follow_layer_order():
+    """Keras seeds each random layer at creation from the global seed, in creation order: the
+    helper must create them in call order (flip, rotate, zoom, shift, contrast), or every
+    deterministic result recorded with the cnn (the CI baseline) changes."""
+    import keras
+    import numpy as np
+
+    from models.heads import image_augmentation
+
+    keras.utils.set_random_seed(0)
+    reference = [keras.layers.RandomFlip("horizontal"), keras.layers.RandomRotation(0.05),
+                 keras.layers.RandomZoom(0.1), keras.layers.RandomTranslation(0.05, 0.05),
+                 keras.layers.RandomContrast(0.1)]
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((28, 28, 1))
+    built = keras.Model(inp, image_augmentation(inp))
+    layers = [layer for layer in built.layers if hasattr(layer, "generator")]
+    assert [layer.name for layer in layers] == ["aug_flip", "aug_rotate", "aug_zoom", "aug_shift",
+                                                "aug_contrast"]
+    for mine, ref in zip(layers, reference):
+        assert np.array_equal(np.asarray(mine.generator.state), np.asarray(ref.generator.state)), mine.name

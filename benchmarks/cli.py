@@ -1,4 +1,4 @@
-"""Command line: ``oncobench {list,run,download,baseline,compare,report}``, also ``python -m benchmarks``.
+"""Command line: ``oncobench COMMAND`` (list, run, tune, speed, ...), also ``python -m benchmarks``.
 
 Argument parsing imports no TensorFlow: ``--help``, ``--version`` and ``list`` stay under a second.
 The sub-commands live in ``benchmarks.commands`` (one module each, listed there in help order).

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from benchmarks.backend_speed import _jit, backend_info, speed_pair
     from benchmarks.commands.run import _csv, parse_hparams
     from benchmarks.config import get_profile, validate
+    from benchmarks.errors import OncobenchError
     from benchmarks.plugins import load_plugins
     from benchmarks.runner import plan_pairs
     from datasets.base import LoadOptions
@@ -45,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
     load_plugins(args.plugin or ())
     out = Path(args.output) if args.output else None
     if out is not None:
+        if out.is_dir():
+            raise OncobenchError(f"--output {out}: is a folder; give a file path, e.g. {out / 'speed.json'}")
         check_writable_dir(out.parent)
     _jit(args.jit_compile)
     base = get_profile(args.profile)

@@ -41,32 +41,27 @@ def backend_info() -> dict[str, Any]:
                             "numpy": np.__version__, "platform": platform.platform(),
                             "cpu_model": measure.cpu_model(), "cpu_count": os.cpu_count(),
                             "git_commit": measure.git_commit()}
+    if backend == "tensorflow":  # the harness's own device facts
+        import tensorflow as tf
+
+        info["tensorflow"] = tf.__version__
+        facts = measure.device_info()
+        return {**info, "device_kind": facts["device_kind"], "device_name": facts["device_name"],
+                "devices": facts["gpus"]}
     devices: list[str] = []
-    kind = "CPU"
     if backend == "jax":
         import jax
 
         info["jax"] = jax.__version__
-        devs = jax.devices()
-        devices = [getattr(d, "device_kind", str(d)) for d in devs]
-        kind = "GPU" if devs and devs[0].platform == "gpu" else devs[0].platform.upper() if devs else "CPU"
+        devices = [d.device_kind for d in jax.devices() if d.platform == "gpu"]
     elif backend == "torch":
         import torch
 
         info["torch"] = torch.__version__
         if torch.cuda.is_available():
-            kind = "GPU"
             devices = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-    elif backend == "tensorflow":
-        import tensorflow as tf
-
-        info["tensorflow"] = tf.__version__
-        gpus = tf.config.list_physical_devices("GPU")
-        if gpus:
-            kind = "GPU"
-            devices = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
-    info["device_kind"] = kind
-    info["device_name"] = devices[0] if kind != "CPU" and devices else measure.cpu_model()
+    info["device_kind"] = "GPU" if devices else "CPU"
+    info["device_name"] = devices[0] if devices else measure.cpu_model()
     info["devices"] = devices
     return info
 

@@ -12,6 +12,12 @@ Adder = argparse._ActionsContainer
 DATA_DIR_HELP = "download cache (default: $ONCOBENCH_DATA or ~/.cache/oncobench/data)"
 
 
+def names(text: str | None) -> list[str] | None:
+    """A comma-separated ``--model``/``--dataset`` value as a list ("a, b," -> ["a", "b"]); None
+    when not given."""
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
 def add_data_dir(parser: Adder, help: str = DATA_DIR_HELP) -> None:
     """``--data-dir``: the download cache."""
     parser.add_argument("--data-dir", help=help)

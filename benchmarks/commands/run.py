@@ -22,6 +22,7 @@ from benchmarks.commands.args import (
     data_options_given,
     execution_from_args,
     federated_from_args,
+    names,
 )
 from benchmarks.config import validate
 from benchmarks.errors import OncobenchError
@@ -31,10 +32,6 @@ from benchmarks.suite import SUITE_FILE, Suite
 __all__ = ["parse_hparams", "register", "run", "suite_from_args"]
 
 TARGET_METRICS = ("val_accuracy", "val_loss", "accuracy", "loss")
-
-
-def _csv(text: str | None) -> list[str] | None:
-    return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
 def _seeds(text: str) -> tuple[int, ...]:
@@ -115,7 +112,7 @@ def suite_from_args(args: argparse.Namespace) -> Suite:
         "deterministic": True if args.deterministic else None,
         "jit_compile": True if args.jit_compile else None,
     }
-    s = api.suite(_csv(args.model), _csv(args.dataset), seeds, args.profile, config=args.config,
+    s = api.suite(names(args.model), names(args.dataset), seeds, args.profile, config=args.config,
                   plugins=args.plugin or (), hparams=hp, tensorboard=args.tensorboard,
                   explain=True if args.explain else None,
                   **{k: v for k, v in training.items() if v is not None}, **data_options_given(args))

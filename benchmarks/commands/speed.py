@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchmarks.commands.args import add_data_dir, add_plugins
+from benchmarks.commands.args import add_data_dir, add_plugins, names
 
 COLUMNS = (("model", "model"), ("dataset", "dataset"), ("params", "params"), ("jit_compiled", "XLA"),
            ("first_epoch_s", "1st epoch s"), ("train_samples_per_s", "train samples/s"),
@@ -35,8 +35,8 @@ def table(rows: list[dict[str, Any]]) -> str:
 def run(args: argparse.Namespace) -> int:
     """Time every compatible (model, dataset) pair; print a table, write JSON with the machine."""
     from benchmarks.atomic import atomic_write_text, check_writable_dir
-    from benchmarks.backend_speed import _jit, backend_info, speed_pair
-    from benchmarks.commands.run import _csv, parse_hparams
+    from benchmarks.backend_speed import backend_info, speed_pair
+    from benchmarks.commands.run import parse_hparams
     from benchmarks.config import get_profile, validate
     from benchmarks.errors import OncobenchError
     from benchmarks.plugins import load_plugins
@@ -49,13 +49,12 @@ def run(args: argparse.Namespace) -> int:
         if out.is_dir():
             raise OncobenchError(f"--output {out}: is a folder; give a file path, e.g. {out / 'speed.json'}")
         check_writable_dir(out.parent)
-    _jit(args.jit_compile)
     base = get_profile(args.profile)
     changes = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
                                  ("precision", args.precision)) if v is not None}
     config = validate(base.with_(**changes, hparams=parse_hparams(args.hp or [])))
     options = LoadOptions(seed=args.seed, **({"data_dir": Path(args.data_dir)} if args.data_dir else {}))
-    plan = plan_pairs(_csv(args.model), _csv(args.dataset), options)
+    plan = plan_pairs(names(args.model), names(args.dataset), options)
     info = backend_info()
     print(f"speed: Keras {info['keras']} on {info['backend']}, {info['device_kind']} "
           f"{info['device_name']}; {config.epochs} epochs, batch {config.batch_size}, {config.precision}")

@@ -11,17 +11,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from benchmarks.config import RunConfig, validate
+from benchmarks.config import RunConfig
 from benchmarks.config.suite import (
     DATA_KEYS,
     SUITE_FILE,
     TRAINING_KEYS,
     Suite,
+    check_execution,
     read_toml,
     suite_from_mapping,
     suite_to_toml,
@@ -59,51 +60,88 @@ def records_frame(records: Iterable[dict[str, Any]]) -> "pd.DataFrame":
     return pd.DataFrame(rows, columns=_columns(rows))
 
 
+def _merge_per_model(base: Any, given: Mapping[str, Mapping[str, Any]] | None) -> Any:
+    """``[hparams.MODEL]``/``[recipes.MODEL]`` tables overlaid model by model (a malformed base
+    is left for the suite's checks to name)."""
+    if not given:
+        return base
+    if not isinstance(base, Mapping) or not all(isinstance(v, Mapping) for v in base.values()):
+        base = {}
+    merged = {m: dict(v) for m, v in base.items()}
+    for m, v in given.items():
+        merged[m] = {**merged.get(m, {}), **v}
+    return merged
+
+
 def suite(models: str | Iterable[str] | None = None, datasets: str | Iterable[str] | None = None,
           seeds: int | Iterable[int] | None = None, profile: str | None = None, *,
           config: str | Path | None = None, plugins: Iterable[str] = (),
-          hparams: Mapping[str, Mapping[str, Any]] | None = None, output: str | Path | None = None,
+          hparams: Mapping[str, Mapping[str, Any]] | None = None,
+          recipes: Mapping[str, Mapping[str, Any]] | None = None,
+          tuned: str | Path | Mapping[str, Any] | None = None,
+          federated: Iterable[Mapping[str, Any]] | None = None,
+          execution: Mapping[str, Any] | None = None, threads: int | None = None,
+          inter_op_threads: int | None = None, output: str | Path | None = None,
           tensorboard: str | Path | None = None, explain: bool | None = None, **options: Any) -> Suite:
-    """A validated ``Suite``: ``config`` (a suite file) overlaid with the arguments given.
+    """The validated ``Suite``: ``config`` (a suite file) overlaid with the arguments given.
 
-    ``options``: ``RunConfig`` fields (epochs, batch_size, learning_rate, ...) and ``LoadOptions``
-    fields (cv_folds, top_k_genes, ...); any other name is an error listing the valid ones.
-    ``seeds=3`` means seeds 0, 1, 2.
+    Every key of a suite file, and so every setting of ``run``'s command line, is an argument:
+    ``recipes``/``hparams`` ({model: {key: value}}), ``tuned`` (a ``tuned.json`` path or its
+    pairs), ``federated`` (one table per way to train, e.g. ``[{"strategy": "fedavg"}]``),
+    ``execution`` (``isolate``, ``workers``, ``run_timeout``, ``retry_failed``, ``executor``,
+    ``ray_address``), ``threads``; ``options``: ``RunConfig`` fields (epochs, batch_size,
+    learning_rate, strategy, ...) and ``LoadOptions`` fields (cv_folds, top_k_genes, ...); any
+    other name is an error listing the valid ones. ``seeds=3`` means seeds 0, 1, 2. The mapping
+    is validated once (``suite_from_mapping``).
     """
     doc: dict[str, Any] = read_toml(Path(config)) if config is not None else {}
     base_dir = Path(config).resolve().parent if config is not None else None
-    bad = [k for k in options if k not in TRAINING_KEYS and k not in DATA_KEYS]
+    bad = [k for k in options if k not in TRAINING_KEYS and k not in DATA_KEYS and k != "verbose"]
     if bad:
         raise OncobenchError(f"unknown option {bad[0]!r}; valid: {', '.join(TRAINING_KEYS + DATA_KEYS)}")
-    for key, keys in (("training", TRAINING_KEYS), ("data", DATA_KEYS)):
+    for key, keys in (("training", (*TRAINING_KEYS, "verbose")), ("data", DATA_KEYS)):
         given = {k: v for k, v in options.items() if k in keys and v is not None}
         if given:
-            doc[key] = {**(doc.get(key) or {}), **given}
+            table = doc.get(key) if isinstance(doc.get(key), Mapping) else {}
+            doc[key] = {**table, **given}
     if isinstance(seeds, int) and not isinstance(seeds, bool):
         seeds = range(seeds)
+    if isinstance(tuned, (str, Path)):
+        from benchmarks.execution.tune import load_tuned
+
+        tuned = load_tuned(Path(tuned))
     given = {"models": [models] if isinstance(models, str) else models,
              "datasets": [datasets] if isinstance(datasets, str) else datasets,
              "seeds": list(seeds) if seeds is not None else None, "profile": profile,
              "output": str(output) if output is not None else None,
              "tensorboard": str(tensorboard) if tensorboard is not None else None,
-             "explain": explain}
+             "explain": explain, "threads": threads, "inter_op_threads": inter_op_threads,
+             "federated": list(federated) if federated is not None else None}
     doc.update({k: list(v) if k in ("models", "datasets") else v for k, v in given.items() if v is not None})
     if plugins:
         doc["plugins"] = [*(doc.get("plugins") or []), *plugins]
     if hparams:
-        merged = {m: dict(v) for m, v in (doc.get("hparams") or {}).items()}
-        for m, v in hparams.items():
-            merged[m] = {**merged.get(m, {}), **v}
-        doc["hparams"] = merged
+        doc["hparams"] = _merge_per_model(doc.get("hparams") or {}, hparams)
+    if recipes:
+        doc["recipes"] = _merge_per_model(doc.get("recipes") or {}, recipes)
+    if tuned:
+        base = doc.get("tuned") if isinstance(doc.get("tuned"), Mapping) else {}
+        doc["tuned"] = {**base, **tuned}
+    if execution:
+        check_execution(execution)  # a bad value given here is named by its flag
+        base = doc.get("execution") if isinstance(doc.get("execution"), Mapping) else {}
+        doc["execution"] = {**base, **execution}
     return suite_from_mapping(doc, source=str(config) if config else "suite", base_dir=base_dir)
 
 
 def check_hparams(config: RunConfig) -> None:
-    """Fail early on an unknown model or hyper-parameter (after plugins are loaded)."""
+    """Fail early on an unknown model, hyper-parameter or recipe field (after plugins are loaded)."""
     from models.registry import get_model
 
     for name, overrides in config.hparams.items():
         get_model(name).hparams(overrides)
+    for name, overrides in config.recipes.items():
+        get_model(name).recipe_for(overrides)
 
 
 def quiet_tensorflow() -> None:
@@ -158,7 +196,7 @@ def run_suite(s: Suite, *, run_dir: Path | None = None, restart: bool = False, c
     check_writable_dir(run_dir)
     models = list({m.name: m for m, _ in plan.pairs}.values())
     config = s.config
-    configs = [validate(config.with_(federated=way)) for way in s.ways]
+    configs = [config.with_(federated=way) for way in s.ways]  # the suite checked each way
     if any(s.ways):
         from benchmarks.federated.preflight import preflight
 
@@ -188,11 +226,8 @@ def run_suite(s: Suite, *, run_dir: Path | None = None, restart: bool = False, c
         "fingerprint": fingerprint({k: v for k, v in experiment.items() if k != "hparams"}),
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    resolved = Suite(models=tuple(m.name for m in models),
-                     datasets=tuple(dict.fromkeys(d.name for _, d in plan.pairs)),
-                     config=config, data=s.data, plugins=s.plugins, output=str(run_dir),
-                     tensorboard=s.tensorboard, threads=s.threads, inter_op_threads=s.inter_op_threads,
-                     explain=s.explain, ways=s.ways, execution=s.execution)
+    resolved = replace(s, models=tuple(m.name for m in models),
+                       datasets=tuple(dict.fromkeys(d.name for _, d in plan.pairs)), output=str(run_dir))
     explain = None
     if s.explain:
         from benchmarks.explain.record import ExplainSettings
@@ -202,6 +237,7 @@ def run_suite(s: Suite, *, run_dir: Path | None = None, restart: bool = False, c
         for way_config in configs:
             store = execute(plan, way_config, s.data, run_dir, meta=meta,
                             threads=(s.threads, s.inter_op_threads), log=log, explain=explain,
+                            plugins=s.plugins,
                             **s.execution)
         if any(s.ways):
             from benchmarks.records.federated import add_central_gaps

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import typing
 from pathlib import Path
 
 from benchmarks import __version__
@@ -35,9 +36,16 @@ def check_packages() -> None:
             )
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a bad flag or value answered in one line (exit 2), not a usage block."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see: {self.prog} --help)\n")
+
+
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The top-level parser with every command of ``benchmarks.commands`` registered."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=prog,
         description="oncobench: benchmark Keras architectures and classical baselines "
         "on real cancer datasets (gene expression, tabular, medical images).",

@@ -8,7 +8,6 @@ Listing never imports TensorFlow nor reads large files.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, TypeVar
@@ -19,8 +18,7 @@ from benchmarks.core.plugins import (
     BUILTIN,
     DATASET_GROUP,
     current_origin,
-    entry_point_plugins,
-    registering_from,
+    load_builtins,
 )
 from datasets import download
 from datasets.base import Dataset, LoadOptions, Provenance
@@ -200,10 +198,7 @@ def _ensure_loaded() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        with registering_from(BUILTIN):
-            for mod in _LOADER_MODULES:
-                importlib.import_module(mod)
-        entry_point_plugins(DATASET_GROUP)
+        load_builtins(_LOADER_MODULES, DATASET_GROUP)
 
 
 def list_datasets() -> list[DatasetSpec]:

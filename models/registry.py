@@ -15,7 +15,6 @@ import Keras inside their body, so ``python -m benchmarks list`` stays fast.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import math
 import types
@@ -29,9 +28,9 @@ from benchmarks.core.plugins import (
     BUILTIN,
     MODEL_GROUP,
     current_origin,
-    entry_point_plugins,
-    registering_from,
+    load_builtins,
 )
+from benchmarks.core.profiles import PROFILE_NAMES
 from models.recipe import TRAINING_KEYS, Recipe, SearchSpace
 
 # Modules holding builders; imported on first registry access. Models from other packages
@@ -250,12 +249,10 @@ def register_model(
         unknown = sorted(set(search_space or {}) - set(defaults) - set(TRAINING_KEYS))
         if unknown:
             raise ValueError(f"model {name!r}: search space names unknown parameters {unknown}")
-        from benchmarks.config import PROFILES
-
-        bad_profiles = sorted(set(profile_hparams or {}) - set(PROFILES))
+        bad_profiles = sorted(set(profile_hparams or {}) - set(PROFILE_NAMES))
         if bad_profiles:
             raise ValueError(f"model {name!r}: profile_hparams for unknown profiles {bad_profiles}; "
-                             f"valid: {', '.join(PROFILES)}")
+                             f"valid: {', '.join(PROFILE_NAMES)}")
         for profile, values in (profile_hparams or {}).items():
             unknown = sorted(set(values) - set(defaults))
             if unknown:
@@ -287,10 +284,7 @@ def _ensure_loaded() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        with registering_from(BUILTIN):
-            for mod in _BUILDER_MODULES:
-                importlib.import_module(mod)
-        entry_point_plugins(MODEL_GROUP)
+        load_builtins(_BUILDER_MODULES, MODEL_GROUP)
 
 
 def list_models() -> list[ModelSpec]:

@@ -271,7 +271,8 @@ def test_huge_batch_size_runs_and_records_the_timed_batch(tmp_path, capsys):
 # --- 20: Ctrl-C still leaves results.csv and summary.md --------------------------------------------
 
 def test_interrupt_writes_csv_and_summary(tmp_path, capsys, monkeypatch):
-    import benchmarks.execution.runner as runner
+    """In process (a Ctrl-C in the driver while a job runs there)."""
+    import benchmarks.execution.harness as runner
 
     real = runner.run_one
     calls = {"n": 0}
@@ -284,7 +285,7 @@ def test_interrupt_writes_csv_and_summary(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(runner, "run_one", run_one)
     out = tmp_path / "run"
-    assert main([*QUICK, "--seeds", "0,1", "--output", str(out)]) == 130
+    assert main([*QUICK, "--seeds", "0,1", "--executor", "inprocess", "--output", str(out)]) == 130
     assert len(json.loads((out / "results.json").read_text())["records"]) == 1
     assert "logreg" in (out / "results.csv").read_text()
     assert "| wisconsin" in (out / "summary.md").read_text()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.cli import main
+from benchmarks.config import RunConfig
 from benchmarks.execution.jobs import Job, crash_reason
 
 
@@ -27,11 +28,12 @@ def _records(out: Path) -> dict[str, dict]:
 
 
 def test_job_round_trips_through_json():
-    job = Job("dnn", "golub", 1, 2, {"epochs": 3, "seeds": [1], "target": ["val_accuracy", 0.8]},
-              {"data_dir": "/tmp/x", "cv_folds": 3}, "/tmp/run", plugins=("a.b",), cpus=(0, 1))
+    config = RunConfig(epochs=3, seeds=(1,), target=("val_accuracy", 0.8), hparams={"dnn": {"dropout": 0.2}})
+    job = Job("dnn", "golub", 1, 2, config, {"data_dir": "/tmp/x", "cv_folds": 3}, "/tmp/run",
+              plugins=("a.b",), cpus=(0, 1))
     again = Job.from_json(job.to_json())
     assert again == job
-    assert again.run_config().target == ("val_accuracy", 0.8)
+    assert again.config == config and again.config.target == ("val_accuracy", 0.8)
     assert again.load_options().fold == 2 and str(again.load_options().data_dir) == "/tmp/x"
 
 
@@ -64,10 +66,29 @@ def test_abort_and_timeout_are_failed_records_and_the_suite_goes_on(plugin_model
     assert _records(out)["abort_model"]["failure"] == "crash"
 
 
-def test_peak_memory_is_the_jobs_own(plugin_models, tmp_path):
+def test_the_default_run_survives_a_crash(plugin_models, tmp_path, capsys):
+    """No flag: jobs run in a warm worker process, so a model that calls os.abort() is a failed
+    record with the signal, the other runs of the invocation finish, and a rerun does not retry it."""
+    out = tmp_path / "run"
+    argv = ["run", "--model", "abort_model,logreg,dnn", "--dataset", "wisconsin", "--profile", "quick",
+            "--output", str(out)]
+    assert main(argv) == 1
+    recs = _records(out)
+    assert recs["abort_model"]["status"] == "failed" and recs["abort_model"]["failure"] == "crash"
+    assert "SIGABRT" in recs["abort_model"]["error"]
+    assert recs["logreg"]["status"] == "ok" and recs["dnn"]["status"] == "ok"
+    capsys.readouterr()
+    assert main(argv) == 1
+    assert "not rerunning 1 crashed/timed-out run(s)" in capsys.readouterr().err
+    assert _records(out)["abort_model"]["finished_at"] == recs["abort_model"]["finished_at"]
+
+
+@pytest.mark.parametrize("flags", [["--isolate"], []], ids=["fresh", "warm"])
+def test_peak_memory_is_the_jobs_own(plugin_models, tmp_path, flags):
+    """A fresh process per job, or one warm worker whose peak is reset before each job."""
     out = tmp_path / "run"
     assert main(["run", "--model", "hog,logreg", "--dataset", "wisconsin", "--profile", "quick",
-                 "--isolate", "--output", str(out)]) == 0
+                 *flags, "--output", str(out)]) == 0
     recs = _records(out)
     assert recs["hog"]["peak_rss_mb"] > 300
     assert recs["logreg"]["peak_rss_mb"] < recs["hog"]["peak_rss_mb"] - 250, (
@@ -76,12 +97,13 @@ def test_peak_memory_is_the_jobs_own(plugin_models, tmp_path):
 
 @pytest.mark.slow
 def test_two_jobs_at_once_give_the_same_quality_numbers(tmp_path):
-    """--jobs 2 (each job pinned to its own core) gives the numbers of the in-process default
-    and of --isolate under --deterministic, a convolutional model included (its kernels'
+    """--jobs 2 (each job pinned to its own core) gives the numbers of the in-process executor,
+    the default warm worker and --isolate under --deterministic, a convolutional model included (its kernels'
     reduction order follows the thread-pool size, which therefore stays the same)."""
     keys = ("accuracy", "f1_macro", "roc_auc", "test_scores")
     got = {}
-    for name, flags in (("inprocess", []), ("isolate", ["--isolate"]), ("jobs2", ["--jobs", "2"])):
+    for name, flags in (("inprocess", ["--executor", "inprocess"]), ("warm", []), ("isolate", ["--isolate"]),
+                        ("jobs2", ["--jobs", "2"])):
         out = tmp_path / name
         assert main(["run", "--model", "logreg,dnn,cnn", "--dataset", "wisconsin,breastmnist",
                      "--profile", "quick", "--epochs", "1", "--deterministic", *flags,
@@ -90,4 +112,4 @@ def test_two_jobs_at_once_give_the_same_quality_numbers(tmp_path):
         got[name] = {r["key"]: {k: r[k] for k in keys} for r in recs}
         assert len(got[name]) == 4  # logreg x 2, dnn on wisconsin, cnn on breastmnist
         assert {r["jobs_beside"] for r in _records(out).values()} == {2 if name == "jobs2" else 1}
-    assert got["inprocess"] == got["isolate"] == got["jobs2"]
+    assert got["inprocess"] == got["warm"] == got["isolate"] == got["jobs2"]

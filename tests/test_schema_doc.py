@@ -83,11 +83,9 @@ def test_environment_is_documented(run_doc):
 
 def test_failed_record_fields():
     from benchmarks.config import get_profile
-    from benchmarks.execution.runner import _failed
-    from datasets import get_dataset
-    from models import get_model
+    from benchmarks.execution.jobs import Job, error_line, failed_record
 
-    rec = _failed(get_model("logreg"), get_dataset("wisconsin"), 0, None,
-                  get_profile("quick"), RuntimeError("boom"), {"device_kind": "CPU"}, Path("run"))
+    job = Job("logreg", "wisconsin", 0, None, get_profile("quick"), {}, "run", {"device_kind": "CPU"})
+    rec = failed_record(job, error_line(RuntimeError("boom")))
     assert set(rec) == set(schema.FAILED_FIELDS)
     assert rec["status"] == "failed" and rec["error"] == "RuntimeError: boom"

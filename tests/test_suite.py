@@ -131,7 +131,7 @@ def test_saved_suite_keeps_recipe_and_tuned_values(tmp_path, capsys):
     ('models = ["dnn"\n', "not valid TOML"),
     ('models = ["dnn"]\n[data]\ncv_folds = 1\n', "--cv 1: need at least 2 folds"),
     ('models = ["dnn"]\n[execution]\nworkers = 0\n', "[execution].workers 0: must be at least 1"),
-    ('models = ["dnn"]\n[execution]\nexecutor = "slurm"\n', "executor 'slurm': valid: local, ray"),
+    ('models = ["dnn"]\n[execution]\nexecutor = "slurm"\n', "executor 'slurm': valid: local, inprocess, ray"),
     ('models = ["logreg"]\n[recipes.logreg]\nweight_decay = 0.1\n', "logreg is a sklearn model and recipes"),
     ('models = ["dnn"]\n[execution]\njobs = 2\n', "[execution]: unknown key 'jobs'; valid: isolate, workers"),
     ('models = ["dnn"]\n[[federated]]\nstrategy = "fedsgd"\n', "--federated 'fedsgd': valid: central"),
@@ -154,15 +154,17 @@ def test_missing_suite_file(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
 
 
-def test_command_line_execution_flags_override_the_suite_file():
+def test_command_line_execution_flags_override_the_suite_file(tmp_path):
     """A flag given on the command line wins over the suite's [execution], even at its default."""
-    import argparse
-
-    from benchmarks.commands.args import execution_from_args
-
-    suite = {"isolate": True, "workers": 2, "run_timeout": 60.0, "executor": "local"}
-    flags = argparse.Namespace(isolate=False, jobs=1, run_timeout=None, retry_failed=False,
-                               executor=None, ray_address=None)
-    got = execution_from_args(flags, suite)
+    path = tmp_path / "s.toml"
+    path.write_text('models = ["logreg"]\n[execution]\nisolate = true\nworkers = 2\nrun_timeout = 60.0\n')
+    got = suite_from_argv(["run", "--config", str(path), "--jobs", "1"]).execution
     assert got["workers"] == 1 and got["isolate"] is True and got["run_timeout"] == 60.0
-    assert execution_from_args(argparse.Namespace(**{**vars(flags), "jobs": None}), suite)["workers"] == 2
+    assert suite_from_argv(["run", "--config", str(path)]).execution["workers"] == 2
+
+
+def suite_from_argv(argv: list[str]):
+    from benchmarks.cli import build_parser
+    from benchmarks.commands.run import suite_from_args
+
+    return suite_from_args(build_parser().parse_args(argv))

@@ -1,8 +1,10 @@
 """Framework adapters: one per way to train (Keras, scikit-learn), chosen by ``spec.framework``.
 
-A new way to train (federated rounds, a distribution strategy) is a new adapter registered
-here with ``register_adapter``; the harness needs no new branch. Adapter modules are
-imported on first use, so importing this package imports no framework.
+A new framework is a new adapter registered here with ``register_adapter``. A way to train
+chosen by the run configuration rather than the model (federated rounds) is picked by the
+harness (``benchmarks.execution.harness``), so this layer never imports the federated one that
+builds on it. Adapter modules are imported on first use, so importing this package imports no
+framework.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from benchmarks.adapters.base import Adapter, AdapterResult, RunContext
 from benchmarks.core.errors import OncobenchError
 
 if TYPE_CHECKING:
-    from benchmarks.config import RunConfig
     from models.registry import ModelSpec
 
 __all__ = ["Adapter", "AdapterResult", "RunContext", "adapter_for", "register_adapter"]
@@ -24,10 +25,6 @@ _ADAPTERS: dict[str, Adapter | str] = {
     "keras": "benchmarks.adapters.keras",
     "sklearn": "benchmarks.adapters.sklearn",
 }
-# Ways to train chosen by the run config rather than the model's framework.
-_WAYS: dict[str, Adapter | str] = {
-    "federated": "benchmarks.federated.adapter",  # config.federated set (Flower)
-}
 
 
 def register_adapter(framework: str, adapter: Adapter | str) -> None:
@@ -35,11 +32,8 @@ def register_adapter(framework: str, adapter: Adapter | str) -> None:
     _ADAPTERS[framework] = adapter
 
 
-def adapter_for(spec: ModelSpec, config: RunConfig | None = None) -> Adapter:
-    """The adapter that trains ``spec``: the federated one when ``config.federated`` is set,
-    else the one of its ``framework``."""
-    if config is not None and config.federated is not None:
-        return _load(_WAYS, "federated")
+def adapter_for(spec: ModelSpec) -> Adapter:
+    """The adapter that trains ``spec``: the one of its ``framework``."""
     try:
         adapter = _ADAPTERS[spec.framework]
     except KeyError:

@@ -233,7 +233,9 @@ def strategy_for(name: str):
         elif name == "multiworker":
             _STRATEGIES[name] = tf.distribute.MultiWorkerMirroredStrategy()
         else:
-            raise OncobenchError(f"--strategy {name!r}: valid: none, mirrored, multiworker")
+            from benchmarks.config.constants import STRATEGIES
+
+            raise OncobenchError(f"--strategy {name!r}: valid: {', '.join(STRATEGIES)}")
     return _STRATEGIES[name]
 
 

@@ -11,6 +11,17 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from benchmarks.commands.args import (
+    Deprecated,
+    add_epochs,
+    add_format,
+    add_output,
+    add_output_file,
+    add_selection,
+    comma_list,
+    examples,
+    positive_int,
+)
 from benchmarks.compare.thresholds import DEFAULT_THRESHOLDS
 from benchmarks.core.atomic import atomic_write_text
 from benchmarks.core.errors import OncobenchError
@@ -20,13 +31,6 @@ DEFAULT_DATASETS = "wisconsin"
 SKIP_PREFIX = "ab skipped:"
 
 
-def _csv(text: str) -> tuple[str, ...]:
-    items = tuple(t.strip() for t in text.split(",") if t.strip())
-    if not items:
-        raise OncobenchError(f"{text!r}: expected comma-separated names, e.g. {DEFAULT_MODELS}")
-    return items
-
-
 def _check(args: argparse.Namespace) -> None:
     if args.rounds < 2:
         raise OncobenchError(f"--rounds {args.rounds}: need at least 2 rounds for a paired interval "
@@ -34,8 +38,6 @@ def _check(args: argparse.Namespace) -> None:
     if args.epochs is not None and args.epochs < 2:
         raise OncobenchError(f"--epochs {args.epochs}: need at least 2 (the first epoch is excluded "
                              "from the steady training throughput)")
-    if args.repeats < 1:
-        raise OncobenchError(f"--repeats {args.repeats}: must be at least 1 (3 recommended)")
     if not 0 < args.confidence < 1:
         raise OncobenchError(f"--confidence {args.confidence}: must be in (0, 1), e.g. 0.95")
 
@@ -74,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
                 cmp = ab.micro_ab(base, head, args.rounds, out, args.micro_threshold, args.micro_k,
                                   confidence=args.confidence, progress=_progress)
             else:
-                settings = ab.AbSettings(_csv(args.model), _csv(args.dataset), args.rounds, args.epochs,
-                                         args.repeats)
+                settings = ab.AbSettings(tuple(args.model), tuple(args.dataset), args.rounds, args.epochs,
+                                         args.best_of)
                 runs = ab.run_rounds(base, head, settings, out, progress=_progress)
                 cmp = ab.compare_runs(runs, th, confidence=args.confidence, method=args.ci)
     except ab.AbUnavailable as exc:
@@ -84,8 +86,8 @@ def run(args: argparse.Namespace) -> int:
     from benchmarks.compare import render
 
     text = render(cmp, "json" if args.json else args.format, "speed")
-    if args.report:
-        atomic_write_text(Path(args.report), text)
+    if args.output_file:
+        atomic_write_text(Path(args.output_file), text)
     atomic_write_text(out / ("ab.json" if args.json or args.format == "json" else "ab.md"), text)
     sys.stdout.write(text)
     failing = cmp.failing("speed")
@@ -108,15 +110,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("base", metavar="BASE_REV", help="base revision (branch, tag, commit, HEAD~1, ...)")
     p.add_argument("head", metavar="HEAD_REV", nargs="?",
                    help="head revision (default: the working tree, uncommitted changes included)")
-    p.add_argument("--model", default=DEFAULT_MODELS,
-                   help=f"models, comma-separated (default {DEFAULT_MODELS})")
-    p.add_argument("--dataset", default=DEFAULT_DATASETS,
-                   help=f"datasets, comma-separated (default {DEFAULT_DATASETS})")
+    add_selection(p, what=f" (default {DEFAULT_MODELS} on {DEFAULT_DATASETS})")
+    p.set_defaults(model=comma_list(DEFAULT_MODELS), dataset=comma_list(DEFAULT_DATASETS))
     p.add_argument("--rounds", type=int, default=5, help="paired rounds (default 5; CI uses 3)")
-    p.add_argument("--repeats", type=int, default=3,
+    p.add_argument("--best-of", type=positive_int, default=3,
                    help="runs (seeds) per model, revision and round; the round keeps the best (default 3)")
-    p.add_argument("--epochs", type=int, help="training epochs per run, no early stopping (default: the "
-                                              "speed profile's)")
+    p.add_argument("--repeats", dest="best_of", action=Deprecated, new="--best-of", type=positive_int)
+    add_epochs(p, "training epochs per run, no early stopping (default: the speed profile's)")
     p.add_argument("--confidence", type=float, default=0.95, help="confidence of the interval (default 0.95)")
     p.add_argument("--ci", choices=("t", "bootstrap"), default="t",
                    help="interval of the mean paired log ratio: Student t (default) or bootstrap")
@@ -127,10 +127,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--micro-k", help="with --micro: pytest -k expression selecting micro-benchmarks")
     p.add_argument("--micro-threshold", type=float, default=0.10,
                    help="with --micro: relative threshold on the time per call (default 0.10)")
-    fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--format", choices=("table", "github", "json"), default="table",
-                     help="table (default), github (markdown) or json")
-    fmt.add_argument("--json", action="store_true", help="same as --format json")
-    p.add_argument("--output", help="folder for the runs and logs (default results/ab/<time>)")
-    p.add_argument("--report", help="also write the verdict table to this file")
+    add_format(p)
+    add_output(p, "folder for the runs and logs (default results/ab/<time>)")
+    add_output_file(p, "also write the verdict table to this file", old="--report")
+    examples(p, """  python -m benchmarks ab HEAD~1           # the working tree against the last commit
+  python -m benchmarks ab main HEAD --rounds 3 --format github --output-file ab.md""")
     p.set_defaults(func=run)

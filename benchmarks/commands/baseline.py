@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from benchmarks.commands.args import examples
 from benchmarks.records.baseline import (
     BASELINES_DIR,
     describe_machine,
@@ -65,7 +66,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--keep-scores", action="store_true",
                    help="keep per-sample test labels/scores (bigger file; default: dropped)")
     _add_dir(s)
+    examples(s, """  python -m benchmarks baseline save results/ci/run --name ci --force""")
     s.set_defaults(func=save)
     ls = bsub.add_parser("list", help="list saved baselines")
     _add_dir(ls)
+    examples(ls, """  python -m benchmarks baseline list --dir results/baselines""")
     ls.set_defaults(func=list_)

@@ -9,10 +9,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from benchmarks.commands.args import add_format, add_output_file, add_plugins, examples
 from benchmarks.compare.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from benchmarks.compare.verdicts import FAIL_ON
 from benchmarks.core.atomic import atomic_write_text
 from benchmarks.core.errors import OncobenchError
+from benchmarks.core.plugins import load_plugins
 from benchmarks.metrics import catalogue
 from benchmarks.records.baseline import BASELINES_DIR, load_side
 
@@ -32,6 +34,7 @@ def _metrics_arg(text: str | None) -> list[str] | None:
 def run(args: argparse.Namespace) -> int:
     from benchmarks.compare import compare_records, render
 
+    load_plugins(args.plugin or ())
     th = Thresholds.load(args.thresholds)
     metrics = _metrics_arg(args.metrics)
     base = load_side(args.baseline, Path(args.baselines_dir))
@@ -41,8 +44,8 @@ def run(args: argparse.Namespace) -> int:
                           baseline_machine=base.machine, current_machine=cur.machine)
     fmt = "json" if args.json else args.format
     text = render(cmp, fmt, args.fail_on)
-    if args.output:
-        atomic_write_text(Path(args.output), text)
+    if args.output_file:
+        atomic_write_text(Path(args.output_file), text)
     sys.stdout.write(text)
     failing = cmp.failing(args.fail_on)
     if failing:
@@ -61,11 +64,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("baseline", metavar="BASELINE",
                    help="baseline file, baseline name, run folder or results.json")
     p.add_argument("current", metavar="CURRENT", help="run folder, results.json or baseline")
-    fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--format", choices=("table", "github", "json"), default="table",
-                     help="table (default), github (markdown for a PR comment) or json")
-    fmt.add_argument("--json", action="store_true", help="same as --format json")
-    p.add_argument("--output", help="also write the output to this file")
+    add_format(p)
+    add_output_file(p, "also write the output to this file", old="--output")
+    add_plugins(p)
+    examples(p, """  python -m benchmarks compare results/baselines/ci.json results/ci/run --fail-on quality
+  python -m benchmarks compare ci results/20261206-120000 --format github --output-file compare.md""")
     p.add_argument("--thresholds", help=f"TOML file merged over the defaults ({DEFAULT_THRESHOLDS.name})")
     p.add_argument("--metrics", help="comma-separated metrics to compare (default: the catalogue's "
                                      "compared metrics, or the thresholds file's [quality]/[speed] metrics)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.commands.args import add_data_dir, add_plugins
+from benchmarks.commands.args import add_data_dir, add_plugins, examples
 from benchmarks.core.errors import OncobenchError
 from benchmarks.core.plugins import load_plugins
 
@@ -46,4 +46,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--all-remote", action="store_true", help="every downloadable dataset (several GB)")
     add_plugins(p)
     add_data_dir(p, "where to put them (default: $ONCOBENCH_DATA or ~/.cache/oncobench/data)")
+    examples(p, """  python -m benchmarks download uci_rnaseq dermamnist_64
+  python -m benchmarks download breastmnist_224 --data-dir /data/oncobench""")
     p.set_defaults(func=run)

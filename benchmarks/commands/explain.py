@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks.commands.args import add_data_dir, add_plugins
+from benchmarks.commands.args import add_data_dir, add_plugins, examples
 from benchmarks.core.errors import OncobenchError
 from benchmarks.core.plugins import is_file_reference, load_plugins
 
@@ -92,4 +92,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "ANOVA F); 0 permutes every feature (default 200)")
     p.add_argument("--no-sanity", action="store_true", help="skip the model-randomisation check")
     add_data_dir(p)
+    examples(p, """  python -m benchmarks explain results/20261206-120000
+  python -m benchmarks explain results/20261206-120000 --method ig,permutation --samples 50""")
     p.set_defaults(func=run)

@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from benchmarks.commands.args import add_plugins, examples
+
 
 def run_mlflow(args: argparse.Namespace) -> int:
     """Log each record as an MLflow run and print how many were exported."""
+    from benchmarks.core.plugins import load_plugins
     from benchmarks.tracking.mlflow_export import export_mlflow
 
+    load_plugins(args.plugin or ())
     results = Path(args.results_dir)
     exported, skipped = export_mlflow(results, args.tracking_uri, args.experiment)
     where = args.tracking_uri or "the default tracking URI (MLFLOW_TRACKING_URI or MLflow's default)"
@@ -43,4 +47,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                                            "(default: MLFLOW_TRACKING_URI or MLflow's default)")
     ml.add_argument("--experiment", default=DEFAULT_EXPERIMENT,
                     help=f"MLflow experiment name (default: {DEFAULT_EXPERIMENT})")
+    add_plugins(ml)
+    examples(ml, """  python -m benchmarks export mlflow results/20261206-120000 --tracking-uri sqlite:///mlflow.db""")
     p.set_defaults(func=run)

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from benchmarks.commands.args import add_data_dir, add_plugins
+from benchmarks.commands.args import add_data_dir, add_plugins, examples
 from benchmarks.core.plugins import load_plugins
 from datasets.base import LoadOptions
 
@@ -119,4 +119,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_dir(p, "download cache to look in (default: $ONCOBENCH_DATA or ~/.cache/oncobench/data)")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     add_plugins(p)
+    examples(p, """  python -m benchmarks list
+  python -m benchmarks list --json | python -m json.tool""")
     p.set_defaults(func=run)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.commands.args import add_output
+from benchmarks.commands.args import add_output, add_plugins, examples
 from benchmarks.core.atomic import check_writable_dir
 
 
 def run(args: argparse.Namespace) -> int:
     """Write the report and print the paths of report.md, report.html and figures/."""
+    from benchmarks.core.plugins import load_plugins
     from benchmarks.report import write_report
     from benchmarks.report.build import FIGURES_DIR, REPORT_MD
 
+    load_plugins(args.plugin or ())
     if args.output:
         check_writable_dir(Path(args.output))
     html_path = write_report(Path(args.results_dir), args.output, extra=tuple(args.with_dirs or ()))
@@ -33,4 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--with", dest="with_dirs", action="append", metavar="DIR",
                    help="add another run folder's records, repeatable: e.g. a `run --tuned` run, "
                         "whose rows show as 'model (tuned)' beside the defaults")
+    add_plugins(p)
+    examples(p, """  python -m benchmarks report results/20261206-120000
+  python -m benchmarks report results/base --with results/tuned --output /tmp/report""")
     p.set_defaults(func=run)

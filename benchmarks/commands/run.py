@@ -6,25 +6,27 @@ import argparse
 import ast
 import shlex
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from benchmarks import api
 from benchmarks.commands.args import (
     add_data_options,
+    add_epochs,
     add_execution,
     add_federated,
     add_measurement,
     add_output,
     add_plugins,
     add_profile_seeds,
+    add_selection,
     data_options_given,
+    examples,
     execution_from_args,
     federated_from_args,
     names,
 )
-from benchmarks.config import validate
+from benchmarks.config.constants import OPTIMIZERS
 from benchmarks.config.suite import SUITE_FILE, Suite
 from benchmarks.core.errors import OncobenchError
 from benchmarks.records.results import is_ok
@@ -32,6 +34,7 @@ from benchmarks.records.results import is_ok
 __all__ = ["parse_hparams", "register", "run", "suite_from_args"]
 
 TARGET_METRICS = ("val_accuracy", "val_loss", "accuracy", "loss")
+JIT = {"on": True, "off": False, "auto": "auto"}  # --jit-compile -> RunConfig.jit_compile
 
 
 def _seeds(text: str) -> tuple[int, ...]:
@@ -96,48 +99,42 @@ def _target(text: str | None) -> tuple[str, float] | None:
                              f"{', '.join(TARGET_METRICS)}, e.g. val_accuracy=0.85") from None
 
 
-def suite_from_args(args: argparse.Namespace) -> Suite:
-    """The validated ``Suite``: the ``--config`` file (if any) overlaid with the command line."""
+def suite_args(args: argparse.Namespace) -> dict[str, Any]:
+    """``run``'s command line as the keyword arguments of ``api.suite``: the same mapping as a
+    suite file (flags not given are left out, so the ``--config`` file's values stand)."""
     hp = parse_hparams(args.hp or [])
     if args.hub_handle:
         hp.setdefault("mobilenet_v2_hub", {})["handle"] = args.hub_handle
     if args.fine_tune:
         hp.setdefault("mobilenet_v2_hub", {})["fine_tune"] = True
-    seeds = _seeds_from_args(args)
     threads, inter_op = check_threads(args)
     training = {
         "epochs": args.epochs, "batch_size": args.batch_size, "optimizer": args.optimizer,
         "learning_rate": args.lr, "patience": args.patience, "precision": args.precision,
         "steps_per_execution": args.steps_per_execution, "target": _target(args.target),
         "deterministic": True if args.deterministic else None,
-        "jit_compile": True if args.jit_compile else None,
+        "jit_compile": JIT[args.jit_compile] if args.jit_compile else None, "strategy": args.strategy,
+        "scaling": True if args.scaling else None, "verbose": 1 if sys.stdout.isatty() else None,
     }
-    s = api.suite(names(args.model), names(args.dataset), seeds, args.profile, config=args.config,
-                  plugins=args.plugin or (), hparams=hp, tensorboard=args.tensorboard,
-                  explain=True if args.explain else None,
-                  **{k: v for k, v in training.items() if v is not None}, **data_options_given(args))
-    recipes = parse_hparams(args.recipe or [], flag="--recipe")
-    for name, overrides in s.config.recipes.items():  # the suite file's, overlaid with the flags
-        recipes[name] = {**overrides, **recipes.get(name, {})}
-    for name, overrides in recipes.items():
-        from models.registry import get_model
+    data = data_options_given(args)
+    federated = federated_from_args(args)
+    if federated and args.partition.startswith("by-column:"):  # the site column is no feature
+        data["site_column"] = args.partition.partition(":")[2]
+    return {
+        "models": names(args.model), "datasets": names(args.dataset), "seeds": _seeds_from_args(args),
+        "profile": args.profile, "config": args.config, "plugins": args.plugin or (), "hparams": hp,
+        "recipes": parse_hparams(args.recipe or [], flag="--recipe"), "tuned": args.tuned,
+        "federated": federated, "execution": execution_from_args(args), "threads": threads,
+        "inter_op_threads": inter_op, "tensorboard": args.tensorboard,
+        "explain": True if args.explain else None,
+        **{k: v for k, v in training.items() if v is not None}, **data,
+    }
 
-        get_model(name).recipe_for(overrides)  # fail early on an unknown field or value
-    tuned = None
-    if args.tuned:
-        from benchmarks.execution.tune import load_tuned
 
-        tuned = load_tuned(Path(args.tuned))
-    config = validate(s.config.with_(recipes=recipes or None, tuned=tuned, strategy=args.strategy,
-                                     scaling=True if args.scaling else None,
-                                     verbose=1 if sys.stdout.isatty() else 0))
-    ways = tuple(federated_from_args(args))
-    if any(ways):
-        s = replace(s, ways=ways)
-        if args.partition.startswith("by-column:"):  # the site column is no feature
-            s = replace(s, data=replace(s.data, site_column=args.partition.partition(":")[2]))
-    return replace(s, config=config, execution=execution_from_args(args, s.execution),
-                   threads=threads or s.threads, inter_op_threads=inter_op or s.inter_op_threads)
+def suite_from_args(args: argparse.Namespace) -> Suite:
+    """The validated ``Suite``: the ``--config`` file (if any) overlaid with the command line,
+    built by the same function as ``api.suite``."""
+    return api.suite(**suite_args(args))
 
 
 def _run_dir(args: argparse.Namespace, s: Suite) -> Path | None:
@@ -189,9 +186,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Train and evaluate every requested (model, dataset) pair.")
     sel = p.add_argument_group("what to run")
     sel.add_argument("--all", action="store_true", help="every compatible pair over available datasets")
-    sel.add_argument("--model", help="model name(s), comma-separated (see: list)")
-    sel.add_argument("--dataset", help="dataset name(s), comma-separated, or csv:PATH / npz:PATH / "
-                                       "folder:PATH")
+    add_selection(sel)
     sel.add_argument("--config", metavar="SUITE.toml",
                      help="a suite file (models, datasets, seeds, profile, [training], [data], "
                           "[hparams.MODEL], plugins); flags given here override it. Every run folder "
@@ -208,12 +203,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     sel.add_argument("--tensorboard", metavar="DIR",
                      help="write TensorBoard logs (one sub-folder per record; needs oncobench[tensorboard])")
     tr = p.add_argument_group("training")
-    tr.add_argument("--epochs", type=int,
-                    help="training epochs (default: the profile's); a two-phase model's fine-tuning "
-                         "phase has its own (the model's; 30 in the full profile), e.g. "
-                         "--hp mobilenet_v2_hub.fine_tune_epochs=2")
+    add_epochs(tr, "training epochs (default: the profile's); a two-phase model's fine-tuning "
+                   "phase has its own (the model's; 30 in the full profile), e.g. "
+                   "--hp mobilenet_v2_hub.fine_tune_epochs=2")
     tr.add_argument("--batch-size", type=int)
-    tr.add_argument("--optimizer", choices=("adam", "rmsprop"))
+    tr.add_argument("--optimizer", choices=OPTIMIZERS)
     tr.add_argument("--lr", "--learning-rate", dest="lr", type=float)
     tr.add_argument("--patience", type=int, help="early-stopping patience (epochs)")
     tr.add_argument("--hp", action="append", metavar="MODEL.KEY=VALUE",
@@ -232,4 +226,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_options(p)
     add_federated(p)
     add_execution(p)
+    examples(p, """  python -m benchmarks run --all           # every model on every bundled dataset
+  python -m benchmarks run --model dnn,logreg --dataset golub --repeats 5
+  python -m benchmarks run --model cnn --dataset folder:slides/ --image-size 64 --report
+  python -m benchmarks run --config results/20261206-120000/suite.toml --output results/again""")
     p.set_defaults(func=run)

@@ -11,7 +11,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchmarks.commands.args import add_data_dir, add_plugins, names
+from benchmarks.commands.args import (
+    add_data_dir,
+    add_epochs,
+    add_jit_compile,
+    add_output_file,
+    add_plugins,
+    add_precision,
+    add_profile,
+    add_selection,
+    examples,
+    names,
+)
 
 COLUMNS = (("model", "model"), ("dataset", "dataset"), ("params", "params"), ("jit_compiled", "XLA"),
            ("first_epoch_s", "1st epoch s"), ("train_samples_per_s", "train samples/s"),
@@ -44,10 +55,11 @@ def run(args: argparse.Namespace) -> int:
     from datasets.base import LoadOptions
 
     load_plugins(args.plugin or ())
-    out = Path(args.output) if args.output else None
+    out = Path(args.output_file) if args.output_file else None
     if out is not None:
         if out.is_dir():
-            raise OncobenchError(f"--output {out}: is a folder; give a file path, e.g. {out / 'speed.json'}")
+            raise OncobenchError(f"--output-file {out}: is a folder; give a file path, e.g. "
+                                 f"{out / 'speed.json'}")
         check_writable_dir(out.parent)
     base = get_profile(args.profile)
     changes = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
@@ -87,18 +99,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "without TensorFlow), with its recipe, and report steady training samples/s "
                     "(epochs 2..n), inference samples/s, one-sample latency and the test accuracy/AUC "
                     "reached. Models that need TensorFlow (TF-Hub) run only on the tensorflow backend.")
-    p.add_argument("--model", required=True, help="comma-separated Keras models, e.g. cnn,dnn")
-    p.add_argument("--dataset", required=True, help="comma-separated datasets, e.g. breastmnist_64,golub")
-    p.add_argument("--profile", default="speed", help="batch size, epochs and timing settings "
+    add_selection(p, required=True)
+    add_profile(p, default="speed", help="batch size, epochs and timing settings "
                                                       "(default: speed: 5 epochs, batch 32)")
-    p.add_argument("--epochs", type=int, help="training epochs (at least 2 for a steady figure)")
+    add_epochs(p, "training epochs (at least 2 for a steady figure)")
     p.add_argument("--batch-size", type=int)
-    p.add_argument("--precision", choices=("float32", "mixed_float16", "mixed_bfloat16"))
-    p.add_argument("--jit-compile", default="auto", choices=("auto", "on", "off"),
-                   help="XLA: auto (Keras's choice: on for jax), on, off")
+    add_precision(p)
+    add_jit_compile(p, default="auto")
     p.add_argument("--hp", action="append", metavar="MODEL.KEY=VALUE", help="hyper-parameter override")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--output", metavar="FILE.json", help="write the rows and machine facts as JSON")
+    add_output_file(p, "write the rows and machine facts as JSON", metavar="FILE.json", old="--output")
     add_data_dir(p)
     add_plugins(p)
+    examples(p, """  KERAS_BACKEND=jax python -m benchmarks speed --model cnn,dnn --dataset breastmnist_64
+  python -m benchmarks speed --model cnn --dataset breastmnist --batch-size 128 \\
+      --output-file speed.json""")
     p.set_defaults(func=run)

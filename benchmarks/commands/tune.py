@@ -7,7 +7,15 @@ import shlex
 import sys
 from pathlib import Path
 
-from benchmarks.commands.args import add_output, add_plugins
+from benchmarks.commands.args import (
+    Deprecated,
+    add_epochs,
+    add_output,
+    add_plugins,
+    add_profile,
+    add_selection,
+    examples,
+)
 from benchmarks.core.errors import OncobenchError
 from benchmarks.core.plugins import load_plugins
 
@@ -22,8 +30,8 @@ def run(args: argparse.Namespace) -> int:
         raise OncobenchError(f"--trials {args.trials}: must be at least 1")
     if args.budget_s is not None and args.budget_s <= 0:
         raise OncobenchError(f"--budget-s {args.budget_s}: must be positive")
-    if args.folds < 2:
-        raise OncobenchError(f"--folds {args.folds}: need at least 2")
+    if args.inner_folds < 2:
+        raise OncobenchError(f"--inner-folds {args.inner_folds}: need at least 2")
     from benchmarks.config import get_profile, validate
     from benchmarks.execution import tune
     from datasets.base import LoadOptions
@@ -32,8 +40,8 @@ def run(args: argparse.Namespace) -> int:
 
     tune.require_optuna()
     load_plugins(args.plugin)
-    specs = [get_model(m.strip()) for m in args.model.split(",") if m.strip()]
-    datasets = [d.strip() for d in args.dataset.split(",") if d.strip()]
+    specs = [get_model(m) for m in args.model]
+    datasets = list(args.dataset)
     config = validate(get_profile(args.profile).with_(epochs=args.epochs))
     from benchmarks.api import quiet_tensorflow
     from benchmarks.execution.runner import new_run_dir
@@ -48,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"skipped: {spec.name} does not accept {ds.modality} data ({name})", file=sys.stderr)
                 continue
             r = tune.tune_pair(spec, ds, config, trials=args.trials, budget_s=args.budget_s,
-                               metric=args.metric, seed=args.seed, folds=args.folds, work_dir=out / "work")
+                               metric=args.metric, seed=args.seed, folds=args.inner_folds,
+                               work_dir=out / "work")
             done = sum(1 for t in r.trials if t["state"] == "complete")
             pruned = sum(1 for t in r.trials if t["state"] == "pruned")
             print(f"{spec.name} on {name}: {len(r.trials)} trials ({done} complete, {pruned} pruned) in "
@@ -59,10 +68,11 @@ def run(args: argparse.Namespace) -> int:
         raise OncobenchError("nothing tuned: no model accepts the dataset's data")
     meta = {"command": "python -m benchmarks " + " ".join(shlex.quote(a) for a in args.argv),
             "metric": args.metric, "direction": tune.OBJECTIVES[args.metric], "trials": args.trials,
-            "budget_s": args.budget_s, "seed": args.seed, "folds": args.folds, "profile": config.profile,
+            "budget_s": args.budget_s, "seed": args.seed, "folds": args.inner_folds,
+            "profile": config.profile,
             "epochs": config.epochs, "sampler": "TPE", "pruner": "median (Keras per-epoch val_loss; "
                                                                  "per-fold objective)",
-            "objective_on": f"validation only: inner stratified {args.folds}-fold over train+val under "
+            "objective_on": f"validation only: inner stratified {args.inner_folds}-fold over train+val under "
                             f"{tune.SMALL_TRAIN} training samples, else the validation split"}
     path = tune.write_tuned(out, results, meta)
     print(f"\ntuned: {path}  trials: {out / tune.TRIALS_JSON}")
@@ -77,17 +87,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "declared space with Optuna's TPE sampler and median pruning. The "
                                    "objective uses validation data only; the test split is never read. "
                                    "Needs: pip install 'oncobench[tune]'.")
-    p.add_argument("--model", required=True, help="model name(s), comma-separated")
+    add_selection(p, required=True)
     add_plugins(p)
-    p.add_argument("--dataset", required=True, help="dataset name(s), comma-separated")
     p.add_argument("--trials", type=int, help="trials per (model, dataset)")
     p.add_argument("--budget-s", type=float, help="wall-time budget per (model, dataset), seconds")
     p.add_argument("--metric", default="log_loss", choices=("log_loss", "roc_auc", "accuracy",
                                                             "balanced_accuracy"),
                    help="validation objective (default log_loss: informative on small folds)")
-    p.add_argument("--folds", type=int, default=3, help="inner folds for small data sets (default 3)")
-    p.add_argument("--profile", default="standard", help="training profile of each trial (default standard)")
-    p.add_argument("--epochs", type=int, help="epochs per trial (default: the profile's)")
+    p.add_argument("--inner-folds", type=int, default=3,
+                   help="inner cross-validation folds for small data sets (default 3)")
+    p.add_argument("--folds", dest="inner_folds", action=Deprecated, new="--inner-folds", type=int)
+    add_profile(p, default="standard", help="training profile of each trial (default standard)")
+    add_epochs(p, "epochs per trial (default: the profile's)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampler, splits and training")
     add_output(p, "folder for tuned.json and trials.json (default: results/tuning/<time>)")
+    examples(p, """  python -m benchmarks tune --model dnn,logreg --dataset golub --trials 20
+  python -m benchmarks run --model dnn,logreg --dataset golub --tuned results/tuning/<run>/tuned.json""")
     p.set_defaults(func=run)

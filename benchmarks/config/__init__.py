@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from benchmarks.config.constants import JIT_COMPILE, OPTIMIZERS, PRECISIONS, STRATEGIES
 from benchmarks.config.federated import FederatedConfig, validate_federated
 from benchmarks.core.errors import OncobenchError
+from benchmarks.core.profiles import PROFILE_NAMES
 from models.recipe import SCHEDULES
 
 
@@ -27,7 +29,7 @@ class RunConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
     deterministic: bool = False
     precision: str = "float32"  # float32 | mixed_float16 | mixed_bfloat16
-    jit_compile: bool = False
+    jit_compile: bool | str = False  # True | False | "auto" (Keras decides)
     steps_per_execution: int = 1
     latency_calls: int = 50  # timed batch-of-one calls (after warm-up)
     inference_min_time_s: float = 0.3  # time inference for at least this long
@@ -47,6 +49,17 @@ class RunConfig:
         d["seeds"] = list(self.seeds)
         d["target"] = list(self.target) if self.target else None
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
+        """The inverse of ``as_dict`` (a job's config after a JSON round trip)."""
+        d = dict(d)
+        d["seeds"] = tuple(d.get("seeds") or ())
+        d["target"] = tuple(d["target"]) if d.get("target") else None
+        if isinstance(d.get("federated"), dict):  # a way to train other than centralised
+            d["federated"] = FederatedConfig(**d["federated"])
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
 
     @property
     def variant(self) -> str | None:
@@ -81,9 +94,8 @@ PROFILES: dict[str, RunConfig] = {
                        latency_calls=100, inference_min_time_s=0.3),
 }
 
-OPTIMIZERS = ("adam", "rmsprop")
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-STRATEGIES = ("none", "mirrored", "multiworker")
+assert tuple(PROFILES) == PROFILE_NAMES, "benchmarks.core.profiles.PROFILE_NAMES names every profile"
+
 
 
 def get_profile(name: str) -> RunConfig:
@@ -103,6 +115,8 @@ def validate(config: RunConfig) -> RunConfig:
         raise OncobenchError(f"unknown optimizer {config.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
     if config.precision not in PRECISIONS:
         raise OncobenchError(f"unknown precision {config.precision!r}; valid: {', '.join(PRECISIONS)}")
+    if not any(config.jit_compile is v or config.jit_compile == v == "auto" for v in JIT_COMPILE):
+        raise OncobenchError(f"--jit-compile {config.jit_compile!r}: valid: on, off, auto")
     if config.strategy not in STRATEGIES:
         raise OncobenchError(f"--strategy {config.strategy!r}: valid: {', '.join(STRATEGIES)}")
     for name in ("epochs", "batch_size", "steps_per_execution", "latency_calls"):

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from benchmarks.config import RunConfig, get_profile, validate
+from benchmarks.config.constants import EXECUTORS
 from benchmarks.config.federated import CENTRAL, FederatedConfig, validate_federated
 from benchmarks.core.errors import OncobenchError
 from benchmarks.core.plugins import is_file_reference
@@ -46,7 +47,6 @@ FEDERATED_KEYS = tuple(f.name for f in fields(FederatedConfig))
 # [execution]: keyword arguments of runner.execute (run --isolate/--jobs/--run-timeout/...)
 EXECUTION_DEFAULTS: dict[str, Any] = {"isolate": False, "workers": 1, "run_timeout": None,
                                       "retry_failed": False, "executor": "local", "ray_address": None}
-EXECUTORS = ("local", "ray")
 TUNED_KEYS = ("hparams", "recipe", "learning_rate", "source")
 
 
@@ -218,7 +218,8 @@ def suite_from_mapping(doc: Mapping[str, Any], *, source: str = "suite",
     Relative plugin files are resolved against ``base_dir`` (the suite file's folder).
     """
     _known(source, doc, TOP_KEYS)
-    training = _typed(f"{source} [training]", doc.get("training") or {}, RunConfig, TRAINING_KEYS)
+    training = _typed(f"{source} [training]", doc.get("training") or {}, RunConfig,
+                      (*TRAINING_KEYS, "verbose"))
     if training.get("target") is not None:
         target = training["target"]
         if not (len(target) == 2 and isinstance(target[0], str) and _hint_ok(target[1], float)):
@@ -249,6 +250,10 @@ def suite_from_mapping(doc: Mapping[str, Any], *, source: str = "suite",
     for key in ("output", "tensorboard"):
         if doc.get(key) is not None and not isinstance(doc[key], str):
             raise OncobenchError(f"{source} {key} = {doc[key]!r}: expected a folder path")
+    ways = _federated(f"{source} [[federated]]", doc["federated"]) if doc.get("federated") else (None,)
+    if any(ways) and config.precision != "float32":
+        raise OncobenchError(f"--precision {config.precision}: federated training runs in float32; "
+                             "drop --precision")
     return Suite(
         models=_names(f"{source} models", doc.get("models") or []),
         datasets=_names(f"{source} datasets", doc.get("datasets") or []),
@@ -257,7 +262,7 @@ def suite_from_mapping(doc: Mapping[str, Any], *, source: str = "suite",
         threads=_optional_int(f"{source} threads", doc.get("threads")),
         inter_op_threads=_optional_int(f"{source} inter_op_threads", doc.get("inter_op_threads")),
         explain=bool(doc.get("explain", False)),
-        ways=_federated(f"{source} [[federated]]", doc["federated"]) if doc.get("federated") else (None,),
+        ways=ways,
         execution=check_execution(doc["execution"], f"{source} [execution]") if "execution" in doc else {},
     )
 

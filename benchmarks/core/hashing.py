@@ -1,4 +1,4 @@
-"""File hashing and checksum checks (a leaf module: imports only ``benchmarks.core.errors`` and ``.paths``)."""
+"""File hashing and checksum checks (a leaf module: imports only ``core.errors`` and ``core.paths``)."""
 
 from __future__ import annotations
 

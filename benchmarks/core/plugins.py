@@ -120,3 +120,12 @@ def entry_point_plugins(group: str) -> None:
             raise OncobenchError(f"{origin} = {ep.value!r}: {_problem(exc)}; fix the plugin or "
                                  f"uninstall {dist}") from exc
         _loaded[ep.value] = module
+
+
+def load_builtins(modules: tuple[str, ...] | list[str], group: str) -> None:
+    """Import a registry's built-in modules (registering as built-ins), then its installed
+    entry-point plugins: what a registry does on first use."""
+    with registering_from(BUILTIN):
+        for mod in modules:
+            importlib.import_module(mod)
+    entry_point_plugins(group)

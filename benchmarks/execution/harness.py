@@ -69,6 +69,13 @@ def record_header(
     return header
 
 
+def federated_adapter() -> Any:
+    """The adapter that trains with Flower (``config.federated`` set), imported on first use."""
+    from benchmarks.federated.adapter import ADAPTER
+
+    return ADAPTER
+
+
 def run_one(
     spec: ModelSpec,
     dataset: Dataset,
@@ -90,7 +97,7 @@ def run_one(
                              f"(dataset {dataset.name!r})")
     config, tuned = for_pair(config, spec.name, dataset.name)
     hp = resolve_hparams(spec, config)
-    adapter = adapter_for(spec, config)
+    adapter = adapter_for(spec) if config.federated is None else federated_adapter()
     started = now()
     ctx = RunContext(Path(run_dir), record_key(spec.name, dataset.name, seed, dataset.fold, config.variant),
                      list(callbacks or []))

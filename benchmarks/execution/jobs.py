@@ -4,12 +4,12 @@ plugins) that any executor (in process, a fresh local process, a Ray task) turns
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
+import os
 import signal
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from benchmarks.config import RunConfig
 from benchmarks.core.errors import DataError, OncobenchError
@@ -20,13 +20,14 @@ NOT_RETRIED = ("crash", "timeout")
 
 @dataclass(frozen=True)
 class Job:
-    """Everything one run needs, as plain data (JSON round-trips)."""
+    """Everything one run needs. It carries its ``RunConfig`` as built and validated once;
+    ``to_json``/``from_json`` serialise it once for a child process."""
 
     model: str
     dataset: str
     seed: int
     fold: int | None
-    config: dict[str, Any]  # RunConfig.as_dict()
+    config: RunConfig
     options: dict[str, Any]  # LoadOptions fields (data_dir as str)
     run_dir: str
     environment: dict[str, Any] | None = None
@@ -44,29 +45,19 @@ class Job:
     def key(self) -> str:
         from benchmarks.records.results import record_key
 
-        return record_key(self.model, self.dataset, self.seed, self.fold, self.run_config().variant)
+        return record_key(self.model, self.dataset, self.seed, self.fold, self.config.variant)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        return json.dumps({**asdict(self), "config": self.config.as_dict()})
 
     @classmethod
     def from_json(cls, text: str) -> "Job":
         d = json.loads(text)
+        d["config"] = RunConfig.from_dict(d["config"])
         d["plugins"] = tuple(d.get("plugins") or ())
         if d.get("cpus") is not None:
             d["cpus"] = tuple(d["cpus"])
         return cls(**d)
-
-    def run_config(self) -> RunConfig:
-        d = dict(self.config)
-        d["seeds"] = tuple(d.get("seeds") or (self.seed,))
-        d["target"] = tuple(d["target"]) if d.get("target") else None
-        if isinstance(d.get("federated"), dict):  # a way to train other than centralised
-            from benchmarks.config.federated import FederatedConfig
-
-            d["federated"] = FederatedConfig(**d["federated"])
-        names = {f.name for f in dataclasses.fields(RunConfig)}
-        return RunConfig(**{k: v for k, v in d.items() if k in names})
 
     def load_options(self):
         from datasets.base import LoadOptions
@@ -74,6 +65,13 @@ class Job:
         d = dict(self.options)
         d["data_dir"] = Path(d["data_dir"]) if d.get("data_dir") else None
         return replace(LoadOptions(**d), seed=self.seed, fold=self.fold)
+
+    def process_settings(self) -> tuple:
+        """What a process keeps once set (TensorFlow's thread pools, op determinism, the
+        precision policy, collective ops, affinity): jobs that differ here need another process."""
+        c = self.config
+        return (c.deterministic, c.precision, c.strategy, self.threads, self.inter_op_threads,
+                self.cpus, self.gpus)
 
 
 def options_dict(options: Any) -> dict[str, Any]:
@@ -117,7 +115,7 @@ def failed_record(job: Job, error: str, *, failure: str = "error", **fields: Any
         modality = get_dataset(job.dataset).modality
     except OncobenchError:
         modality = None
-    rec = record_header(mspec, job.dataset, modality, job.seed, job.fold, job.run_config(),
+    rec = record_header(mspec, job.dataset, modality, job.seed, job.fold, job.config,
                         run_id=Path(job.run_dir).name, environment=job.environment,
                         status="failed", error=error[:2000])
     return {**rec, "failure": failure, "jobs_beside": job.beside, **fields}
@@ -137,30 +135,87 @@ def crash_reason(returncode: int, stderr_tail: str) -> str:
 
 
 def import_plugins(plugins: tuple[str, ...]) -> None:
-    for mod in plugins:
-        importlib.import_module(mod)
+    """Import a job's plugins (``--plugin`` files or modules, once per process)."""
+    from benchmarks.core.plugins import load_plugins
+
+    load_plugins(plugins)
 
 
-def run_job(job: Job, *, dataset: Any = None, callbacks: list | None = None,
-            run: Callable[..., dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Run one job in this process and return its record (a failed record on an exception;
-    ``DataError`` propagates so the in-process driver can stop the suite). ``run``: the
-    function that trains (default ``harness.run_one``)."""
-    from benchmarks.execution.harness import run_one
-    from datasets.registry import get_dataset
+def job_plugins(refs: tuple[str, ...], mspec: Any, dspec: Any) -> tuple[str, ...]:
+    """What a job's process must import to find its model and dataset: the run's ``--plugin``
+    references (files as absolute paths), then other modules outside the built-in packages that
+    define them (an installed plugin, a test's module); a file plugin's own module is made by
+    importing its file."""
+    from benchmarks.core.plugins import is_file_reference
+
+    given = [str(Path(r).resolve()) if is_file_reference(r) else r for r in refs]
+    found = [m for m in plugins_of(mspec, dspec) if not m.startswith("oncobench_plugin_")]
+    return tuple(dict.fromkeys([*given, *found]))
+
+
+_PREPARED: list[tuple] = []  # the process settings this process was prepared with
+
+
+def prepare_process(job: Job) -> None:
+    """Set up this process for ``job`` before TensorFlow runs an op: CPU affinity, the job's
+    plugins, collective ops for a strategy, thread pools. Once per process: a later job with other
+    ``process_settings`` must run in another process (the executors see to it)."""
+    import_plugins(job.plugins)
+    settings = job.process_settings()
+    if _PREPARED:
+        if _PREPARED[0] != settings:
+            raise RuntimeError(f"process prepared for {_PREPARED[0]}, job needs {settings}")
+        return
+    if job.cpus and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, set(job.cpus))
     from models.registry import get_model
 
-    import_plugins(job.plugins)
+    if get_model(job.model).framework != "keras":
+        return  # scikit-learn: BLAS threads come from the environment; TensorFlow not needed yet
+    _PREPARED.append(settings)
+    if job.config.strategy != "none":  # before any op: collective ops are configured at startup
+        from benchmarks.adapters.keras import strategy_for
+
+        strategy_for(job.config.strategy)
+    threads = job.threads or (len(job.cpus) if job.cpus else None)
+    if threads or job.inter_op_threads:
+        from benchmarks.measure import configure_threads
+
+        configure_threads(threads, job.inter_op_threads or (threads if job.cpus else None))
+
+
+_DATASET: dict[tuple, Any] = {}  # one dataset kept in memory: consecutive jobs often share it
+
+
+def load_dataset(job: Job) -> Any:
+    """The job's dataset split (the last one loaded in this process when it is the same)."""
+    from datasets.registry import get_dataset
+
+    key = (job.dataset, job.seed, job.fold, json.dumps(job.options, sort_keys=True, default=str))
+    if key not in _DATASET:
+        _DATASET.clear()
+        _DATASET[key] = get_dataset(job.dataset).load(job.load_options())
+    return _DATASET[key]
+
+
+def run_job(job: Job, *, callbacks: list | None = None) -> dict[str, Any]:
+    """Run one job in this process and return its record: train and evaluate
+    (``harness.run_one``), then explain it when asked. An exception becomes a failed record
+    (``failure``: "data" for bad data, else "error"); Ctrl-C propagates."""
+    from benchmarks.execution import harness
+    from models.registry import get_model
+
     try:
+        prepare_process(job)
         mspec = get_model(job.model)
-        if dataset is None:
-            dataset = get_dataset(job.dataset).load(job.load_options())
-        rec = (run or run_one)(mspec, dataset, job.seed, job.run_config(), run_dir=Path(job.run_dir),
-                      environment=job.environment, run_id=Path(job.run_dir).name, callbacks=callbacks)
-    except (KeyboardInterrupt, DataError):
+        dataset = load_dataset(job)
+        rec = harness.run_one(mspec, dataset, job.seed, job.config, run_dir=Path(job.run_dir),
+                              environment=job.environment, run_id=Path(job.run_dir).name,
+                              callbacks=callbacks)
+    except KeyboardInterrupt:
         raise
     except Exception as exc:  # noqa: BLE001 - one failed run must not lose the others
-        return failed_record(job, error_line(exc))
+        return failed_record(job, error_line(exc), failure="data" if isinstance(exc, DataError) else "error")
     rec["fingerprint"] = job.fingerprint
     rec["failure"] = None
     rec["jobs_beside"] = job.beside

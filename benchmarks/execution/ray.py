@@ -11,9 +11,7 @@ Every node needs this package and the datasets (a shared ``--data-dir``, or ``do
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from benchmarks.core.errors import OncobenchError
@@ -33,10 +31,10 @@ def _ray():
 
 def run_in_task(job_json: str, timeout_s: float | None) -> dict[str, Any]:
     """The Ray task: the job in a fresh process on this node; its record (ok or failed)."""
-    from benchmarks.execution.processes import run_processes
+    from benchmarks.execution.processes import LocalWorkers
 
     out: list[dict[str, Any]] = []
-    run_processes([Job.from_json(job_json)], lambda job, rec: out.append(rec), workers=1, timeout_s=timeout_s)
+    LocalWorkers(1, True, timeout_s).run([Job.from_json(job_json)], lambda job, rec: out.append(rec))
     return out[0]
 
 
@@ -47,9 +45,9 @@ def run_ray(jobs: list[Job], on_record: OnRecord, *, address: str | None = None,
     ray = _ray()
     started = not ray.is_initialized()
     if started:
-        paths = [p for p in sys.path if p and Path(p).is_dir()]
-        env = {"PYTHONPATH": os.pathsep.join(dict.fromkeys([str(Path.cwd()), *paths])),
-               "TF_CPP_MIN_LOG_LEVEL": "2"}
+        from benchmarks.execution.processes import child_pythonpath
+
+        env = {"PYTHONPATH": child_pythonpath(), "TF_CPP_MIN_LOG_LEVEL": "2"}
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
                  runtime_env={"env_vars": env})
     try:
@@ -71,3 +69,15 @@ def run_ray(jobs: list[Job], on_record: OnRecord, *, address: str | None = None,
     finally:
         if started:
             ray.shutdown()
+
+
+@dataclass
+class RayTasks:
+    """The Ray executor: ``run(jobs, on_record)``."""
+
+    address: str | None = None
+    timeout_s: float | None = None
+    log: Callable[[str], None] = lambda s: None
+
+    def run(self, jobs: list[Job], on_record: OnRecord) -> None:
+        run_ray(jobs, on_record, address=self.address, timeout_s=self.timeout_s, log=self.log)

@@ -13,8 +13,7 @@ from typing import Any, Callable
 from benchmarks.adapters.base import resolve_hparams
 from benchmarks.config import RunConfig
 from benchmarks.core.errors import DataError, OncobenchError
-from benchmarks.execution.harness import run_one
-from benchmarks.execution.jobs import NOT_RETRIED, Job, error_line, options_dict, plugins_of, run_job
+from benchmarks.execution.jobs import NOT_RETRIED, Job, job_plugins, options_dict
 from benchmarks.records.results import (
     SCHEMA_VERSION,
     ResultsStore,
@@ -117,9 +116,6 @@ def new_run_dir(root: Path) -> Path:
     return path
 
 
-_error_line = error_line  # kept for callers of the old name
-
-
 def execute(
     plan: Plan,
     config: RunConfig,
@@ -137,42 +133,59 @@ def execute(
     retry_failed: bool = False,
     executor: str = "local",
     ray_address: str | None = None,
+    plugins: tuple[str, ...] = (),
 ) -> ResultsStore:
     """Run every (pair, seed, fold); append each record atomically; skip finished ones.
 
-    ``explain`` (``benchmarks.explain.record.ExplainSettings``): explain each finished record.
-    ``isolate`` / ``workers`` > 1 / ``run_timeout``: each job in a fresh process, ``workers``
-    at once; ``executor="ray"``: each job a Ray task (``ray_address``). A job whose process
-    crashed or timed out is not rerun on resume unless ``retry_failed``.
+    Jobs run on the executor the settings name (``benchmarks.execution.executor_for``): by
+    default warm local worker processes, so a crash is a failed record; ``isolate``: a fresh
+    process per job; ``workers``: how many at once; ``executor="inprocess"`` (or ``callbacks``):
+    this process; ``executor="ray"``: Ray tasks (``ray_address``). ``explain``: explain each
+    finished record in its job's process. A job whose process crashed or timed out is not rerun
+    on resume unless ``retry_failed``. ``plugins``: the run's ``--plugin`` references, which
+    every job's process imports.
     """
     from benchmarks import measure
+    from benchmarks.execution import executor_for
 
     folds: list[int | None] = list(range(options.cv_folds)) if options.cv_folds else [None]
-    jobs = [(m, d, s, f) for m, d in plan.pairs for s in config.seeds for f in folds]
-    cache: dict[tuple, Any] = {}
-
-    def dataset_for(dspec: DatasetSpec, seed: int, fold: int | None):
-        ck = (dspec.name, seed, fold)
-        if ck not in cache:
-            cache.clear()  # keep one dataset in memory at a time
-            cache[ck] = dspec.load(replace(options, seed=seed, fold=fold))
-        return cache[ck]
-
+    pairs = [(m, d, s, f) for m, d in plan.pairs for s in config.seeds for f in folds]
     experiment = meta.get("experiment") or experiment_of(config, options, [m for m, _ in plan.pairs])
     meta = {**meta, "experiment": experiment}
     # Bad data fails here, before TensorFlow starts and before the run folder exists.
-    dataset_for(jobs[0][1], jobs[0][2], jobs[0][3])
-    if config.strategy != "none":  # collective ops must be configured before any other op runs
+    loaded = {(pairs[0][1].name, pairs[0][2], pairs[0][3]): pairs[0][1].load(
+        replace(options, seed=pairs[0][2], fold=pairs[0][3]))}
+    here = executor == "inprocess" or bool(callbacks)
+    if here and config.strategy != "none":  # collective ops must be configured before any op runs
         from benchmarks.adapters.keras import strategy_for
 
         strategy_for(config.strategy)
-    thread_info = measure.configure_threads(*threads)
+    thread_info = measure.configure_threads(*threads) if here else measure.thread_counts(*threads)
     store = ResultsStore(run_dir, meta)
-    how = Isolation(isolate or workers > 1 or run_timeout is not None or executor != "local",
-                    max(1, workers), run_timeout, retry_failed, executor, ray_address,
-                    options, threads)
     try:
-        _execute(store, jobs, config, experiment, dataset_for, thread_info, log, callbacks, explain, how)
+        env = _environment(store, thread_info, log)
+        fps = {m.name: model_fingerprint(experiment, m.name) for m, _, _, _ in pairs}
+        _check_resume(store, pairs, config, fps, run_dir)
+        _check_data(store, pairs, options, loaded, run_dir)
+        skip = set(store.fingerprints())
+        if not retry_failed:  # a job that crashed or hung would again: rerun with --retry-failed
+            dead = {r["key"] for r in store.records if r.get("failure") in NOT_RETRIED}
+            if dead:
+                log(f"not rerunning {len(dead)} crashed/timed-out run(s); pass --retry-failed to retry")
+            skip |= dead
+        jobs = [Job(m.name, d.name, s, f, config, options_dict(options), str(run_dir), env, fps[m.name],
+                    job_plugins(plugins, m, d), explain is not None, *threads)
+                for m, d, s, f in pairs]
+        todo = [job for job in jobs if job.key not in skip]
+        if len(todo) < len(jobs):
+            log(f"resuming {run_dir}: {len(jobs) - len(todo)} of {len(jobs)} runs already done")
+        run = executor_for(executor, workers=workers, isolate=isolate, run_timeout=run_timeout,
+                           ray_address=ray_address, gpus=len(env.get("gpus") or []),
+                           callbacks=callbacks, log=log)
+        if isolate or workers > 1 or executor == "ray":
+            log(f"running {len(todo)} job(s) in {'fresh processes' if isolate else 'worker processes'}, "
+                f"{workers} at once" + (", on Ray" if executor == "ray" else ""))
+        run.run(todo, _reporter(store, todo, config, log))
     except BaseException:  # Ctrl-C, a data or write error: still leave results.csv/summary.md
         try:
             finish(store)
@@ -183,27 +196,10 @@ def execute(
     return store
 
 
-@dataclass(frozen=True)
-class Isolation:
-    """How jobs run: in this process, or each in a fresh process / Ray task."""
-
-    isolated: bool = False
-    workers: int = 1
-    run_timeout: float | None = None
-    retry_failed: bool = False
-    executor: str = "local"
-    ray_address: str | None = None
-    options: LoadOptions | None = None
-    threads: tuple[int | None, int | None] = (None, None)
-
-
-def _execute(store: ResultsStore, jobs: list[tuple], config: RunConfig, experiment: dict[str, Any],
-             dataset_for: Callable, thread_info: dict[str, int], log: Callable[[str], None],
-             callbacks: list | None, explain: Any | None = None, how: Isolation = Isolation()) -> None:
-    """The job loop of ``execute``: skip finished records, run the others, append each."""
+def _environment(store: ResultsStore, thread_info: dict[str, int], log: Callable[[str], None]) -> dict:
+    """The run's environment (measured once per run folder, with the control benchmark)."""
     from benchmarks import measure
 
-    run_dir = store.run_dir
     env = store.meta.get("environment")
     if not env:
         env = measure.environment(thread_info)
@@ -211,82 +207,42 @@ def _execute(store: ResultsStore, jobs: list[tuple], config: RunConfig, experime
         env["control"] = measure.control_benchmark()
         store.meta.update({"environment": env, "schema_version": SCHEMA_VERSION})
         store.flush()
-    fps = {m.name: model_fingerprint(experiment, m.name) for m, _, _, _ in jobs}
+    return env
+
+
+def _check_resume(store: ResultsStore, pairs: list[tuple], config: RunConfig, fps: dict[str, str],
+                  run_dir: Path) -> None:
+    """A finished record of one of these runs must belong to this experiment."""
     done = store.fingerprints()
-    for m, d, s, f in jobs:
+    for m, d, s, f in pairs:
         key = record_key(m.name, d.name, s, f, config.variant)
         if key in done and done[key] != fps[m.name]:
             raise OncobenchError(f"{run_dir}: the finished run {key} belongs to a different experiment "
                                  f"(fingerprint {done[key]}, now {fps[m.name]}); {RESTART_HINT}")
-    skip = set(done)
-    if not how.retry_failed:  # a job that crashed or hung would again: rerun with --retry-failed
-        dead = {r["key"] for r in store.records if r.get("failure") in NOT_RETRIED}
-        if dead:
-            log(f"not rerunning {len(dead)} crashed/timed-out run(s); pass --retry-failed to retry")
-        skip |= dead
-    todo = [j for j in jobs if record_key(j[0].name, j[1].name, j[2], j[3], config.variant) not in skip]
-    if len(todo) < len(jobs):
-        log(f"resuming {run_dir}: {len(jobs) - len(todo)} of {len(jobs)} runs already done")
-    job_of = {}
-    for mspec, dspec, seed, fold in todo:
-        job = Job(mspec.name, dspec.name, seed, fold, config.as_dict(),
-                  options_dict(how.options or LoadOptions()), str(run_dir), env, fps[mspec.name],
-                  plugins_of(mspec, dspec), how.isolated and explain is not None, *how.threads)
-        job_of[job.key] = (job, mspec, dspec)
-    t0s: dict[str, float] = {}
 
-    def label(job: Job, i: int) -> str:
-        return (f"[{i}/{len(todo)}] {job.model} on {job.dataset} seed {job.seed}"
-                + (f" fold {job.fold}" if job.fold is not None else "")
-                + (f" · {config.federated.label()}" if config.federated else ""))
 
-    def report(job: Job, rec: dict[str, Any], i: int) -> None:
-        took = time.perf_counter() - t0s.get(job.key, time.perf_counter())
+def _reporter(store: ResultsStore, todo: list[Job], config: RunConfig,
+              log: Callable[[str], None]) -> Callable[[Job, dict[str, Any]], None]:
+    """``on_record`` for the executors: one progress line per record, then the atomic append."""
+    count = iter(range(1, len(todo) + 1))
+    t0 = time.perf_counter()
+    last = [t0]
+
+    def on_record(job: Job, rec: dict[str, Any]) -> None:
+        now = time.perf_counter()
+        took, last[0] = now - last[0], now
+        label = (f"[{next(count)}/{len(todo)}] {job.model} on {job.dataset} seed {job.seed}"
+                 + (f" fold {job.fold}" if job.fold is not None else "")
+                 + (f" · {config.federated.label()}" if config.federated else ""))
         if rec.get("status") == "ok":
             roc = rec.get("roc_auc")
-            log(f"{label(job, i)}: accuracy {rec['accuracy']:.3f}  f1 {rec['f1_macro']:.3f}  "
+            log(f"{label}: accuracy {rec['accuracy']:.3f}  f1 {rec['f1_macro']:.3f}  "
                 f"roc-auc {'n/a' if roc is None else f'{roc:.3f}'}  ({took:.1f} s)")
         else:
-            log(f"{label(job, i)}: FAILED {rec.get('error')}")
+            log(f"{label}: FAILED {rec.get('error')}")
         store.append(rec)  # a write error (full disk, read-only) stops the suite in one line
 
-    if how.isolated:
-        _check_data(store, todo, dataset_for, run_dir)
-        counter = iter(range(1, len(todo) + 1))
-
-        def on_record(job: Job, rec: dict[str, Any]) -> None:
-            report(job, rec, next(counter))
-
-        plain = [job_of[record_key(m.name, d.name, s, f, config.variant)][0] for m, d, s, f in todo]
-        now = time.perf_counter()
-        t0s.update({j.key: now for j in plain})
-        log(f"running {len(plain)} job(s) in fresh processes, {how.workers} at once"
-            + (", on Ray" if how.executor == "ray" else ""))
-        if how.executor == "ray":
-            from benchmarks.execution.ray import run_ray
-
-            run_ray(plain, on_record, address=how.ray_address, timeout_s=how.run_timeout, log=log)
-        else:
-            from benchmarks.execution.processes import run_processes
-
-            run_processes(plain, on_record, workers=how.workers, timeout_s=how.run_timeout,
-                          gpus=len(env.get("gpus") or []), log=log)
-        return
-    checked: set[str] = set()
-    for i, (mspec, dspec, seed, fold) in enumerate(todo, 1):
-        job = job_of[record_key(mspec.name, dspec.name, seed, fold, config.variant)][0]
-        log(f"{label(job, i)} ...")
-        t0s[job.key] = time.perf_counter()
-        dataset = dataset_for(dspec, seed, fold)
-        if dspec.name not in checked:  # first job of this dataset: same data as the finished runs?
-            checked.add(dspec.name)
-            _same_data(store, dspec.name, dataset, run_dir)
-        rec = run_job(job, dataset=dataset, callbacks=callbacks, run=run_one)  # DataError stops the suite
-        if explain is not None and rec.get("status") == "ok":
-            from benchmarks.explain.folder import explain_fields
-
-            rec.update(explain_fields(rec, dataset, run_dir, explain, log))
-        report(job, rec, i)
+    return on_record
 
 
 def _same_data(store: ResultsStore, name: str, dataset: Any, run_dir: Path) -> None:
@@ -296,19 +252,13 @@ def _same_data(store: ResultsStore, name: str, dataset: Any, run_dir: Path) -> N
                         f"({'; '.join(changed)}); {RESTART_HINT}")
 
 
-def _check_data(store: ResultsStore, todo: list[tuple], dataset_for: Callable, run_dir: Path) -> None:
-    """Before isolated jobs resume a run: each dataset with finished records is unchanged."""
+def _check_data(store: ResultsStore, pairs: list[tuple], options: LoadOptions, loaded: dict,
+                run_dir: Path) -> None:
+    """Before a run resumes: each dataset with finished records is unchanged (whether or not any
+    of its jobs is left to run)."""
     seen: set[str] = set()
-    for _, dspec, seed, fold in todo:
+    for _, dspec, seed, fold in pairs:
         if dspec.name not in seen and any(r.get("dataset") == dspec.name for r in store.records):
             seen.add(dspec.name)
-            _same_data(store, dspec.name, dataset_for(dspec, seed, fold), run_dir)
-
-
-def _failed(mspec: ModelSpec, dspec: DatasetSpec, seed: int, fold: int | None, config: RunConfig,
-            exc: BaseException, env: dict[str, Any] | None, run_dir: Path) -> dict[str, Any]:
-    """The record of a run that raised ``exc``: the common header only."""
-    from benchmarks.execution.jobs import failed_record
-
-    job = Job(mspec.name, dspec.name, seed, fold, config.as_dict(), {}, str(run_dir), env)
-    return failed_record(job, error_line(exc))
+            data = loaded.get((dspec.name, seed, fold)) or dspec.load(replace(options, seed=seed, fold=fold))
+            _same_data(store, dspec.name, data, run_dir)

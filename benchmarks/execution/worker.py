@@ -1,8 +1,13 @@
-"""Run exactly one job in this (fresh) process: ``python -m benchmarks.execution.worker JOB.json OUT.json``.
+"""A job process: ``python -m benchmarks.execution.worker --serve`` runs jobs one after the other
+(a warm worker: TensorFlow imported once), ``python -m benchmarks.execution.worker JOB.json OUT.json``
+runs exactly one.
 
-Pins the process to the job's CPUs, sets TensorFlow's thread pools, runs the job and writes its
-one record to OUT.json atomically. Memory figures in the record are this process's own.
-A crash (signal, abort) leaves no OUT.json: the driver records the exit status instead.
+Protocol of ``--serve``: the driver writes the path of a ``*.job.json`` file on a line of stdin;
+the worker runs it and writes its one record to the same path with ``.out.json`` atomically, then
+answers ``done`` on its protocol pipe (its original stdout; anything the job prints goes to
+stderr). End of stdin ends the worker. A crash (signal, abort) leaves no answer: the driver
+records the exit status instead. Before each job the worker resets its peak-memory counter, so
+each record's peak memory is the job's own.
 """
 
 from __future__ import annotations
@@ -13,45 +18,47 @@ import sys
 from pathlib import Path
 
 from benchmarks.core.atomic import atomic_write_text
-from benchmarks.core.errors import DataError
-from benchmarks.execution.jobs import Job, error_line, failed_record, run_job
+from benchmarks.execution.jobs import Job, run_job
 
 
-def prepare(job: Job) -> None:
-    """CPU affinity and thread pools of this process, before TensorFlow runs an op."""
-    if job.cpus and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, set(job.cpus))
-    from benchmarks.execution.jobs import import_plugins
-    from models.registry import get_model
+def out_path(job_path: Path) -> Path:
+    return job_path.with_name(job_path.name.replace(".job.json", ".out.json"))
 
-    import_plugins(job.plugins)
-    if get_model(job.model).framework != "keras":
-        return  # scikit-learn: BLAS threads come from the environment; no TensorFlow import
-    strategy = job.config.get("strategy", "none")
-    if strategy != "none":  # before any op: collective ops are configured at program startup
-        from benchmarks.adapters.keras import strategy_for
 
-        strategy_for(strategy)
-    threads = job.threads or (len(job.cpus) if job.cpus else None)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if threads or job.inter_op_threads:
-        from benchmarks.measure import configure_threads
+def reset_peak_memory() -> None:
+    """Linux: reset this process's peak resident memory (VmHWM), see proc(5) clear_refs."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
 
-        configure_threads(threads, job.inter_op_threads or (threads if job.cpus else None))
+
+def run_file(job_path: Path, out: Path) -> None:
+    job = Job.from_json(job_path.read_text())
+    reset_peak_memory()
+    rec = run_job(job)
+    atomic_write_text(out, json.dumps(rec, allow_nan=True) + "\n")
+
+
+def serve() -> int:
+    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # the job's prints (Keras, plugins) must not reach the protocol pipe
+    sys.stdout = sys.stderr
+    for line in sys.stdin:
+        job_path = Path(line.strip())
+        run_file(job_path, out_path(job_path))
+        proto.write("done\n")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args == ["--serve"]:
+        return serve()
     if len(args) != 2:
-        print("usage: python -m benchmarks.execution.worker JOB.json OUT.json", file=sys.stderr)
+        print("usage: python -m benchmarks.execution.worker (--serve | JOB.json OUT.json)", file=sys.stderr)
         return 2
-    job = Job.from_json(Path(args[0]).read_text())
-    prepare(job)
-    try:
-        rec = run_job(job)
-    except DataError as exc:
-        rec = failed_record(job, error_line(exc), failure="data")
-    atomic_write_text(Path(args[1]), json.dumps(rec, allow_nan=True) + "\n")
+    run_file(Path(args[0]), Path(args[1]))
     return 0
 
 

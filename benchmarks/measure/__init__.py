@@ -43,6 +43,13 @@ def configure_threads(intra_op: int | None = None, inter_op: int | None = None) 
     }
 
 
+def thread_counts(intra_op: int | None = None, inter_op: int | None = None) -> dict[str, int]:
+    """The thread pools a job process gets for these settings (what ``configure_threads`` returns
+    there), without starting TensorFlow here."""
+    cores = usable_cores()
+    return {"intra_op_threads": intra_op or cores, "inter_op_threads": inter_op or cores}
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

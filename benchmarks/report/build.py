@@ -98,7 +98,7 @@ def _unique_names(figures: dict[str, SectionFigures]) -> None:
 def build(results_dir: Path, command: str | None = None, extra: tuple[Path, ...] = ()) -> Report:
     """Load ``results_dir`` (plus the records of the ``extra`` run folders, e.g. a ``run --tuned``
     run shown beside the default one) and compute everything the report shows (figures included)."""
-    doc = load_results(results_dir, NAMED)  # refuses corrupt records (benchmarks.records.results.check_records)
+    doc = load_results(results_dir, NAMED)  # refuses corrupt records (records.results.check_records)
     records = list(doc["records"])
     for more in extra:
         records += list(load_results(more, NAMED)["records"])

@@ -127,7 +127,7 @@ def speed_pair(spec: ModelSpec, dataset: Dataset, config: RunConfig, *, jit: str
         **measure.steady_throughput(timer.epoch_times, timer.epoch_steps, len(x)),
         "inference_samples_per_s": measure.inference_throughput(predict, sample, size,
                                                                 config.inference_min_time_s),
-        "inference_batch": size,
+        "inference_batch_size": size,
         **measure.latency_ms(predict, sample[:1], config.latency_calls),
         "final_loss": float(loss),
     }

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -107,8 +106,10 @@ def check_hparams(config: RunConfig) -> None:
 
 
 def quiet_tensorflow() -> None:
-    """Keep TensorFlow's start-up chatter out of the output."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Keep TensorFlow's start-up chatter out of the output (its native log: ``benchmarks.quiet``)."""
+    from benchmarks import quiet
+
+    quiet.install()
     import absl.logging
     import tensorflow as tf
 
@@ -146,8 +147,10 @@ def run_suite(s: Suite, *, run_dir: Path | None = None, restart: bool = False, c
               progress: Progress | None = None) -> "ResultsStore":
     """Run every job of ``s`` into ``run_dir`` (default: ``s.output`` or results/<run-id>), save
     the resolved suite beside the results (``suite.toml``) and return the results store."""
+    from benchmarks import quiet
     from benchmarks.runner import execute, experiment_of, new_run_dir, plan_pairs
 
+    quiet.install()  # TensorFlow's native start-up log, wherever TensorFlow is first imported
     log = progress or LOGGER.info
     load_plugins(s.plugins)
     check_hparams(s.config)

@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 2:
         print("usage: python -m benchmarks.worker JOB.json OUT.json", file=sys.stderr)
         return 2
+    from benchmarks import quiet
+
+    quiet.install()  # before TensorFlow is imported (unless the driver ran with --debug)
     job = Job.from_json(Path(args[0]).read_text())
     prepare(job)
     try:

@@ -167,9 +167,9 @@ def run(args: argparse.Namespace) -> int:
     store = api.run_suite(s, run_dir=_run_dir(args, s), restart=args.restart, command=command,
                           progress=_stderr)
     run_dir = store.run_dir
-    from benchmarks.tables import comparison_table
+    from benchmarks.console_table import console_table
 
-    print(comparison_table(store.records))
+    print(console_table(store.records))
     print(f"\nresults: {run_dir / 'results.json'}  {run_dir / 'results.csv'}  {run_dir / 'summary.md'}"
           f"  {run_dir / SUITE_FILE}")
     if args.report:

@@ -255,8 +255,9 @@ def load(results_dir: str | Path) -> "pd.DataFrame":
 
 
 def compare(baseline: str | Path, current: str | Path, *, thresholds: str | Path | None = None,
-            metrics: Iterable[str] | None = None) -> "pd.DataFrame":
-    """Per (model, dataset, metric): baseline, current, delta and verdict (better/same/worse/...)."""
+            metrics: Iterable[str] | None = None, allow_different_profiles: bool = False) -> "pd.DataFrame":
+    """Per (model, dataset, metric): baseline, current, delta and verdict (better/same/worse/...).
+    Sides of different profiles or datasets raise ``OncobenchError`` unless ``allow_different_profiles``."""
     from dataclasses import asdict
 
     import pandas as pd
@@ -265,6 +266,10 @@ def compare(baseline: str | Path, current: str | Path, *, thresholds: str | Path
     from benchmarks.compare import Row, Thresholds, compare_records
 
     base, cur = load_side(baseline), load_side(current)
+    from benchmarks.compare.setup import check_same_setup
+
+    check_same_setup(base.records, cur.records, baseline_label=base.label, current_label=cur.label,
+                     allow=allow_different_profiles)
     cmp = compare_records(base.records, cur.records, Thresholds.load(thresholds),
                           list(metrics) if metrics else None, baseline_label=base.label,
                           current_label=cur.label, baseline_machine=base.machine,

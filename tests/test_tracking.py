@@ -56,35 +56,81 @@ def test_tensorboard_event_files_hold_curves_and_test_metrics(run_dir):
     assert _scalars(logreg / "test")["roc_auc"][0][1] == pytest.approx(recs["logreg"]["roc_auc"])
 
 
-def test_mlflow_export_to_a_file_store(run_dir, tmp_path, capsys):
+def _ms(stamp: str) -> int:
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(stamp).timestamp() * 1000)
+
+
+def test_mlflow_export_to_a_sqlite_store(run_dir, tmp_path, capsys, monkeypatch):
     pytest.importorskip("mlflow", reason="needs oncobench[mlflow] (CI installs it)")
+    import mlflow
+    import numpy as np
     from mlflow.tracking import MlflowClient
 
-    uri = (tmp_path / "mlruns").as_uri()
+    from datasets.base import LoadOptions
+    from datasets.registry import get_dataset
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     assert main(["export", "mlflow", str(run_dir), "--tracking-uri", uri]) == 0
-    assert "exported 2 record(s)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "exported 2 record(s)" in out and f"at {uri}" in out and "2 model(s) logged" in out
     client = MlflowClient(tracking_uri=uri)
     exp = client.get_experiment_by_name("oncobench")
-    runs = {r.data.tags["oncobench.key"]: r for r in client.search_runs([exp.experiment_id])}
+    assert exp.tags["mlflow.experimentKind"] == "custom_model_development"  # not the GenAI view
+    runs = client.search_runs([exp.experiment_id])
+    (parent,) = [r for r in runs if r.data.tags.get("oncobench.parent") == "true"]
+    children = {r.data.tags["oncobench.key"]: r for r in runs if r is not parent}
     recs = _records(run_dir)
-    assert set(runs) == {r["key"] for r in recs.values()}
-    dnn = runs[recs["dnn"]["key"]]
+    assert set(children) == {r["key"] for r in recs.values()}
+    assert {r.data.tags["mlflow.parentRunId"] for r in children.values()} == {parent.info.run_id}
+    assert parent.info.run_name == run_dir.name
+    for rec in recs.values():  # the record's own start and end, not the export's
+        info = children[rec["key"]].info
+        assert (info.start_time, info.end_time) == (_ms(rec["started_at"]), _ms(rec["finished_at"]))
+    assert parent.info.start_time == min(_ms(r["started_at"]) for r in recs.values())
+    assert parent.info.end_time == max(_ms(r["finished_at"]) for r in recs.values())
+    dnn = children[recs["dnn"]["key"]]
+    assert dnn.info.run_name == "dnn / wisconsin / seed 0" and dnn.info.status == "FINISHED"
     assert dnn.data.metrics["accuracy"] == pytest.approx(recs["dnn"]["accuracy"])
-    assert dnn.data.metrics["train_time_s"] == pytest.approx(recs["dnn"]["train_time_s"])
     assert dnn.data.params["hp.dropout"] == str(recs["dnn"]["hparams"]["dropout"])
     assert dnn.data.params["model"] == "dnn" and dnn.data.params["config.epochs"] == "3"
     assert dnn.data.tags["env.tensorflow"] == recs["dnn"]["environment"]["tensorflow"]
-    assert dnn.info.status == "FINISHED"
-    history = client.get_metric_history(dnn.info.run_id, "curve.val_loss")
-    assert [m.value for m in sorted(history, key=lambda m: m.step)] == \
-        pytest.approx(recs["dnn"]["curves"]["val_loss"])
+    assert dnn.data.tags["mlflow.source.name"].startswith("benchmarks.api")
+    commit = recs["dnn"]["environment"].get("git_commit")
+    assert dnn.data.tags.get("mlflow.source.git.commit") == commit
+    history = sorted(client.get_metric_history(dnn.info.run_id, "curve.val_loss"), key=lambda m: m.step)
+    assert [m.step for m in history] == [0, 1, 2]  # one point per epoch, distinct steps and times
+    assert [m.value for m in history] == pytest.approx(recs["dnn"]["curves"]["val_loss"])
+    stamps = [m.timestamp for m in history]
+    assert stamps == sorted(set(stamps)) and dnn.info.start_time < stamps[0] <= dnn.info.end_time
+    assert [d.dataset.name for d in dnn.inputs.dataset_inputs] == ["wisconsin"]
+    figures = {a.path for a in client.list_artifacts(dnn.info.run_id, "figures")}
+    assert figures == {"figures/confusion_matrix.png", "figures/roc.png"}
     (ckpt,) = client.list_artifacts(dnn.info.run_id, "checkpoint")
     assert ckpt.path.endswith(".weights.h5") and ckpt.file_size > 0
-    assert not client.list_artifacts(runs[recs["logreg"]["key"]].info.run_id, "checkpoint")
-    # exporting again adds nothing
-    assert main(["export", "mlflow", str(run_dir), "--tracking-uri", uri]) == 0
-    assert "exported 0 record(s)" in capsys.readouterr().out
-    assert len(client.search_runs([exp.experiment_id])) == 2
+    # the logged models predict the test split's class probabilities, as the run did
+    ds = get_dataset("wisconsin").load(LoadOptions(seed=0))
+    x = ds.test.floats()
+    mlflow.set_tracking_uri(uri)
+    try:
+        for model, flavour in (("dnn", "keras"), ("logreg", "sklearn")):
+            run = children[recs[model]["key"]]
+            loaded = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+            assert flavour in loaded.metadata.flavors
+            proba = np.asarray(loaded.predict(x))
+            expected = np.asarray(recs[model]["test_scores"])
+            got = proba[:, -1] if proba.ndim == 2 else proba  # a sigmoid head: the positive class
+            assert got.reshape(-1) == pytest.approx(expected[:, 1], abs=1e-4), model
+    finally:
+        mlflow.set_tracking_uri(None)
+    # exporting again adds nothing; MLFLOW_TRACKING_URI is named as the URI used
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    assert main(["export", "mlflow", str(run_dir), "--no-models"]) == 0
+    out = capsys.readouterr().out
+    assert "exported 0 record(s)" in out and f"at {uri} (MLFLOW_TRACKING_URI)" in out
+    assert len(client.search_runs([exp.experiment_id])) == 3
 
 
 def test_missing_extras_name_what_to_install(run_dir, tmp_path, monkeypatch, capsys):

@@ -201,11 +201,14 @@ def run_suite(s: Suite, *, run_dir: Path | None = None, restart: bool = False, c
         from benchmarks.explain.record import ExplainSettings
 
         explain = ExplainSettings()
+    from benchmarks.tracking.live import live_tensorboard
+
     try:
-        for way_config in configs:
-            store = execute(plan, way_config, s.data, run_dir, meta=meta,
-                            threads=(s.threads, s.inter_op_threads), log=log, explain=explain,
-                            **s.execution)
+        with live_tensorboard(s.tensorboard):  # Keras training writes its epochs as they end
+            for way_config in configs:
+                store = execute(plan, way_config, s.data, run_dir, meta=meta,
+                                threads=(s.threads, s.inter_op_threads), log=log, explain=explain,
+                                **s.execution)
         if any(s.ways):
             from benchmarks.federated.records import add_central_gaps
             from benchmarks.tables import finish

@@ -29,8 +29,10 @@ def _scalars(folder: Path) -> dict[str, list[tuple[int, float]]]:
 
     acc = EventAccumulator(str(folder), size_guidance={TENSORS: 0})
     acc.Reload()
-    return {tag: [(e.step, float(tensor_util.make_ndarray(e.tensor_proto))) for e in acc.Tensors(tag)]
-            for tag in acc.Tags()["tensors"]}
+    out = {tag: [(e.step, tensor_util.make_ndarray(e.tensor_proto)) for e in acc.Tensors(tag)]
+           for tag in acc.Tags()["tensors"]}
+    return {tag: [(s, float(v)) for s, v in events] for tag, events in out.items()  # scalars only
+            if all(v.ndim == 0 for _, v in events)}
 
 
 def _records(run_dir: Path) -> dict[str, dict]:
@@ -43,17 +45,96 @@ def test_tensorboard_event_files_hold_curves_and_test_metrics(run_dir):
     recs = _records(run_dir)
     tb = run_dir.parent / "tb"
     dnn = record_dir(tb, recs["dnn"]["key"])
-    assert sorted(p.name for p in dnn.iterdir()) == ["test", "train", "validation"]
-    train, val, test = (_scalars(dnn / s) for s in ("train", "validation", "test"))
+    assert {"test", "train", "validation", "cost"} <= {p.name for p in dnn.iterdir()}
+    train, val, test, cost = (_scalars(dnn / s) for s in ("train", "validation", "test", "cost"))
     curves = recs["dnn"]["curves"]
     assert [v for _, v in train["epoch_loss"]] == pytest.approx(curves["loss"])
     assert [s for s, _ in val["epoch_accuracy"]] == list(range(len(curves["val_accuracy"])))
     assert [v for _, v in val["epoch_loss"]] == pytest.approx(curves["val_loss"])
     assert test["accuracy"][0][1] == pytest.approx(recs["dnn"]["accuracy"])
     assert test["f1_macro"][0][1] == pytest.approx(recs["dnn"]["f1_macro"])
-    logreg = record_dir(tb, recs["logreg"]["key"])  # scikit-learn: final test metrics only
-    assert sorted(p.name for p in logreg.iterdir()) == ["test"]
+    assert cost["train_time_s"][0][1] == pytest.approx(recs["dnn"]["train_time_s"])
+    assert cost["params"][0][1] == recs["dnn"]["params"]
+    logreg = record_dir(tb, recs["logreg"]["key"])  # scikit-learn: no curves
+    assert not (logreg / "train").exists()
     assert _scalars(logreg / "test")["roc_auc"][0][1] == pytest.approx(recs["logreg"]["roc_auc"])
+
+
+def _accumulator(folder: Path):
+    from tensorboard.backend.event_processing.event_accumulator import TENSORS, EventAccumulator
+
+    acc = EventAccumulator(str(folder), size_guidance={TENSORS: 0})
+    acc.Reload()
+    return acc
+
+
+def test_tensorboard_hparams_session_and_figures(run_dir):
+    from tensorboard.plugins.hparams import metadata
+    from tensorboard.util import tensor_util
+
+    from benchmarks.tracking.tensorboard_logs import record_dir
+
+    recs = _records(run_dir)
+    tb = run_dir.parent / "tb"
+    for model in ("dnn", "logreg"):
+        folder = record_dir(tb, recs[model]["key"])
+        session = _accumulator(folder)  # the record's HParams session
+        tag = metadata.SESSION_START_INFO_TAG
+        assert tag in session.Tags()["tensors"]
+        info = metadata.parse_session_start_info_plugin_data(
+            session.SummaryMetadata(tag).plugin_data.content)
+        assert info.hparams["model"].string_value == model
+        assert info.hparams["seed"].number_value == 0
+        assert info.group_name == recs[model]["key"]
+        test = _accumulator(folder / "test")
+        assert test.SummaryMetadata("confusion_matrix").plugin_data.plugin_name == "images"
+        (event,) = test.Tensors("confusion_matrix")
+        width, height, png = tensor_util.make_ndarray(event.tensor_proto)[:3]
+        assert int(width) > 100 and int(height) > 100 and png[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "roc" in test.Tags()["tensors"]
+    if "dropout" in recs["dnn"]["hparams"]:
+        info = metadata.parse_session_start_info_plugin_data(
+            _accumulator(record_dir(tb, recs["dnn"]["key"])).SummaryMetadata(
+                metadata.SESSION_START_INFO_TAG).plugin_data.content)
+        assert info.hparams["hp.dropout"].number_value == pytest.approx(recs["dnn"]["hparams"]["dropout"])
+    experiment = _accumulator(tb)  # the dashboard's columns: every hyper-parameter and metric
+    exp = metadata.parse_experiment_plugin_data(
+        experiment.SummaryMetadata(metadata.EXPERIMENT_TAG).plugin_data.content)
+    assert {"model", "dataset", "seed", "hp.dropout"} <= {h.name for h in exp.hparam_infos}
+    assert ("test", "accuracy") in {(m.name.group, m.name.tag) for m in exp.metric_infos}
+
+
+def test_live_callback_writes_each_epoch_during_training(tmp_path, monkeypatch):
+    """The Keras adapter's hook: with --tensorboard, an epoch is on disk before the next starts."""
+    pytest.importorskip("tensorboard", reason="needs oncobench[tensorboard] (CI installs it)")
+    import keras
+    import numpy as np
+
+    from benchmarks.adapters.base import RunContext
+    from benchmarks.tracking import live
+    from benchmarks.tracking.tensorboard_logs import record_dir
+
+    ctx = RunContext(tmp_path, "m|d|0|-")
+    assert live.callbacks(ctx) == []  # no --tensorboard: nothing added
+    seen: list[list[int]] = []
+
+    def steps() -> list[int]:
+        return [s for s, _ in _scalars(record_dir(tmp_path / "tb", ctx.key) / "train")["epoch_loss"]]
+
+    class Look(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(steps())
+
+    with live.live_tensorboard(tmp_path / "tb"):
+        (cb,) = live.callbacks(ctx, first_epoch=0)
+        later = live.callbacks(ctx, first_epoch=3)[0]  # a fine-tuning phase continues the count
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    x, y = np.random.default_rng(0).normal(size=(16, 4)), np.arange(16) % 2
+    model.fit(x, y, epochs=3, verbose=0, callbacks=[cb, Look()])
+    assert seen == [[0], [0, 1], [0, 1, 2]]
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[later])
+    assert steps() == [0, 1, 2, 3]
 
 
 def _ms(stamp: str) -> int:

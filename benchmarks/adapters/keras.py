@@ -20,6 +20,7 @@ from benchmarks.adapters.features import select_features
 from benchmarks.config import RunConfig
 from benchmarks.errors import OncobenchError
 from benchmarks.paths import safe_filename
+from benchmarks.tracking.live import callbacks as live_callbacks
 from datasets.base import Dataset, is_lazy, to_float
 from models.recipe import Recipe
 from models.registry import ModelSpec
@@ -333,6 +334,7 @@ class KerasAdapter:
                 *stop,
                 timer,
                 guard,
+                *live_callbacks(ctx, len(curves["loss"])),  # --tensorboard: epoch scalars as they come
                 *ctx.callbacks,
             ]
             t0 = time.perf_counter()

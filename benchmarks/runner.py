@@ -234,9 +234,13 @@ def _execute(store: ResultsStore, jobs: list[tuple], config: RunConfig, experime
                   plugins_of(mspec, dspec), how.isolated and explain is not None, *how.threads)
         job_of[job.key] = (job, mspec, dspec)
     t0s: dict[str, float] = {}
+    from benchmarks.progress import progress_of
+
+    tracker = progress_of(log)  # [k/N], elapsed and ETA (a live bar on a terminal)
+    tracker.start(len(jobs), done=len(jobs) - len(todo))
 
     def label(job: Job, i: int) -> str:
-        return (f"[{i}/{len(todo)}] {job.model} on {job.dataset} seed {job.seed}"
+        return (f"{job.model} on {job.dataset} seed {job.seed}"
                 + (f" fold {job.fold}" if job.fold is not None else "")
                 + (f" · {config.federated.label()}" if config.federated else ""))
 
@@ -244,10 +248,11 @@ def _execute(store: ResultsStore, jobs: list[tuple], config: RunConfig, experime
         took = time.perf_counter() - t0s.get(job.key, time.perf_counter())
         if rec.get("status") == "ok":
             roc = rec.get("roc_auc")
-            log(f"{label(job, i)}: accuracy {rec['accuracy']:.3f}  f1 {rec['f1_macro']:.3f}  "
-                f"roc-auc {'n/a' if roc is None else f'{roc:.3f}'}  ({took:.1f} s)")
+            status = (f"accuracy {rec['accuracy']:.3f}  f1 {rec['f1_macro']:.3f}  "
+                      f"roc-auc {'n/a' if roc is None else f'{roc:.3f}'}")
         else:
-            log(f"{label(job, i)}: FAILED {rec.get('error')}")
+            status = f"FAILED {rec.get('error')}"
+        tracker.finished(label(job, i), took, status)
         store.append(rec)  # a write error (full disk, read-only) stops the suite in one line
 
     if how.isolated:
@@ -275,7 +280,7 @@ def _execute(store: ResultsStore, jobs: list[tuple], config: RunConfig, experime
     checked: set[str] = set()
     for i, (mspec, dspec, seed, fold) in enumerate(todo, 1):
         job = job_of[record_key(mspec.name, dspec.name, seed, fold, config.variant)][0]
-        log(f"{label(job, i)} ...")
+        tracker.started(label(job, i))
         t0s[job.key] = time.perf_counter()
         dataset = dataset_for(dspec, seed, fold)
         if dspec.name not in checked:  # first job of this dataset: same data as the finished runs?

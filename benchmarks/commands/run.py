@@ -130,7 +130,7 @@ def suite_from_args(args: argparse.Namespace) -> Suite:
         tuned = load_tuned(Path(args.tuned))
     config = validate(s.config.with_(recipes=recipes or None, tuned=tuned, strategy=args.strategy,
                                      scaling=True if args.scaling else None,
-                                     verbose=1 if sys.stdout.isatty() else 0))
+                                     verbose=keras_verbose()))
     ways = tuple(federated_from_args(args))
     if any(ways):
         s = replace(s, ways=ways)
@@ -153,8 +153,11 @@ def _run_dir(args: argparse.Namespace, s: Suite) -> Path | None:
     return Path(s.output) if s.output else None
 
 
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+def keras_verbose() -> int:
+    """Keras's own per-epoch bar (stdout) only on a terminal without our run progress bar."""
+    from benchmarks.progress import live_wanted
+
+    return 1 if sys.stdout.isatty() and not live_wanted(sys.stderr) else 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -164,8 +167,14 @@ def run(args: argparse.Namespace) -> int:
                              "or --config suite.toml")
     s = suite_from_args(args)
     command = "python -m benchmarks " + " ".join(shlex.quote(a) for a in args.argv)
-    store = api.run_suite(s, run_dir=_run_dir(args, s), restart=args.restart, command=command,
-                          progress=_stderr)
+    from benchmarks.progress import RunProgress
+
+    progress = RunProgress(sys.stderr)  # a bar with an ETA on a terminal, else a line per run
+    try:
+        store = api.run_suite(s, run_dir=_run_dir(args, s), restart=args.restart, command=command,
+                              progress=progress)
+    finally:
+        progress.close()
     run_dir = store.run_dir
     from benchmarks.console_table import console_table
 

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
     from benchmarks.results import ResultsStore
 
-__all__ = ["compare", "load", "records_frame", "report", "run", "run_suite", "suite"]
+__all__ = ["compare", "load", "records_frame", "report", "run", "run_suite", "suite", "summary"]
 
 RESULTS_ROOT = Path("results")
 LOGGER = logging.getLogger("oncobench")
@@ -44,10 +44,9 @@ Progress = Callable[[str], None]
 
 
 def _columns(rows: list[dict[str, Any]]) -> list[str]:
-    cols: list[str] = []
-    for row in rows:
-        cols += [c for c in row if c not in cols]
-    return cols
+    from benchmarks.frames import kept_columns
+
+    return kept_columns(rows)
 
 
 def records_frame(records: Iterable[dict[str, Any]]) -> "pd.DataFrame":
@@ -255,6 +254,16 @@ def load(results_dir: str | Path) -> "pd.DataFrame":
     from benchmarks.baseline import load_side
 
     return records_frame(load_side(results_dir).records)
+
+
+def summary(results_dir: str | Path, metrics: Iterable[str] | None = None,
+            confidence: float = 0.95) -> "pd.DataFrame":
+    """One row per (model, dataset) of a run folder (or results.json / baseline): runs, each
+    metric's mean, std and ``confidence`` interval, and the hyper-parameters as ``hp.NAME`` columns."""
+    from benchmarks.baseline import load_side
+    from benchmarks.frames import summary_frame
+
+    return summary_frame(load_side(results_dir).records, list(metrics) if metrics else None, confidence)
 
 
 def compare(baseline: str | Path, current: str | Path, *, thresholds: str | Path | None = None,

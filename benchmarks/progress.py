@@ -82,7 +82,10 @@ class RunProgress:
         self.total, self.done_before, self.finished_runs = total, done, 0
         self.t0 = self.last = time.monotonic()
         if self.live and total > done:
-            self._start_bar()
+            try:
+                self._start_bar()
+            except ImportError:  # rich missing (an install without its dependencies): plain lines
+                self.live = False
 
     def _start_bar(self) -> None:
         from rich.console import Console

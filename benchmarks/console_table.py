@@ -5,7 +5,7 @@ a glance go: train samples/s (train time says it), a degenerate column of zeros 
 beside the runs when there is one), the device when every row ran on the same one (said below
 the table), and the two published deltas become one ``Δ vs published`` column (accuracy /
 ROC-AUC) without the published value itself. The committed ci baseline (14 pairs, 3 seeds)
-prints 145 characters wide, not 260.
+prints 145 characters wide, not 252.
 """
 
 from __future__ import annotations

@@ -134,7 +134,7 @@ def test_live_callback_writes_each_epoch_during_training(tmp_path, monkeypatch):
     model.fit(x, y, epochs=3, verbose=0, callbacks=[cb, Look()])
     assert seen == [[0], [0, 1], [0, 1, 2]]
     model.fit(x, y, epochs=1, verbose=0, callbacks=[later])
-    assert steps() == [0, 1, 2, 3]
+    assert sorted(steps()) == [0, 1, 2, 3]  # a second event file (TensorBoard orders by step)
 
 
 def _ms(stamp: str) -> int:

@@ -153,6 +153,7 @@ def test_mlflow_export_to_a_sqlite_store(run_dir, tmp_path, capsys, monkeypatch)
     from datasets.registry import get_dataset
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.chdir(tmp_path)  # the store's artifacts go to ./mlruns, MLflow's default
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     assert main(["export", "mlflow", str(run_dir), "--tracking-uri", uri]) == 0
     out = capsys.readouterr().out

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.metrics import catalogue
-from benchmarks.tables import PUBLISHED_METRICS, comparison_rows, table_metrics
+from benchmarks.records.tables import PUBLISHED_METRICS, comparison_rows, table_metrics
 
 DROPPED = ("train_samples_per_s",)
 HEADERS = {"f1_macro": "macro-F1", "train_time_s": "train (s)", "inference_samples_per_s": "infer/s",

@@ -38,15 +38,15 @@ def summary_frame(records: Iterable[dict[str, Any]], metrics: Sequence[str] | No
     bootstrap over test samples for quality metrics); then each hyper-parameter as ``hp.NAME``."""
     import pandas as pd
 
-    from benchmarks.federated.records import model_label
     from benchmarks.metrics import catalogue
-    from benchmarks.stats import aggregate
+    from benchmarks.records.federated import model_label
+    from benchmarks.records.stats import aggregate
 
     records = [{**r, "model": model_label(r)} for r in records]
     metrics = list(metrics or SUMMARY_METRICS)
     bad = [m for m in metrics if m not in catalogue.METRICS]
     if bad:
-        from benchmarks.errors import OncobenchError
+        from benchmarks.core.errors import OncobenchError
 
         raise OncobenchError(f"unknown metric(s) {', '.join(bad)}; "
                              f"valid: {', '.join(sorted(catalogue.METRICS))}")

@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks import api
 from benchmarks.cli import main
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 
 CI_BASELINE = Path(__file__).resolve().parent.parent / "results" / "baselines" / "ci.json"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks import api
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 from benchmarks.frames import kept_columns
-from benchmarks.results import write_csv
+from benchmarks.records.results import write_csv
 
 CI_BASELINE = Path(__file__).resolve().parent.parent / "results" / "baselines" / "ci.json"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 
 ALLOW_FLAG = "--allow-different-profiles"
 

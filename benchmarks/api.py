@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from dataclasses import fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,7 +37,7 @@ if TYPE_CHECKING:
 
     from benchmarks.records.results import ResultsStore
 
-__all__ = ["compare", "load", "records_frame", "report", "run", "run_suite", "suite"]
+__all__ = ["compare", "load", "records_frame", "report", "run", "run_suite", "suite", "summary"]
 
 RESULTS_ROOT = Path("results")
 LOGGER = logging.getLogger("oncobench")
@@ -46,10 +45,9 @@ Progress = Callable[[str], None]
 
 
 def _columns(rows: list[dict[str, Any]]) -> list[str]:
-    cols: list[str] = []
-    for row in rows:
-        cols += [c for c in row if c not in cols]
-    return cols
+    from benchmarks.records.frames import kept_columns
+
+    return kept_columns(rows)
 
 
 def records_frame(records: Iterable[dict[str, Any]]) -> "pd.DataFrame":
@@ -145,8 +143,10 @@ def check_hparams(config: RunConfig) -> None:
 
 
 def quiet_tensorflow() -> None:
-    """Keep TensorFlow's start-up chatter out of the output."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Keep TensorFlow's start-up chatter out of the output (its native log: ``benchmarks.core.quiet``)."""
+    from benchmarks.core import quiet
+
+    quiet.install()
     import absl.logging
     import tensorflow as tf
 
@@ -184,8 +184,10 @@ def run_suite(s: Suite, *, run_dir: Path | None = None, restart: bool = False, c
               progress: Progress | None = None) -> "ResultsStore":
     """Run every job of ``s`` into ``run_dir`` (default: ``s.output`` or results/<run-id>), save
     the resolved suite beside the results (``suite.toml``) and return the results store."""
+    from benchmarks.core import quiet
     from benchmarks.execution.runner import execute, experiment_of, new_run_dir, plan_pairs
 
+    quiet.install()  # TensorFlow's native start-up log, wherever TensorFlow is first imported
     log = progress or LOGGER.info
     load_plugins(s.plugins)
     check_hparams(s.config)
@@ -233,12 +235,14 @@ def run_suite(s: Suite, *, run_dir: Path | None = None, restart: bool = False, c
         from benchmarks.explain.record import ExplainSettings
 
         explain = ExplainSettings()
+    from benchmarks.adapters.live import live_tensorboard
+
     try:
-        for way_config in configs:
-            store = execute(plan, way_config, s.data, run_dir, meta=meta,
-                            threads=(s.threads, s.inter_op_threads), log=log, explain=explain,
-                            plugins=s.plugins,
-                            **s.execution)
+        with live_tensorboard(s.tensorboard):  # Keras training writes its epochs as they end
+            for way_config in configs:
+                store = execute(plan, way_config, s.data, run_dir, meta=meta,
+                                threads=(s.threads, s.inter_op_threads), log=log, explain=explain,
+                                plugins=s.plugins, **s.execution)
         if any(s.ways):
             from benchmarks.records.federated import add_central_gaps
             from benchmarks.records.tables import finish
@@ -287,9 +291,20 @@ def load(results_dir: str | Path) -> "pd.DataFrame":
     return records_frame(load_side(results_dir).records)
 
 
+def summary(results_dir: str | Path, metrics: Iterable[str] | None = None,
+            confidence: float = 0.95) -> "pd.DataFrame":
+    """One row per (model, dataset) of a run folder (or results.json / baseline): runs, each
+    metric's mean, std and ``confidence`` interval, and the hyper-parameters as ``hp.NAME`` columns."""
+    from benchmarks.records.baseline import load_side
+    from benchmarks.records.frames import summary_frame
+
+    return summary_frame(load_side(results_dir).records, list(metrics) if metrics else None, confidence)
+
+
 def compare(baseline: str | Path, current: str | Path, *, thresholds: str | Path | None = None,
-            metrics: Iterable[str] | None = None) -> "pd.DataFrame":
-    """Per (model, dataset, metric): baseline, current, delta and verdict (better/same/worse/...)."""
+            metrics: Iterable[str] | None = None, allow_different_profiles: bool = False) -> "pd.DataFrame":
+    """Per (model, dataset, metric): baseline, current, delta and verdict (better/same/worse/...).
+    Sides of different profiles or datasets raise ``OncobenchError`` unless ``allow_different_profiles``."""
     from dataclasses import asdict
 
     import pandas as pd
@@ -298,6 +313,10 @@ def compare(baseline: str | Path, current: str | Path, *, thresholds: str | Path
     from benchmarks.records.baseline import load_side
 
     base, cur = load_side(baseline), load_side(current)
+    from benchmarks.compare.setup import check_same_setup
+
+    check_same_setup(base.records, cur.records, baseline_label=base.label, current_label=cur.label,
+                     allow=allow_different_profiles)
     cmp = compare_records(base.records, cur.records, Thresholds.load(thresholds),
                           list(metrics) if metrics else None, baseline_label=base.label,
                           current_label=cur.label, baseline_machine=base.machine,

@@ -62,6 +62,13 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     """Parse ``argv`` (default: sys.argv[1:]) and run the command; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    from benchmarks.core import quiet
+
+    if debug:  # TensorFlow's native start-up log shown, here and in worker processes
+        import os
+
+        os.environ[quiet.DEBUG_ENV] = "1"
+    quiet.install()
     try:
         check_packages()
         parser = build_parser(prog)

@@ -16,6 +16,7 @@ print(df[["model", "dataset", "seed", "accuracy", "f1_macro", "train_time_s"]])
 print(df.groupby("model")["accuracy"].agg(["mean", "std"]))
 
 again = api.load("results/api-demo")  # the same records, read back from disk
+table = api.summary("results/api-demo")  # per model x dataset: mean, std, 95% CI, hp.* columns
 verdicts = api.compare("results/api-demo", "results/api-demo")  # per model, dataset, metric
 print(verdicts[["model", "dataset", "metric", "verdict"]].head())
 html = api.report("results/api-demo")  # report.md + report.html + figures/

@@ -139,7 +139,7 @@ def render() -> str:
         "",
         f"- `{RESULTS_JSON}`: the run, rewritten atomically after every finished record (below);",
         "- `results.csv`: one flat row per record (scalar fields, plus `environment.*` and `data.*` "
-        "scalars);",
+        "scalars; a column no record of the run has a value for is left out);",
         "- `summary.md`: the comparison table (mean ± std over seeds or folds);",
         "- `checkpoints/`: best weights (lowest validation loss) of every Keras run.",
         "",

@@ -36,6 +36,9 @@ def test_notebook_example_runs_and_returns_one_row_per_record(tmp_path, monkeypa
     assert ns["html"].name == "report.html" and ns["html"].exists()
     assert any("logreg on wisconsin seed 0" in r.getMessage() for r in caplog.records)
     assert 'dropout = 0.2' in (run_dir / "suite.toml").read_text()
+    table = ns["table"]  # api.summary: one row per model x dataset, hyper-parameters as columns
+    assert sorted(table["model"]) == ["dnn", "logreg"] and (table["runs"] == 2).all()
+    assert table.loc[table["model"] == "dnn", "hp.dropout"].item() == 0.2
 
 
 def test_progress_callback_and_errors_are_exceptions(tmp_path):

@@ -69,7 +69,7 @@ def test_run_quick_end_to_end_and_resume(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "[1/2] logreg on wisconsin seed 0" in captured.err
     table = captured.out
-    for col in ("dataset", "model", "accuracy", "macro-F1", "ROC-AUC", "train time (s)", "device"):
+    for col in ("dataset", "model", "accuracy", "macro-F1", "ROC-AUC", "train (s)", "device"):
         assert col in table
     assert "wisconsin" in table and "logreg" in table and "dnn" in table
     doc = json.loads((out_dir / "results.json").read_text())

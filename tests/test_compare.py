@@ -362,7 +362,8 @@ def test_cli_bad_input_exit_2(runs, tmp_path, capsys):
     _one_line_error(capsys, ["compare", str(old), str(cur)], "schema version 99")
     other = write_run(tmp_path / "other",
                       records(np.random.default_rng(0), model="cnn", dataset="breastmnist"))
-    _one_line_error(capsys, ["compare", str(base), str(other)], "no (model, dataset) pair in both")
+    _one_line_error(capsys, ["compare", str(base), str(other), "--allow-different-profiles"],
+                    "no (model, dataset) pair in both")
     bad = tmp_path / "bad.toml"
     bad.write_text("[quality]\nk_sd = 3\n")
     _one_line_error(capsys, ["compare", str(base), str(cur), "--thresholds", str(bad)], "unknown key 'k_sd'")

@@ -17,6 +17,7 @@ from benchmarks import measure
 from benchmarks.adapters.base import AdapterResult, RunContext, resolve_recipe
 from benchmarks.adapters.distributed_loop import fit_distributed
 from benchmarks.adapters.features import select_features
+from benchmarks.adapters.live import callbacks as live_callbacks
 from benchmarks.config import RunConfig
 from benchmarks.core.errors import OncobenchError
 from benchmarks.core.paths import safe_filename
@@ -335,6 +336,7 @@ class KerasAdapter:
                 *stop,
                 timer,
                 guard,
+                *live_callbacks(ctx, len(curves["loss"])),  # --tensorboard: epoch scalars as they come
                 *ctx.callbacks,
             ]
             t0 = time.perf_counter()

@@ -39,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
     metrics = _metrics_arg(args.metrics)
     base = load_side(args.baseline, Path(args.baselines_dir))
     cur = load_side(args.current, Path(args.baselines_dir))
+    from benchmarks.compare.setup import check_same_setup
+
+    check_same_setup(base.records, cur.records, baseline_label=base.label, current_label=cur.label,
+                     allow=args.allow_different_profiles)
     cmp = compare_records(base.records, cur.records, th, metrics,
                           baseline_label=base.label, current_label=cur.label,
                           baseline_machine=base.machine, current_machine=cur.machine)
@@ -77,4 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(runs that now fail always count)")
     p.add_argument("--baselines-dir", default=str(BASELINES_DIR),
                    help=f"where baseline names are looked up (default: {BASELINES_DIR})")
+    p.add_argument("--allow-different-profiles", action="store_true",
+                   help="compare even when the two sides ran different profiles or datasets "
+                        "(refused by default: exit code 2)")
     p.set_defaults(func=run)

@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from benchmarks.commands.args import add_plugins, examples
+from benchmarks.commands.args import add_data_dir, add_plugins, examples
 
 
 def run_mlflow(args: argparse.Namespace) -> int:
     """Log each record as an MLflow run and print how many were exported."""
     from benchmarks.core.plugins import load_plugins
-    from benchmarks.tracking.mlflow_export import export_mlflow
+    from benchmarks.tracking.mlflow_export import export_mlflow, resolved_uri
 
     load_plugins(args.plugin or ())
     results = Path(args.results_dir)
-    exported, skipped = export_mlflow(results, args.tracking_uri, args.experiment)
-    where = args.tracking_uri or "the default tracking URI (MLFLOW_TRACKING_URI or MLflow's default)"
-    print(f"mlflow: exported {exported} record(s) of {results} to experiment {args.experiment!r} at {where}"
-          + (f"; {skipped} already there" if skipped else ""))
+    uri, source = resolved_uri(args.tracking_uri)
+    print(f"mlflow: exporting {results} to experiment {args.experiment!r} at {uri} ({source})", flush=True)
+    done = export_mlflow(results, uri, args.experiment, models=not args.no_models,
+                         data_dir=Path(args.data_dir) if args.data_dir else None, log=print)
+    print(f"mlflow: exported {done.exported} record(s) of {results} to experiment {args.experiment!r} "
+          f"(id {done.experiment_id}) at {uri}" + (f"; {done.skipped} already there" if done.skipped else "")
+          + (f"; parent run {done.parent_run_id}" if done.parent_run_id else "")
+          + (f"; {len(done.models)} model(s) logged" if done.models else ""))
+    if done.notes:
+        print(f"mlflow: {len(done.notes)} model(s) not logged (see each run's oncobench.model_error tag)",
+              file=sys.stderr)
     return 0
 
 
@@ -38,15 +46,21 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Export the records of a run folder to an experiment tracker.")
     tools = p.add_subparsers(dest="tool", metavar="TOOL", required=True)
     ml = tools.add_parser("mlflow", help="log each record as an MLflow run (needs oncobench[mlflow])",
-                          description="Log each record as an MLflow run: params (configuration, "
-                                      "hyper-parameters), metrics (catalogue metrics, learning curves), "
-                                      "the environment as tags, the checkpoint as an artifact. Records "
-                                      "already exported are skipped.")
+                          description="Log the run folder as one parent MLflow run with a nested run "
+                                      "per record (its own start/end times): params (configuration, "
+                                      "hyper-parameters), metrics (catalogue metrics, per-epoch curves), "
+                                      "tags (environment, mlflow.source.*), the dataset (log_input), "
+                                      "confusion-matrix and ROC figures, and the trained model "
+                                      "(mlflow.keras / mlflow.sklearn: mlflow.pyfunc.load_model predicts). "
+                                      "Records already exported are skipped.")
     ml.add_argument("results_dir", metavar="RESULTS_DIR", help="a run folder (or its results.json)")
     ml.add_argument("--tracking-uri", help="e.g. file:///tmp/mlruns or http://host:5000 "
                                            "(default: MLFLOW_TRACKING_URI or MLflow's default)")
     ml.add_argument("--experiment", default=DEFAULT_EXPERIMENT,
                     help=f"MLflow experiment name (default: {DEFAULT_EXPERIMENT})")
+    ml.add_argument("--no-models", action="store_true",
+                    help="skip log_model (faster: no dataset is loaded, no model rebuilt or refitted)")
+    add_data_dir(ml, "where downloaded datasets are cached (log_model reloads the test split)")
     add_plugins(ml)
     examples(ml, """  python -m benchmarks export mlflow results/20261206-120000 --tracking-uri sqlite:///mlflow.db""")
     p.set_defaults(func=run)

@@ -114,7 +114,7 @@ def suite_args(args: argparse.Namespace) -> dict[str, Any]:
         "steps_per_execution": args.steps_per_execution, "target": _target(args.target),
         "deterministic": True if args.deterministic else None,
         "jit_compile": JIT[args.jit_compile] if args.jit_compile else None, "strategy": args.strategy,
-        "scaling": True if args.scaling else None, "verbose": 1 if sys.stdout.isatty() else None,
+        "scaling": True if args.scaling else None, "verbose": keras_verbose() or None,
     }
     data = data_options_given(args)
     federated = federated_from_args(args)
@@ -150,8 +150,11 @@ def _run_dir(args: argparse.Namespace, s: Suite) -> Path | None:
     return Path(s.output) if s.output else None
 
 
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+def keras_verbose() -> int:
+    """Keras's own per-epoch bar (stdout) only on a terminal without our run progress bar."""
+    from benchmarks.execution.progress import live_wanted
+
+    return 1 if sys.stdout.isatty() and not live_wanted(sys.stderr) else 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -161,12 +164,18 @@ def run(args: argparse.Namespace) -> int:
                              "or --config suite.toml")
     s = suite_from_args(args)
     command = "python -m benchmarks " + " ".join(shlex.quote(a) for a in args.argv)
-    store = api.run_suite(s, run_dir=_run_dir(args, s), restart=args.restart, command=command,
-                          progress=_stderr)
-    run_dir = store.run_dir
-    from benchmarks.records.tables import comparison_table
+    from benchmarks.execution.progress import RunProgress
 
-    print(comparison_table(store.records))
+    progress = RunProgress(sys.stderr)  # a bar with an ETA on a terminal, else a line per run
+    try:
+        store = api.run_suite(s, run_dir=_run_dir(args, s), restart=args.restart, command=command,
+                              progress=progress)
+    finally:
+        progress.close()
+    run_dir = store.run_dir
+    from benchmarks.records.console_table import console_table
+
+    print(console_table(store.records))
     print(f"\nresults: {run_dir / 'results.json'}  {run_dir / 'results.csv'}  {run_dir / 'summary.md'}"
           f"  {run_dir / SUITE_FILE}")
     if args.report:

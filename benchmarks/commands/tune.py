@@ -60,8 +60,9 @@ def run(args: argparse.Namespace) -> int:
                                work_dir=out / "work")
             done = sum(1 for t in r.trials if t["state"] == "complete")
             pruned = sum(1 for t in r.trials if t["state"] == "pruned")
+            default = "n/a" if r.default_value is None else f"{r.default_value:.4f}"
             print(f"{spec.name} on {name}: {len(r.trials)} trials ({done} complete, {pruned} pruned) in "
-                  f"{r.elapsed_s:.0f}s; validation {args.metric} default {r.default_value} -> best "
+                  f"{r.elapsed_s:.0f}s; validation {args.metric} default {default} -> best "
                   f"{r.best_value:.4f}")
             results.append(r)
     if not results:

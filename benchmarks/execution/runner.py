@@ -185,7 +185,14 @@ def execute(
         if isolate or workers > 1 or executor == "ray":
             log(f"running {len(todo)} job(s) in {'fresh processes' if isolate else 'worker processes'}, "
                 f"{workers} at once" + (", on Ray" if executor == "ray" else ""))
-        run.run(todo, _reporter(store, todo, config, log))
+        from benchmarks.execution.progress import progress_of
+
+        tracker = progress_of(log)
+        tracker.start(len(jobs), done=len(jobs) - len(todo))
+        try:
+            run.run(todo, _reporter(store, tracker, config))
+        finally:
+            tracker.close()
     except BaseException:  # Ctrl-C, a data or write error: still leave results.csv/summary.md
         try:
             finish(store)
@@ -221,25 +228,24 @@ def _check_resume(store: ResultsStore, pairs: list[tuple], config: RunConfig, fp
                                  f"(fingerprint {done[key]}, now {fps[m.name]}); {RESTART_HINT}")
 
 
-def _reporter(store: ResultsStore, todo: list[Job], config: RunConfig,
-              log: Callable[[str], None]) -> Callable[[Job, dict[str, Any]], None]:
-    """``on_record`` for the executors: one progress line per record, then the atomic append."""
-    count = iter(range(1, len(todo) + 1))
-    t0 = time.perf_counter()
-    last = [t0]
+def _reporter(store: ResultsStore, tracker: Any, config: RunConfig) -> Callable[[Job, dict[str, Any]], None]:
+    """``on_record`` for the executors: the progress line of each record (``[k/N]``, elapsed and
+    ETA; a live bar on a terminal: ``benchmarks.execution.progress``), then the atomic append."""
+    last = [time.perf_counter()]
 
     def on_record(job: Job, rec: dict[str, Any]) -> None:
         now = time.perf_counter()
         took, last[0] = now - last[0], now
-        label = (f"[{next(count)}/{len(todo)}] {job.model} on {job.dataset} seed {job.seed}"
+        label = (f"{job.model} on {job.dataset} seed {job.seed}"
                  + (f" fold {job.fold}" if job.fold is not None else "")
                  + (f" · {config.federated.label()}" if config.federated else ""))
         if rec.get("status") == "ok":
             roc = rec.get("roc_auc")
-            log(f"{label}: accuracy {rec['accuracy']:.3f}  f1 {rec['f1_macro']:.3f}  "
-                f"roc-auc {'n/a' if roc is None else f'{roc:.3f}'}  ({took:.1f} s)")
+            status = (f"accuracy {rec['accuracy']:.3f}  f1 {rec['f1_macro']:.3f}  "
+                      f"roc-auc {'n/a' if roc is None else f'{roc:.3f}'}")
         else:
-            log(f"{label}: FAILED {rec.get('error')}")
+            status = f"FAILED {rec.get('error')}"
+        tracker.finished(label, took, status)
         store.append(rec)  # a write error (full disk, read-only) stops the suite in one line
 
     return on_record

@@ -52,6 +52,9 @@ def serve() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from benchmarks.core import quiet
+
+    quiet.install()  # before TensorFlow is imported (unless the driver ran with --debug)
     args = sys.argv[1:] if argv is None else argv
     if args == ["--serve"]:
         return serve()

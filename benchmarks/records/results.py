@@ -365,10 +365,10 @@ def write_csv(records: list[dict[str, Any]], path: Path) -> None:
     import csv
     import io
 
+    from benchmarks.records.frames import kept_columns
+
     rows = flat_rows(records)
-    cols: list[str] = []
-    for row in rows:
-        cols += [c for c in row if c not in cols]
+    cols = kept_columns(rows)  # a column no record has a value for is left out (results.json has it)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
     writer.writeheader()

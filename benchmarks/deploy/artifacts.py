@@ -46,8 +46,10 @@ def _savedmodel(model: Any, path: Path) -> dict[str, Any]:
     return {"converter": "keras Model.export(format='tf_saved_model')", "signature": "serving_default"}
 
 
-def _tflite(saved: Path, path: Path, mode: str, rep: np.ndarray | None) -> dict[str, Any]:
+def _tflite(saved: Path, path: Path, mode: str, rep: np.ndarray | None, kind: str) -> dict[str, Any]:
     import tensorflow as tf
+
+    from benchmarks.deploy.preprocessing import PREPROCESSING_OPS
 
     def convert(ops: list[Any]) -> bytes:
         conv = tf.lite.TFLiteConverter.from_saved_model(str(saved), signature_keys=["serving_default"])
@@ -59,7 +61,18 @@ def _tflite(saved: Path, path: Path, mode: str, rep: np.ndarray | None) -> dict[
         return conv.convert()
 
     facts: dict[str, Any] = {"converter": f"tf.lite.TFLiteConverter ({mode})", "quantisation": mode}
-    if mode == "int8":
+    if mode == "int8" and kind == "tabular":  # the network int8, the preprocessing float32
+        facts["calibration_samples"] = int(len(rep))
+        conv = tf.lite.TFLiteConverter.from_saved_model(str(saved), signature_keys=["serving_default"])
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.representative_dataset = lambda: ([rep[i:i + 1]] for i in range(len(rep)))
+        opts = tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=list(PREPROCESSING_OPS))
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=conv, debug_dataset=lambda: ([rep[i:i + 1]] for i in range(len(rep))), debug_options=opts)
+        data = debugger.get_nondebug_quantized_model()
+        facts["ops"] = ("int8 network; preprocessing op types kept float32 (denylisted: "
+                        f"{', '.join(PREPROCESSING_OPS)}; see benchmarks/deploy/preprocessing.py)")
+    elif mode == "int8":
         facts["calibration_samples"] = int(len(rep))
         try:
             data = convert([tf.lite.OpsSet.TFLITE_BUILTINS_INT8])
@@ -157,7 +170,8 @@ def _write_formats(src: Source, tmp: Path, formats: tuple[str, ...], log: Callab
     for fmt, mode in (("tflite_float32", "float32"), ("tflite_dynamic_int8", "dynamic_int8"),
                       ("tflite_int8", "int8")):
         if fmt in formats:
-            timed(fmt, lambda fmt=fmt, mode=mode: _tflite(saved, tmp / artifact_file(fmt), mode, rep))
+            timed(fmt, lambda fmt=fmt, mode=mode: _tflite(saved, tmp / artifact_file(fmt), mode, rep,
+                                                                 src.prep.kind))
     if "onnx" in formats:
         timed("onnx", lambda: _keras_onnx(model, src.prep, tmp / artifact_file("onnx")))
     if "savedmodel" not in formats:

@@ -19,6 +19,18 @@ from benchmarks.errors import OncobenchError
 from datasets.base import Dataset, LoadOptions
 
 
+# Standardised values are clipped to +-GUARD standard deviations (a no-op on real data). The clip
+# stops the LiteRT converter from folding 1/scale into the first layer's weights: folded, the
+# weight columns span the features' scales (Wisconsin: std 0.003 .. 350) and int8 weights round
+# the small ones away (measured, dnn on Wisconsin, dynamic-range int8: accuracy 0.509 folded,
+# 0.921 = float with the clip).
+GUARD = 1e4
+# Op types of the tabular preprocessing: kept float32 in full-integer LiteRT models, since one
+# per-tensor int8 scale cannot hold raw columns of different units (measured, dnn on Wisconsin:
+# accuracy 0.632 with them quantised, 0.921 = float kept float).
+PREPROCESSING_OPS = ("EQUAL", "SELECT_V2", "GATHER", "SUB", "DIV", "LOG", "MINIMUM", "MAXIMUM", "MUL")
+
+
 @dataclass
 class Prep:
     """Preprocessing as constants. ``kind`` is 'tabular' or 'image'."""
@@ -45,8 +57,8 @@ class Prep:
         if self.log2:
             x = np.log2(x)
         x = np.where(np.isnan(x), self.fill.astype(np.float32), x)
-        return ((x[:, self.keep] - self.mean.astype(np.float32)) / self.scale.astype(np.float32)
-                ).astype(np.float32)
+        z = (x[:, self.keep] - self.mean.astype(np.float32)) / self.scale.astype(np.float32)
+        return np.clip(z, -GUARD, GUARD).astype(np.float32)
 
     def describe(self) -> dict[str, Any]:
         """JSON facts for the manifest (constants summarised, not listed)."""
@@ -113,7 +125,8 @@ def _tabular(dataset: str, options: LoadOptions, ds_view: Dataset,
     steps += (f"missing values -> training {options.impute}",
               f"keep {len(keep)} of {x_tr.shape[1]} columns (constant/top-k filter"
               + (", recipe's ANOVA-F selection)" if selected is not None else ")"),
-              "standardise with the training mean and standard deviation")
+              "standardise with the training mean and standard deviation",
+              f"clip standardised values to +-{GUARD:g} (a no-op on real data; see GUARD)")
     spec = Prep("tabular", "float32", (int(x_tr.shape[1]),), clip=extra.get("clip"), log2=bool(extra.get("log2")),
                 fill=prep.fill_.astype(np.float64), keep=np.asarray(keep, dtype=np.int64),
                 mean=np.asarray(mean, np.float64), scale=np.asarray(scale, np.float64), steps=steps)
@@ -157,6 +170,7 @@ def keras_deployable(spec: Prep, model: Any, num_classes: int, name: str) -> Any
         x = ops.where(ops.equal(x, x), x, spec.fill.astype(np.float32)[None, :])
         x = ops.take(x, spec.keep.astype(np.int32), axis=1)
         x = ops.divide(ops.subtract(x, spec.mean.astype(np.float32)), spec.scale.astype(np.float32))
+        x = ops.clip(x, -GUARD, GUARD)
     out = model(x)
     if num_classes == 2 and out.shape[-1] == 1:
         out = ops.concatenate([ops.subtract(1.0, out), out], axis=-1)
@@ -190,8 +204,9 @@ def onnx_prefix(spec: Prep, graph: Any, feature_input: str) -> None:
               helper.make_node("Gather", ["pp_filled", const("pp_keep", spec.keep.astype(np.int64))],
                                ["pp_kept"], axis=1),
               helper.make_node("Sub", ["pp_kept", const("pp_mean", spec.mean.astype(np.float32))], ["pp_c"]),
-              helper.make_node("Div", ["pp_c", const("pp_scale", spec.scale.astype(np.float32))],
-                               [feature_input])]
+              helper.make_node("Div", ["pp_c", const("pp_scale", spec.scale.astype(np.float32))], ["pp_z"]),
+              helper.make_node("Clip", ["pp_z", const("pp_glo", np.array(-GUARD, np.float32)),
+                                        const("pp_ghi", np.array(GUARD, np.float32))], [feature_input])]
     old = [i for i in graph.input if i.name == feature_input]
     for i in old:
         graph.input.remove(i)

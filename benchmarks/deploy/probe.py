@@ -100,6 +100,19 @@ def _onnx(path: str, threads: int, xnnpack: bool):
     return run, t_import, t_load
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM: since exec, unlike ru_maxrss, which on Linux
+    keeps the forking parent's peak)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 RUNTIMES = {"savedmodel": _savedmodel, "onnx": _onnx, "tflite": _tflite}
 
 
@@ -146,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         "latency_ms_p50": float(np.percentile(ms, 50)), "latency_ms_p95": float(np.percentile(ms, 95)),
         "latency_ms_p99": float(np.percentile(ms, 99)), "latency_calls": len(lat),
         "samples_per_s": thr, "batch_size": int(len(x)), "threads": a.threads, "xnnpack": not a.no_xnnpack,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "peak_rss_mb": peak_rss_mb(),
         "project_modules_imported": project,
     }))
     return 0

@@ -41,7 +41,8 @@ for fmt, art in index["artifacts"].items():
         p = next(iter(fn(raw=tf.constant(x)).values())).numpy()
     elif art["runtime"] == "ai-edge-litert":
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
-        it = Interpreter(model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        builtin = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        it = Interpreter(model_path=path, experimental_op_resolver_type=builtin)
         i, o = it.get_input_details()[0], it.get_output_details()[0]
         it.resize_tensor_input(i["index"], list(x.shape)); it.allocate_tensors()
         it.set_tensor(i["index"], x.astype(i["dtype"])); it.invoke()
@@ -50,7 +51,8 @@ for fmt, art in index["artifacts"].items():
         import onnxruntime as ort
         s = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
         names = [v.name for v in s.get_outputs()]
-        p = s.run(["probabilities" if "probabilities" in names else names[-1]], {s.get_inputs()[0].name: x})[0]
+        name = "probabilities" if "probabilities" in names else names[-1]
+        p = s.run([name], {s.get_inputs()[0].name: x})[0]
     out[fmt] = np.asarray(p, dtype=float).tolist()
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("keras", "tf_keras", "benchmarks", "models",
                                                              "datasets") and sys.modules[m] is not None)
@@ -61,8 +63,8 @@ print(json.dumps({"probs": out, "loaded": loaded}))
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("deploy") / "run"
-    rc = main(["run", "--model", "logreg,dnn", "--dataset", "wisconsin", "--profile", "quick", "--epochs", "1",
-               "--seeds", "0", "--output", str(out)])
+    rc = main(["run", "--model", "logreg,dnn", "--dataset", "wisconsin", "--profile", "quick",
+               "--epochs", "1", "--seeds", "0", "--output", str(out)])
     assert rc == 0
     return out
 
@@ -81,8 +83,8 @@ def _records(run_dir: Path) -> dict[str, dict]:
 
 def test_artifacts_reproduce_the_records_predictions_in_a_fresh_runtime_only_process(run_dir, exported):
     records = _records(run_dir)
-    for model, formats in (("dnn", {"savedmodel", "tflite_float32", "tflite_dynamic_int8", "tflite_int8", "onnx"}),
-                           ("logreg", {"onnx"})):
+    keras_formats = {"savedmodel", "tflite_float32", "tflite_dynamic_int8", "tflite_int8", "onnx"}
+    for model, formats in (("dnn", keras_formats), ("logreg", {"onnx"})):
         folder = exported / f"{model}-wisconsin-s0"
         proc = subprocess.run([sys.executable, "-c", FRESH, str(folder)], capture_output=True, text=True,
                               env={**os.environ, "PYTHONPATH": ""}, cwd=folder, timeout=300)
@@ -105,7 +107,7 @@ def test_artifacts_reproduce_the_records_predictions_in_a_fresh_runtime_only_pro
 def test_manifest_and_model_card_describe_each_artifact(exported):
     folder = exported / "dnn-wisconsin-s0"
     index = json.loads((folder / "manifest.json").read_text())
-    for fmt, art in index["artifacts"].items():
+    for art in index["artifacts"].values():
         m = json.loads((folder / f"{art['file']}.json").read_text())
         path = folder / art["file"]
         if path.is_file():
@@ -147,7 +149,8 @@ def test_bad_input_one_line_exit_2_nothing_written(run_dir, tmp_path, capsys):
     old = tmp_path / "old"
     shutil.copytree(run_dir, old)
     shutil.rmtree(old / "checkpoints")
-    assert "no saved checkpoint" in _bad(["export", "model", str(old), "--model", "dnn", "--output", str(out)], capsys)
+    export = ["export", "model"]
+    assert "no saved checkpoint" in _bad([*export, str(old), "--model", "dnn", "--output", str(out)], capsys)
     # a failed record
     failed = tmp_path / "failed"
     shutil.copytree(run_dir, failed)
@@ -158,7 +161,8 @@ def test_bad_input_one_line_exit_2_nothing_written(run_dir, tmp_path, capsys):
     assert "the record failed" in _bad(["deploy", str(failed), "--output", str(out)], capsys)
     # an unsupported pair: LiteRT for a scikit-learn model
     assert "none of the requested formats" in _bad(
-        ["export", "model", str(run_dir), "--model", "logreg", "--formats", "tflite_int8", "--output", str(out)], capsys)
+        [*export, str(run_dir), "--model", "logreg", "--formats", "tflite_int8", "--output", str(out)],
+        capsys)
     assert "unknown format" in _bad(["deploy", str(run_dir), "--formats", "pt"], capsys)
     assert "no record" in _bad(["export", "model", str(run_dir), "--model", "cnn"], capsys)
     assert not out.exists()

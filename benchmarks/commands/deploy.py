@@ -68,15 +68,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+DESCRIPTION = (
+    "Export each record's model (TF SavedModel, LiteRT float32 / dynamic-range int8 / full-integer "
+    "int8, ONNX; preprocessing baked in) and run every artifact in a fresh process with only its "
+    "runtime on the record's raw test inputs: accuracy, macro-F1, ROC-AUC and their delta vs the "
+    "Keras/scikit-learn model, agreement, size, load time, latency p50/p95/p99 (1 thread), "
+    "throughput (1 thread and all), peak RSS."
+)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``deploy`` parser."""
     p = sub.add_parser("deploy", help="export a finished run's models and benchmark each deployment format",
-                       description="Export each record's model (TF SavedModel, LiteRT float32 / dynamic-range "
-                                   "int8 / full-integer int8, ONNX; preprocessing baked in) and run every "
-                                   "artifact in a fresh process with only its runtime on the record's raw "
-                                   "test inputs: accuracy, macro-F1, ROC-AUC and their delta vs the "
-                                   "Keras/scikit-learn model, agreement, size, load time, latency "
-                                   "p50/p95/p99 (1 thread), throughput (1 thread and all), peak RSS.")
+                       description=DESCRIPTION)
     add_selection(p)
     p.add_argument("--latency-calls", type=int, default=200,
                    help="single-sample calls timed per format (default 200)")

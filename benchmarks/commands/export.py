@@ -30,8 +30,9 @@ def run_model(args: argparse.Namespace) -> int:
 
     formats = formats_arg(args.formats)
     quiet_tensorflow()
-    for folder in export_folder(Path(args.results_dir), model=args.model, dataset=args.dataset, seed=args.seed,
-                                formats=formats, output=Path(args.output) if args.output else None,
+    for folder in export_folder(Path(args.results_dir), model=args.model, dataset=args.dataset,
+                                seed=args.seed, formats=formats,
+                                output=Path(args.output) if args.output else None,
                                 data_dir=Path(args.data_dir) if args.data_dir else None,
                                 log=lambda s: print(s, file=sys.stderr, flush=True)):
         print(f"model: wrote {folder} ({', '.join(sorted(p.name for p in folder.iterdir()))})")
@@ -66,8 +67,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     from benchmarks.commands.deploy import add_selection
 
     mo = tools.add_parser("model", help="deployable artifacts of a record's model (needs oncobench[deploy])",
-                          description="Write a record's model with its preprocessing baked in: TF SavedModel, "
-                                      "LiteRT (float32, dynamic-range int8, full-integer int8 calibrated on "
+                          description="Write a record's model with its preprocessing baked in: "
+                                      "TF SavedModel, LiteRT (float32, dynamic-range int8, full-integer int8 calibrated on "
                                       "training samples), ONNX; a manifest / model card (JSON + Markdown) "
                                       "beside each. Layout: see benchmarks/deploy/__init__.py.")
     add_selection(mo)

@@ -68,7 +68,8 @@ def _tflite(saved: Path, path: Path, mode: str, rep: np.ndarray | None, kind: st
         conv.representative_dataset = lambda: ([rep[i:i + 1]] for i in range(len(rep)))
         opts = tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=list(PREPROCESSING_OPS))
         debugger = tf.lite.experimental.QuantizationDebugger(
-            converter=conv, debug_dataset=lambda: ([rep[i:i + 1]] for i in range(len(rep))), debug_options=opts)
+            converter=conv, debug_dataset=lambda: ([rep[i:i + 1]] for i in range(len(rep))),
+            debug_options=opts)
         data = debugger.get_nondebug_quantized_model()
         facts["ops"] = ("int8 network; preprocessing op types kept float32 (denylisted: "
                         f"{', '.join(PREPROCESSING_OPS)}; see benchmarks/deploy/preprocessing.py)")
@@ -147,6 +148,14 @@ def _sklearn_onnx(src: Source, path: Path) -> dict[str, Any]:
             "estimator": type(est).__name__}
 
 
+def _why(exc: Exception) -> str:
+    """One line on why a converter failed (LiteRT: the ops it has no kernel for)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    pick = next((ln for ln in lines if ln.startswith(("TF Select ops:", "Some ops are not supported"))),
+                lines[0] if lines else "")
+    return f"{type(exc).__name__}: {pick[:200]}"
+
+
 # ------------------------------------------------------------------ the folder
 def _write_formats(src: Source, tmp: Path, formats: tuple[str, ...], log: Callable[[str], None]
                    ) -> dict[str, dict[str, Any]]:
@@ -157,12 +166,23 @@ def _write_formats(src: Source, tmp: Path, formats: tuple[str, ...], log: Callab
     def timed(fmt: str, make: Callable[[], dict[str, Any]]) -> None:
         log(f"  {src.name}: writing {fmt} ...")
         t0 = time.perf_counter()
-        facts[fmt] = {**make(), "export_s": round(time.perf_counter() - t0, 3)}
+        try:
+            made = make()
+        except OncobenchError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a converter refusing this model: one line, exit 2
+            raise OncobenchError(f"{src.record['key']}: cannot write {fmt} ({_why(exc)}); leave it out "
+                                 f"with --formats (this model: {', '.join(formats_for(src.framework))})"
+                                 ) from None
+        facts[fmt] = {**made, "export_s": round(time.perf_counter() - t0, 3)}
 
     if src.framework == "sklearn":
         if "onnx" in formats:
             timed("onnx", lambda: _sklearn_onnx(src, tmp / artifact_file("onnx")))
         return facts
+    from benchmarks.deploy.preprocessing import inference_only
+
+    removed = inference_only(src.model)[1]
     model = keras_deployable(src.prep, src.model, src.ds.num_classes, f"{src.record['model']}_deploy")
     saved = tmp / artifact_file("savedmodel")
     timed("savedmodel", lambda: _savedmodel(model, saved))  # LiteRT converts from it
@@ -176,6 +196,9 @@ def _write_formats(src: Source, tmp: Path, formats: tuple[str, ...], log: Callab
         timed("onnx", lambda: _keras_onnx(model, src.prep, tmp / artifact_file("onnx")))
     if "savedmodel" not in formats:
         shutil.rmtree(saved)
+        facts.pop("savedmodel")
+    for f in facts.values():
+        f["augmentation_removed"] = removed
     return facts
 
 

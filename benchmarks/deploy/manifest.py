@@ -31,7 +31,9 @@ def sha256_of(path: Path) -> str:
 
 def size_bytes(path: Path) -> int:
     """Bytes on disk of a file or a folder."""
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
+    if not path.is_dir():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
 def record_metrics(record: dict[str, Any]) -> dict[str, Any]:
@@ -103,12 +105,13 @@ def markdown(m: dict[str, Any]) -> str:
              f"- record: `{r['key']}` (run {r.get('run_id')}, profile {r.get('profile')}, "
              f"best epoch {r.get('best_epoch')})", "",
              "## Input and output", "",
-             f"- input `{m['input']['name']}`: {m['input']['dtype']} {m['input']['shape']} — {m['input']['meaning']}",
-             f"- output: {m['output']['dtype']} {m['output']['shape']} — {m['output']['meaning']}",
+             "- input `{name}`: {dtype} {shape} — {meaning}".format(**m["input"]),
+             "- output: {dtype} {shape} — {meaning}".format(**m["output"]),
              f"- classes: {', '.join(m['class_names'])}", "",
              "## Preprocessing (inside the artifact)", ""]
     lines += [f"{i}. {s}" for i, s in enumerate(m["preprocessing"]["steps"], 1)]
-    lines += ["", "## Test metrics of the record (95% CI)", "", "| metric | value | 95% CI |", "|---|---|---|"]
+    lines += ["", "## Test metrics of the record (95% CI)", "", "| metric | value | 95% CI |",
+              "|---|---|---|"]
     for name, e in m["metrics"].items():
         if isinstance(e, dict):
             ci = (f"{e['ci95_low']:.3f} – {e['ci95_high']:.3f}" if e.get("ci95_low") is not None else "n/a")

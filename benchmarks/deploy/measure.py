@@ -133,7 +133,8 @@ def deployment_rows(records: list[dict[str, Any]]) -> list[list[str]]:
                          _f(m.get("max_abs_diff"), ".1e"), _f(m.get("size_bytes", 0) / 1024, ".0f"),
                          _f(m.get("load_s", 0) * 1e3, ".0f"), _f(m.get("latency_ms_p50"), ".3f"),
                          _f(m.get("latency_ms_p99"), ".3f"),
-                         f"{m.get('samples_per_s_1_thread', 0):,.0f} / {m.get('samples_per_s_all_threads', 0):,.0f}",
+                         f"{m.get('samples_per_s_1_thread', 0):,.0f} / "
+                         f"{m.get('samples_per_s_all_threads', 0):,.0f}",
                          _f(m.get("peak_rss_mb"), ".0f")])
     return rows
 

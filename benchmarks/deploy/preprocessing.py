@@ -18,7 +18,6 @@ import numpy as np
 from benchmarks.errors import OncobenchError
 from datasets.base import Dataset, LoadOptions
 
-
 # Standardised values are clipped to +-GUARD standard deviations (a no-op on real data). The clip
 # stops the LiteRT converter from folding 1/scale into the first layer's weights: folded, the
 # weight columns span the features' scales (Wisconsin: std 0.003 .. 350) and int8 weights round
@@ -127,7 +126,8 @@ def _tabular(dataset: str, options: LoadOptions, ds_view: Dataset,
               + (", recipe's ANOVA-F selection)" if selected is not None else ")"),
               "standardise with the training mean and standard deviation",
               f"clip standardised values to +-{GUARD:g} (a no-op on real data; see GUARD)")
-    spec = Prep("tabular", "float32", (int(x_tr.shape[1]),), clip=extra.get("clip"), log2=bool(extra.get("log2")),
+    spec = Prep("tabular", "float32", (int(x_tr.shape[1]),), clip=extra.get("clip"),
+                log2=bool(extra.get("log2")),
                 fill=prep.fill_.astype(np.float64), keep=np.asarray(keep, dtype=np.int64),
                 mean=np.asarray(mean, np.float64), scale=np.asarray(scale, np.float64), steps=steps)
     return spec, x_tr.astype(np.float32), x_te.astype(np.float32)
@@ -153,10 +153,33 @@ def prep_for(dataset: str, options: LoadOptions, ds_view: Dataset,
 
 
 # ---------------------------------------------------------------- as Keras ops and as ONNX nodes
+AUGMENTATION = ("RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast",
+                "RandomBrightness", "RandomCrop", "GaussianNoise")
+
+
+def inference_only(model: Any) -> tuple[Any, list[str]]:
+    """``model`` with its training-only augmentation layers (identity at inference, but their random
+    ops stay in an exported graph, and LiteRT has no kernels for them) replaced by Identity; the
+    other layers are shared, weights included. Returns (model, names of the layers replaced)."""
+    import keras
+
+    gone = [layer.name for layer in model.layers if type(layer).__name__ in AUGMENTATION]
+    if not gone:
+        return model, []
+
+    def swap(layer: Any) -> Any:
+        return keras.layers.Identity(name=layer.name) if layer.name in gone else layer
+
+    return keras.models.clone_model(model, clone_function=swap), gone
+
+
 def keras_deployable(spec: Prep, model: Any, num_classes: int, name: str) -> Any:
-    """A Keras model: raw input -> ``spec`` -> ``model`` -> (n, k) class probabilities."""
+    """A Keras model: raw input -> ``spec`` -> ``model`` (inference layers only) -> (n, k) class
+    probabilities."""
     import keras
     from keras import ops
+
+    model, _ = inference_only(model)
 
     raw = keras.Input(shape=spec.input_shape, dtype=spec.input_dtype, name="raw")
     if spec.kind == "image":
@@ -190,8 +213,9 @@ def onnx_prefix(spec: Prep, graph: Any, feature_input: str) -> None:
 
     x = "raw"
     if spec.clip is not None:
-        nodes.append(helper.make_node("Clip", [x, const("pp_lo", np.array(spec.clip[0], np.float32)),
-                                               const("pp_hi", np.array(spec.clip[1], np.float32))], ["pp_clip"]))
+        lo = const("pp_lo", np.array(spec.clip[0], np.float32))
+        hi = const("pp_hi", np.array(spec.clip[1], np.float32))
+        nodes.append(helper.make_node("Clip", [x, lo, hi], ["pp_clip"]))
         x = "pp_clip"
         if spec.log2:
             nodes += [helper.make_node("Log", [x], ["pp_ln"]),
@@ -210,7 +234,8 @@ def onnx_prefix(spec: Prep, graph: Any, feature_input: str) -> None:
     old = [i for i in graph.input if i.name == feature_input]
     for i in old:
         graph.input.remove(i)
-    graph.input.insert(0, helper.make_tensor_value_info("raw", TensorProto.FLOAT, [None, spec.input_shape[0]]))
+    raw = helper.make_tensor_value_info("raw", TensorProto.FLOAT, [None, spec.input_shape[0]])
+    graph.input.insert(0, raw)
     for n in reversed(nodes):
         graph.node.insert(0, n)
     graph.initializer.extend(inits)

@@ -49,8 +49,8 @@ def find_records(run_dir: Path, model: str | None = None, dataset: str | None = 
     if not run_dir.exists():
         raise OncobenchError(f"{run_dir}: no such results folder")
     doc = load_results(run_dir.parent if run_dir.is_file() else run_dir)
-    picked = [r for r in doc["records"]
-              if (model is None or r.get("model") == model) and (dataset is None or r.get("dataset") == dataset)
+    picked = [r for r in doc["records"] if (model is None or r.get("model") == model)
+              and (dataset is None or r.get("dataset") == dataset)
               and (seed is None or int(r.get("seed", -1)) == seed)]
     if not picked:
         what = ", ".join(f"{k} {v}" for k, v in (("model", model), ("dataset", dataset), ("seed", seed))
@@ -67,7 +67,8 @@ def check_exportable(record: dict[str, Any], run_dir: Path) -> None:
 
     key = record.get("key")
     if not is_ok(record):
-        raise OncobenchError(f"{key}: the record failed ({(record.get('error') or '?').splitlines()[0][:120]}); "
+        why = ((record.get("error") or "?").splitlines() or ["?"])[0][:120]
+        raise OncobenchError(f"{key}: the record failed ({why}); "
                              "only finished records can be exported (rerun it: run --retry-failed)")
     if record.get("framework") not in ("keras", "sklearn"):
         raise OncobenchError(f"{key}: cannot export framework {record.get('framework')!r} (keras, sklearn)")

@@ -68,8 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     mo = tools.add_parser("model", help="deployable artifacts of a record's model (needs oncobench[deploy])",
                           description="Write a record's model with its preprocessing baked in: "
-                                      "TF SavedModel, LiteRT (float32, dynamic-range int8, full-integer int8 calibrated on "
-                                      "training samples), ONNX; a manifest / model card (JSON + Markdown) "
+                                      "TF SavedModel, LiteRT (float32, dynamic-range int8, full-integer int8 "
+                                      "calibrated on training samples), ONNX; a manifest / model card (JSON + Markdown) "
                                       "beside each. Layout: see benchmarks/deploy/__init__.py.")
     add_selection(mo)
     p.set_defaults(func=run)

@@ -39,6 +39,11 @@ def run_model(args: argparse.Namespace) -> int:
     return 0
 
 
+MODEL_DESCRIPTION = (
+    "Write a record's model with its preprocessing baked in: TF SavedModel, LiteRT (float32, "
+    "dynamic-range int8, full-integer int8 calibrated on training samples), ONNX; a manifest / model "
+    "card (JSON + Markdown) beside each. Layout: see benchmarks/deploy/__init__.py."
+)
 TOOLS = {"mlflow": run_mlflow, "model": run_model}
 
 
@@ -67,9 +72,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     from benchmarks.commands.deploy import add_selection
 
     mo = tools.add_parser("model", help="deployable artifacts of a record's model (needs oncobench[deploy])",
-                          description="Write a record's model with its preprocessing baked in: "
-                                      "TF SavedModel, LiteRT (float32, dynamic-range int8, full-integer int8 "
-                                      "calibrated on training samples), ONNX; a manifest / model card (JSON + Markdown) "
-                                      "beside each. Layout: see benchmarks/deploy/__init__.py.")
+                          description=MODEL_DESCRIPTION)
     add_selection(mo)
     p.set_defaults(func=run)

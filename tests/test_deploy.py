@@ -166,6 +166,11 @@ def test_bad_input_one_line_exit_2_nothing_written(run_dir, tmp_path, capsys):
     assert "unknown format" in _bad(["deploy", str(run_dir), "--formats", "pt"], capsys)
     assert "no record" in _bad(["export", "model", str(run_dir), "--model", "cnn"], capsys)
     assert not out.exists()
+    # an output that cannot be a folder (a file in the way)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    assert "is a file" in _bad([*export, str(run_dir), "--model", "logreg", "--output", str(blocker / "a")],
+                               capsys)
     # an unwritable output folder
     ro = tmp_path / "ro"
     ro.mkdir()

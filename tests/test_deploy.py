@@ -38,7 +38,8 @@ for fmt, art in index["artifacts"].items():
     if art["runtime"] == "tensorflow":
         import tensorflow as tf
         fn = tf.saved_model.load(path).signatures["serving_default"]
-        p = next(iter(fn(raw=tf.constant(x)).values())).numpy()
+        dtype = fn.structured_input_signature[1]["raw"].dtype
+        p = next(iter(fn(raw=tf.constant(x, dtype=dtype)).values())).numpy()
     elif art["runtime"] == "ai-edge-litert":
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
         builtin = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
@@ -52,7 +53,8 @@ for fmt, art in index["artifacts"].items():
         s = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
         names = [v.name for v in s.get_outputs()]
         name = "probabilities" if "probabilities" in names else names[-1]
-        p = s.run([name], {s.get_inputs()[0].name: x})[0]
+        inp = s.get_inputs()[0]
+        p = s.run([name], {inp.name: x.astype(np.float64 if inp.type == "tensor(double)" else x.dtype)})[0]
     out[fmt] = np.asarray(p, dtype=float).tolist()
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("keras", "tf_keras", "benchmarks", "models",
                                                              "datasets") and sys.modules[m] is not None)
@@ -196,3 +198,34 @@ def test_a_failing_converter_leaves_no_half_written_folder(run_dir, tmp_path, mo
     with pytest.raises(OncobenchError, match="exploded"):
         export_folder(run_dir, model="logreg", output=tmp_path / "art", log=lambda s: None)
     assert list((tmp_path / "art").iterdir()) == []
+
+
+def test_deployable_graph_runs_batch_norm_in_inference_mode_without_augmentation(tmp_path):
+    """An exported signature calls the model with training=None: batch norm must still use its
+    moving statistics (one sample alone = the same sample in a batch = Keras), and augmentation
+    layers (no LiteRT kernels) are gone."""
+    import keras
+    import tensorflow as tf
+
+    from benchmarks.deploy.preprocessing import Prep, inference_only, keras_deployable
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8, 8, 1))
+    x = keras.layers.RandomFlip("horizontal", name="aug_flip")(inp)
+    x = keras.layers.Conv2D(4, 3, name="conv")(x)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inp, keras.layers.Dense(3, activation="softmax")(x))
+    bn = model.get_layer("bn")
+    bn.moving_mean.assign(np.full(4, 0.3, np.float32))
+    bn.moving_variance.assign(np.full(4, 2.0, np.float32))
+    spec = Prep("image", "uint8", (8, 8, 1), scale=np.array([255.0]))
+    raw = np.random.default_rng(0).integers(0, 256, (6, 8, 8, 1), dtype=np.uint8)
+    want = model.predict_on_batch(raw.astype(np.float32) / 255)
+    assert inference_only(model)[1] == ["aug_flip"]
+    keras_deployable(spec, model, 3, "d").export(str(tmp_path / "sm"), format="tf_saved_model", verbose=False)
+    fn = tf.saved_model.load(str(tmp_path / "sm")).signatures["serving_default"]
+    batch = next(iter(fn(raw=tf.constant(raw)).values())).numpy()
+    one = next(iter(fn(raw=tf.constant(raw[:1])).values())).numpy()
+    np.testing.assert_allclose(batch, want, atol=1e-5)
+    np.testing.assert_allclose(one[0], want[0], atol=1e-5)

@@ -37,7 +37,7 @@ def calibration(src: Source) -> np.ndarray:
     n = len(src.raw_train)
     rng = np.random.default_rng(int(src.record["seed"]))
     idx = np.sort(rng.choice(n, min(n, CALIBRATION_SAMPLES), replace=False))
-    return src.raw_train[idx]
+    return src.raw_train[idx].astype(src.prep.input_dtype)
 
 
 # ------------------------------------------------------------------ Keras: SavedModel, LiteRT, ONNX
@@ -145,7 +145,7 @@ def _sklearn_onnx(src: Source, path: Path) -> dict[str, Any]:
     onnx.checker.check_model(proto)
     path.write_bytes(proto.SerializeToString())
     return {"converter": "skl2onnx.convert_sklearn (+ preprocessing as ONNX nodes)", "opset": ONNX_OPSET,
-            "estimator": type(est).__name__}
+            "estimator": type(est).__name__, "input_dtype": "float64"}
 
 
 def _why(exc: Exception) -> str:

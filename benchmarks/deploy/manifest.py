@@ -139,6 +139,8 @@ def write_manifests(src: Source, folder: Path, facts: dict[str, dict[str, Any]])
         art = {"format": fmt, "file": path.name, "runtime": RUNTIMES[fmt], "sha256": sha256_of(path),
                "size_bytes": size_bytes(path), **f}
         m = {**base, "artifact": art}
+        if f.get("input_dtype"):  # e.g. scikit-learn ONNX: float64, as stored (see onnx_prefix)
+            m["input"] = {**base["input"], "dtype": f["input_dtype"]}
         (folder / f"{path.name}.json").write_text(json.dumps(m, indent=1, default=_json) + "\n")
         (folder / f"{path.name}.md").write_text(markdown(m))
         index["artifacts"][fmt] = {k: art[k] for k in ("file", "runtime", "sha256", "size_bytes")}

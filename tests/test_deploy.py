@@ -54,7 +54,8 @@ for fmt, art in index["artifacts"].items():
         names = [v.name for v in s.get_outputs()]
         name = "probabilities" if "probabilities" in names else names[-1]
         inp = s.get_inputs()[0]
-        p = s.run([name], {inp.name: x.astype(np.float64 if inp.type == "tensor(double)" else x.dtype)})[0]
+        dtype = {"tensor(double)": np.float64, "tensor(float)": np.float32}.get(inp.type, x.dtype)
+        p = s.run([name], {inp.name: x.astype(dtype)})[0]
     out[fmt] = np.asarray(p, dtype=float).tolist()
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("keras", "tf_keras", "benchmarks", "models",
                                                              "datasets") and sys.modules[m] is not None)

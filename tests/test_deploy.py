@@ -137,6 +137,12 @@ def test_deploy_measures_each_format_into_the_record(run_dir, tmp_path, capsys):
     assert row["peak_rss_mb"] > 0 and row["project_modules_imported"] == []
     assert "| logreg" in (run_dir / "deployment.md").read_text()
     assert "onnx" in capsys.readouterr().out
+    from benchmarks.report.build import write_report
+
+    write_report(run_dir, tmp_path / "report")
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert "### Deployment" in md and "| logreg | wisconsin | 0 | onnx |" in md
+    assert (tmp_path / "report" / "figures" / "wisconsin-deployment.png").exists()
 
 
 def _bad(argv: list[str], capsys) -> str:

@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "benchmarks.commands.report",
     "benchmarks.commands.explain",
     "benchmarks.commands.export",
+    "benchmarks.commands.deploy",
     "benchmarks.commands.tune",
     "benchmarks.commands.speed",
 )

@@ -1,4 +1,6 @@
-"""``export mlflow RESULTS_DIR [--tracking-uri URI]``: send a finished run to a tracking tool."""
+"""``export mlflow RESULTS_DIR [--tracking-uri URI]``: send a finished run to a tracking tool.
+``export model RESULTS_DIR [--model M --dataset D --seed S]``: write deployable artifacts
+(``benchmarks.deploy``)."""
 
 from __future__ import annotations
 
@@ -30,7 +32,31 @@ def run_mlflow(args: argparse.Namespace) -> int:
     return 0
 
 
-TOOLS = {"mlflow": run_mlflow}
+def run_model(args: argparse.Namespace) -> int:
+    """Write each selected record's deployable artifacts and print their folders."""
+    import sys
+
+    from benchmarks.api import quiet_tensorflow
+    from benchmarks.commands.deploy import formats_arg
+    from benchmarks.deploy.folder import export_folder
+
+    formats = formats_arg(args.formats)
+    quiet_tensorflow()
+    for folder in export_folder(Path(args.results_dir), model=args.model, dataset=args.dataset,
+                                seed=args.seed, formats=formats,
+                                output=Path(args.output) if args.output else None,
+                                data_dir=Path(args.data_dir) if args.data_dir else None,
+                                log=lambda s: print(s, file=sys.stderr, flush=True)):
+        print(f"model: wrote {folder} ({', '.join(sorted(p.name for p in folder.iterdir()))})")
+    return 0
+
+
+MODEL_DESCRIPTION = (
+    "Write a record's model with its preprocessing baked in: TF SavedModel, LiteRT (float32, "
+    "dynamic-range int8, full-integer int8 calibrated on training samples), ONNX; a manifest / model "
+    "card (JSON + Markdown) beside each. Layout: see benchmarks/deploy/__init__.py."
+)
+TOOLS = {"mlflow": run_mlflow, "model": run_model}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``export`` parser and its tools."""
     from benchmarks.tracking.mlflow_export import DEFAULT_EXPERIMENT
 
-    p = sub.add_parser("export", help="send a finished run to a tracking tool (mlflow)",
+    p = sub.add_parser("export", help="send a finished run to a tracking tool (mlflow) or export a model",
                        description="Export the records of a run folder to an experiment tracker.")
     tools = p.add_subparsers(dest="tool", metavar="TOOL", required=True)
     ml = tools.add_parser("mlflow", help="log each record as an MLflow run (needs oncobench[mlflow])",
@@ -63,4 +89,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_dir(ml, "where downloaded datasets are cached (log_model reloads the test split)")
     add_plugins(ml)
     examples(ml, """  python -m benchmarks export mlflow results/20261206-120000 --tracking-uri sqlite:///mlflow.db""")
+    from benchmarks.commands.deploy import add_record_selection
+
+    mo = tools.add_parser("model", help="deployable artifacts of a record's model (needs oncobench[deploy])",
+                          description=MODEL_DESCRIPTION)
+    add_record_selection(mo)
+    examples(mo, """  python -m benchmarks export model results/20261206-120000 --model cnn \\
+      --dataset breastmnist --seed 0""")
     p.set_defaults(func=run)

@@ -178,6 +178,11 @@ def run(args: argparse.Namespace) -> int:
     print(console_table(store.records))
     print(f"\nresults: {run_dir / 'results.json'}  {run_dir / 'results.csv'}  {run_dir / 'summary.md'}"
           f"  {run_dir / SUITE_FILE}")
+    if args.deploy and any(is_ok(r) for r in store.records):
+        from benchmarks.commands.deploy import deploy_folder_table
+
+        deploy_folder_table(run_dir, data_dir=s.data.data_dir)
+        print(f"deployment: {run_dir / 'deployment.md'}  artifacts: {run_dir / 'artifacts'}")
     if args.report:
         from benchmarks.report import write_report
 
@@ -207,6 +212,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     sel.add_argument("--restart", action="store_true",
                      help="move an existing run folder aside (<folder>.old-<time>) and start afresh")
     sel.add_argument("--report", action="store_true", help="write report.md/report.html at the end")
+    sel.add_argument("--deploy", action="store_true",
+                     help="then export every finished record's model and benchmark each deployment "
+                          "format (see: deploy --help; needs oncobench[deploy])")
     sel.add_argument("--explain", action="store_true",
                      help="explain each finished run (attributions, faithfulness; see: explain --help)")
     sel.add_argument("--tensorboard", metavar="DIR",

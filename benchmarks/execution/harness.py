@@ -122,6 +122,7 @@ def run_one(
         "faithfulness": None,  # filled by run --explain / explain (benchmarks.explain)
         "explain_time_s": None,
         "explanations": None,
+        "deployment": None,  # filled by deploy (benchmarks.deploy)
     }
     header = record_header(spec, dataset.name, dataset.modality, seed, dataset.fold, config,
                            run_id=run_id, environment=environment, started_at=started)

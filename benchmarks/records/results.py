@@ -77,6 +77,11 @@ _TRAINING: dict[str, str] = {
                     "baseline, samples, primary method, and per method its settings, time_s, deletion "
                     "curves and faithfulness, IG completeness, the model-randomisation rank "
                     "correlation, named top features per class and overall (docs: benchmarks/explain)",
+    "deployment": "object, null until deployed (deploy): artifacts folder, reference (the Keras/scikit-learn "
+                  "model's accuracy, f1_macro, roc_auc), n_test, threads_all, and per format (savedmodel, "
+                  "tflite_float32, tflite_dynamic_int8, tflite_int8, onnx) its quality, delta_* vs the "
+                  "reference, agreement, max_abs_diff, size_bytes, import_s, load_s, latency_ms_p50/p95/p99 "
+                  "(1 thread), samples_per_s_1_thread / _all_threads, peak_rss_mb (docs: benchmarks/deploy)",
     "recipe": "object (keras): the training recipe as run (schedule, weight_decay, label_smoothing, "
               "class_weight, monitor as resolved, class_weights, ...; see models/recipe.py)",
     "feature_selection": "object: features kept by the recipe's select_features (method, k, "

@@ -117,6 +117,10 @@ def build(results_dir: Path, command: str | None = None, extra: tuple[Path, ...]
     base_dir = run_dir.parent if run_dir.is_file() else run_dir
     for sec in sections:  # explained runs only (run --explain / explain)
         figures[sec.name].overview += explanation_figures(sec, base_dir, colors)
+    from benchmarks.report.deployment import deployment_figures
+
+    for sec in sections:  # deployed runs only (deploy)
+        figures[sec.name].overview += deployment_figures(sec, colors)
     _unique_names(figures)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return Report(run_id, meta, command or meta.get("command"), now, records, sections, figures, colors)

@@ -9,6 +9,7 @@ from typing import Any
 
 from benchmarks.core.paths import safe_filename
 from benchmarks.report import content
+from benchmarks.report.deployment import DEPLOY_NOTE, deployment_table
 from benchmarks.report.explanations import EXPLAIN_NOTE, explanation_table
 from benchmarks.report.model import FigureRef, Report
 
@@ -114,6 +115,9 @@ def render_html(report: Report) -> str:
         expl = explanation_table(sec)
         if expl:
             body += ["<h3>Explanations</h3>", f'<p class="note">{esc(EXPLAIN_NOTE)}</p>', table(expl)]
+        dep = deployment_table(sec)
+        if dep:
+            body += ["<h3>Deployment</h3>", f'<p class="note">{esc(DEPLOY_NOTE)}</p>', table(dep)]
         body += [figure(ref) for ref in figs.overview]
         for row in sec.rows:
             sw = f'<span class="sw" style="background:{esc(report.colors.get(row.model, "#444"))}"></span>'

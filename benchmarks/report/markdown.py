@@ -6,6 +6,7 @@ from typing import Any
 
 from benchmarks.core.markup import md
 from benchmarks.report import content
+from benchmarks.report.deployment import DEPLOY_NOTE, deployment_table
 from benchmarks.report.explanations import EXPLAIN_NOTE, explanation_table
 from benchmarks.report.model import Report
 
@@ -50,6 +51,9 @@ def render_markdown(report: Report, folder: str = "figures") -> str:
         expl = explanation_table(sec)
         if expl:
             lines += ["### Explanations", "", f"*{md(EXPLAIN_NOTE)}*", ""] + table(expl)
+        dep = deployment_table(sec)
+        if dep:
+            lines += ["### Deployment", "", f"*{md(DEPLOY_NOTE)}*", ""] + table(dep)
         for ref in figs.overview:
             lines += _figure(ref, folder)
         for row in sec.rows:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import progress as progress_mod
+from benchmarks.execution import progress as progress_mod
 from benchmarks.execution.progress import RunProgress, clock, live_wanted
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,6 +23,7 @@ __all__ = ["Adapter", "AdapterResult", "RunContext", "adapter_for", "register_ad
 _ADAPTERS: dict[str, Adapter | str] = {
     "keras": "benchmarks.adapters.keras",
     "sklearn": "benchmarks.adapters.sklearn",
+    "fusion": "benchmarks.adapters.fusion",  # models.fusion on multi-block datasets
 }
 # Ways to train chosen by the run config rather than the model's framework.
 _WAYS: dict[str, Adapter | str] = {

@@ -179,7 +179,8 @@ def _load_all(options: LoadOptions) -> Dataset:
     train, val = _val_split(y[:n_tr], options)
     idx = (train, val, np.arange(n_tr, n_tr + n_te))
     return build(NAME, raw, y, idx, options, NAME, class_names=list(CLASSES),
-                 provenance=replace(Provenance(REMOTE.url, LICENCE, CITATION), files={REMOTE.filename: REMOTE.digest}),
+                 provenance=replace(Provenance(REMOTE.url, LICENCE, CITATION),
+                                    files={REMOTE.filename: REMOTE.digest}),
                  info={"preprocessing": "as published by mixOmics (normalised, filtered); per block: drop "
                                         "constant features, standardise (training statistics)",
                        "sample_ids_test": te["ids"]})
@@ -188,10 +189,12 @@ def _load_all(options: LoadOptions) -> Dataset:
 SPLIT = OfficialSplit(train=150, test=70)
 
 
-@register_dataset(NAME, modality=MULTIOMICS, classes=CLASSES, size="150/70 x mrna 200 + mirna 184 + protein 142",
+@register_dataset(NAME, modality=MULTIOMICS, classes=CLASSES,
+                  size="150/70 x mrna 200 + mirna 184 + protein 142",
                   split=SPLIT, remotes=(REMOTE,), provenance=Provenance(REMOTE.url, LICENCE, CITATION),
                   fetch=fetch, available=_available, published=PUBLISHED,
-                  published_note="DIABLO uses mRNA + miRNA at test (protein is absent there); an older mixOmics "
+                  published_note="DIABLO uses mRNA + miRNA at test (protein is absent there); an older "
+                                 "mixOmics "
                                  "case study reports 2 errors of 70 (0.971) on the same split")
 def load(options: LoadOptions) -> Dataset:
     """TCGA breast PAM50 (mixOmics): mRNA + miRNA + protein (protein absent at test), 150/70."""

@@ -153,7 +153,8 @@ def keep_blocks(ds: MultiBlockDataset, names: list[str], new_name: str) -> Multi
     """``ds`` with only the blocks ``names`` (in that order): single-block or subset runs."""
     unknown = [n for n in names if n not in ds.block_names]
     if unknown:
-        raise DataError(f"dataset {ds.name!r} has no block {unknown[0]!r}; blocks: {', '.join(ds.block_names)}")
+        raise DataError(f"dataset {ds.name!r} has no block {unknown[0]!r}; "
+                        f"blocks: {', '.join(ds.block_names)}")
     chosen = [ds.blocks[ds.block_names.index(n)] for n in names]
     cols = np.concatenate([np.arange(b.start, b.stop) for b in chosen])
     pos = [ds.block_names.index(n) for n in names]

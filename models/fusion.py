@@ -51,7 +51,8 @@ def _layers() -> Any:
         def call(self, mask, training=None):
             if not training or not self.rate:
                 return mask
-            kept = mask * ops.cast(keras.random.uniform(ops.shape(mask), seed=self.gen) >= self.rate, mask.dtype)
+            keep = keras.random.uniform(ops.shape(mask), seed=self.gen) >= self.rate
+            kept = mask * ops.cast(keep, mask.dtype)
             return ops.where(ops.sum(kept, axis=1, keepdims=True) > 0, kept, mask)
 
     class BlockWeights(keras.layers.Layer):
@@ -89,7 +90,8 @@ def _dense(x: Any, units: tuple[int, ...], dropout: float, l2: float, prefix: st
     import keras
 
     for i, u in enumerate(units):
-        x = keras.layers.Dense(u, activation="relu", kernel_regularizer=keras.regularizers.L2(l2) if l2 else None,
+        reg = keras.regularizers.L2(l2) if l2 else None
+        x = keras.layers.Dense(u, activation="relu", kernel_regularizer=reg,
                                name=f"{prefix}_dense_{i}")(x)
         x = keras.layers.Dropout(dropout, name=f"{prefix}_dropout_{i}")(x) if dropout else x
     return x

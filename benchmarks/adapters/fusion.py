@@ -16,8 +16,16 @@ import numpy as np
 
 from benchmarks import measure
 from benchmarks.adapters.base import AdapterResult, RunContext, resolve_recipe
-from benchmarks.adapters.keras import (TrainingDiverged, _flops_fields, _seed_and_policy, class_weights,
-                                       compile_model, divergence_guard, lr_schedule, monitor_for)
+from benchmarks.adapters.keras import (
+    TrainingDiverged,
+    _flops_fields,
+    _seed_and_policy,
+    class_weights,
+    compile_model,
+    divergence_guard,
+    lr_schedule,
+    monitor_for,
+)
 from benchmarks.config import RunConfig
 from benchmarks.errors import OncobenchError
 from benchmarks.paths import safe_filename
@@ -49,7 +57,8 @@ class FusionAdapter:
             x, m, y = (np.concatenate([a, b]) for a, b in ((x, ds.val.x), (m, ds.val.mask), (y, ds.val.y)))
         batch = max(1, min(config.batch_size, len(y)))
         steps = math.ceil(len(y) / batch)
-        schedule = lr_schedule(recipe.schedule, config.learning_rate, config.epochs, steps, recipe.warmup_epochs)
+        schedule = lr_schedule(recipe.schedule, config.learning_rate, config.epochs, steps,
+                               recipe.warmup_epochs)
         compile_model(model, ds.num_classes, config, schedule, recipe=recipe, monitor=monitor)
         weights = class_weights(y, ds.num_classes, recipe.class_weight)
         timer, guard = measure.make_timing_callback(config.target), divergence_guard()
@@ -57,12 +66,14 @@ class FusionAdapter:
             monitor=monitor, mode=mode, patience=config.patience, restore_best_weights=True)]
         val = None if monitor == "none" else (block_inputs(ds.blocks, ds.val.x, ds.val.mask), ds.val.y)
         t0 = time.perf_counter()
-        hist = model.fit(block_inputs(ds.blocks, x, m), y, batch_size=batch, epochs=config.epochs, shuffle=True,
+        hist = model.fit(block_inputs(ds.blocks, x, m), y, batch_size=batch, epochs=config.epochs,
+                         shuffle=True,
                          validation_data=val, callbacks=[*stop, timer, guard, *ctx.callbacks],
                          verbose=config.verbose, class_weight=weights)
         train_time = time.perf_counter() - t0
         if guard.reason:
-            raise TrainingDiverged(f"training diverged: {guard.reason}; lower --lr or check the input scaling")
+            raise TrainingDiverged(f"training diverged: {guard.reason}; lower --lr or check the input "
+                                   "scaling")
         ckpt_dir = ctx.run_dir / "checkpoints"
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         ckpt = ckpt_dir / f"{safe_filename(ctx.key.replace('|', '__'), 100)}.weights.h5"

@@ -123,20 +123,25 @@ def read_cache(cache: Path, sha256: str) -> tuple[dict, dict[str, np.ndarray]] |
         return None
 
 
+def _remote() -> Remote:
+    """The file as registered (the spec is the one place that names it)."""
+    return get_dataset(NAME).remotes[0]
+
+
 def fetch(options: LoadOptions) -> list[Path]:
     """Download (if needed) and convert (if needed); returns the file and cache paths."""
-    root = download.root_of(options)
+    root, remote = download.root_of(options), _remote()
     cache = cache_dir(root)
-    if read_cache(cache, REMOTE.digest) is None:
-        rda = download.fetch(REMOTE, root)
+    if read_cache(cache, remote.digest) is None:
+        rda = download.fetch(remote, root)
         print(f"{NAME}: converting {rda.name} to a numpy cache (once)...", file=sys.stderr, flush=True)
-        convert(rda, cache, REMOTE.digest)
-    return [p for p in (REMOTE.path(root), cache / CACHE_NPZ) if p.exists()]
+        convert(rda, cache, remote.digest)
+    return [p for p in (remote.path(root), cache / CACHE_NPZ) if p.exists()]
 
 
 def _available(options: LoadOptions) -> bool:
-    root = download.root_of(options)
-    return read_cache(cache_dir(root), REMOTE.digest) is not None or download.is_present(REMOTE, root)
+    root, remote = download.root_of(options), _remote()
+    return read_cache(cache_dir(root), remote.digest) is not None or download.is_present(remote, root)
 
 
 def _val_split(y: np.ndarray, options: LoadOptions) -> tuple[np.ndarray, np.ndarray]:
@@ -148,11 +153,11 @@ def _val_split(y: np.ndarray, options: LoadOptions) -> tuple[np.ndarray, np.ndar
 
 
 def _load_all(options: LoadOptions) -> Dataset:
-    cache = cache_dir(download.root_of(options))
-    got = read_cache(cache, REMOTE.digest)
+    cache, remote = cache_dir(download.root_of(options)), _remote()
+    got = read_cache(cache, remote.digest)
     if got is None:
         fetch(options)
-        got = read_cache(cache, REMOTE.digest)
+        got = read_cache(cache, remote.digest)
         if got is None:
             raise DataError(f"{cache}: the converted cache cannot be read back; delete the folder and retry")
     meta, arrays = got
@@ -179,8 +184,8 @@ def _load_all(options: LoadOptions) -> Dataset:
     train, val = _val_split(y[:n_tr], options)
     idx = (train, val, np.arange(n_tr, n_tr + n_te))
     return build(NAME, raw, y, idx, options, NAME, class_names=list(CLASSES),
-                 provenance=replace(Provenance(REMOTE.url, LICENCE, CITATION),
-                                    files={REMOTE.filename: REMOTE.digest}),
+                 provenance=replace(Provenance(remote.url, LICENCE, CITATION),
+                                    files={remote.filename: remote.digest}),
                  info={"preprocessing": "as published by mixOmics (normalised, filtered); per block: drop "
                                         "constant features, standardise (training statistics)",
                        "sample_ids_test": te["ids"]})

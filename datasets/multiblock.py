@@ -106,26 +106,28 @@ class RawBlock:
 
 def build(
     name: str, raw: dict[str, RawBlock], y: np.ndarray, idx: tuple[np.ndarray, np.ndarray, np.ndarray],
-    options: LoadOptions, where: str, **dataset_fields: Any,
+    options: LoadOptions, where: str, *, sources: dict[str, str] | None = None, **dataset_fields: Any,
 ) -> MultiBlockDataset:
     """Fit each block's preprocessing on its present training rows, apply it to every split,
-    concatenate; ``dataset_fields`` are the other ``Dataset`` fields (class names, provenance...)."""
+    concatenate; ``dataset_fields`` are the other ``Dataset`` fields (class names, provenance...).
+    Errors name the block's file (``sources``), else ``where``."""
     parts: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
     blocks: list[Block] = []
     info: dict[str, Any] = {"block_preprocessing": {}}
     start = 0
     for bname, rb in raw.items():
         train_rows = idx[0][rb.present[idx[0]]]
+        at = (sources or {}).get(bname, where)
         if train_rows.size == 0:
-            raise DataError(f"{where}: block {bname!r} has no training samples; add them or drop the block")
+            raise DataError(f"{at}: block {bname!r} has no training samples; add them or drop the block")
         prep = TabularPreprocessor(impute=options.impute, top_k=options.top_k_genes)
         try:
             prep.fit(rb.x[train_rows])
         except DataError as exc:
-            raise DataError(f"{where}: block {bname!r}: {exc}") from None
+            raise DataError(f"{at}: block {bname!r}: {exc}") from None
         kept = prep.kept(rb.feature_names) or []
         if len(kept) < MIN_BLOCK_FEATURES:
-            raise DataError(f"{where}: block {bname!r} has {len(kept)} usable feature(s) after preprocessing "
+            raise DataError(f"{at}: block {bname!r} has {len(kept)} usable feature(s) after preprocessing "
                             f"(constant or empty columns dropped); merge it into another block or drop it")
         for split, rows in zip(parts, idx):
             has = rb.present[rows]
@@ -212,3 +214,17 @@ def ablation_scores(proba: np.ndarray, y: np.ndarray, removed: list[str]) -> dic
         a = acc(proba[k * n:(k + 1) * n])
         out["without"][bname] = {"accuracy": a, "drop": full - a}
     return out
+
+
+def block_mass(ds: MultiBlockDataset, attributions: np.ndarray, keep: np.ndarray | None = None, *,
+               positive: bool = False) -> dict[str, float]:
+    """Share of the attribution mass per block (sums to 1): |attributions| summed over samples
+    and each block's features (``positive``: only positive scores, e.g. permutation importance,
+    whose unscored features sit below 0). ``keep``: the dataset columns the attributions cover."""
+    a = np.asarray(attributions, dtype=np.float64).reshape(len(attributions), -1)
+    a = np.clip(a, 0.0, None) if positive else np.abs(a)
+    per_col = np.zeros(ds.train.x.shape[1])
+    per_col[keep if keep is not None else np.arange(a.shape[1])] = a.sum(axis=0)
+    mass = {b.name: float(per_col[b.start:b.stop].sum()) for b in ds.blocks}
+    total = sum(mass.values())
+    return {k: (v / total if total > 0 else 0.0) for k, v in mass.items()}

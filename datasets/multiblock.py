@@ -93,6 +93,15 @@ def block_info(blocks: tuple[Block, ...], masks: dict[str, np.ndarray]) -> dict[
     }
 
 
+def blocks_label(record: dict[str, Any]) -> str:
+    """``mrna+mirna+protein -> mrna+mirna`` (train -> test blocks); "" for single-modality data."""
+    data = record.get("data") or {}
+    train, test = data.get("blocks_train"), data.get("blocks_test")
+    if not train:
+        return ""
+    return "+".join(train) if train == test else f"{'+'.join(train)} → {'+'.join(test or [])}"
+
+
 @dataclass
 class RawBlock:
     """One block before preprocessing: float matrix over all samples (rows of absent samples

@@ -183,8 +183,8 @@ def _rda(path: Path, n_train: int = 30, n_test: int = 12) -> Path:
         return out
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    rdata.write_rda(path, {"breast.TCGA": {"data.train": part(n_train, True), "data.test": part(n_test, False)}},
-                    compression="xz")
+    obj = {"breast.TCGA": {"data.train": part(n_train, True), "data.test": part(n_test, False)}}
+    rdata.write_rda(path, obj, compression="xz")
     return path
 
 

@@ -191,7 +191,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sel.add_argument("--all", action="store_true", help="every compatible pair over available datasets")
     sel.add_argument("--model", help="model name(s), comma-separated (see: list)")
     sel.add_argument("--dataset", help="dataset name(s), comma-separated, or csv:PATH / npz:PATH / "
-                                       "folder:PATH")
+                                       "folder:PATH / multi:NAME=CSV,...;labels=CSV:COLUMN")
     sel.add_argument("--config", metavar="SUITE.toml",
                      help="a suite file (models, datasets, seeds, profile, [training], [data], "
                           "[hparams.MODEL], plugins); flags given here override it. Every run folder "

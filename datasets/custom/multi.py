@@ -136,7 +136,7 @@ def load_multi(rest: str, options: LoadOptions) -> Dataset:
         raise DataError(f"{label_file}: no label for {len(unlabelled)} samples of the block files "
                         f"(e.g. {some(unlabelled, 3)}); add their labels or remove them from the block files")
     ids = in_blocks
-    present = {b: np.isin(ids, df.index) for b, df in frames.items()}
+    present = {b: df.index.get_indexer(ids) >= 0 for b, df in frames.items()}
     partial_rows = ~np.logical_and.reduce(list(present.values()))
     dropped = 0
     if partial_rows.any():
@@ -158,12 +158,14 @@ def load_multi(rest: str, options: LoadOptions) -> Dataset:
     train_ids = [ids[i] for i in idx[0]]
     raw = {}
     for b, df in frames.items():
-        full = df.reindex(ids)
         num, text = _numeric(files[b], df, is_clinical(b))
         if text:
-            x, names = _encode_clinical(full, text, train_ids)
-        else:
-            x, names = num.reindex(ids).to_numpy(np.float64), [str(c) for c in num.columns]
+            x, names = _encode_clinical(df.reindex(ids), text, train_ids)
+        else:  # rows by position (a reindex of thousands of columns is slow); absent rows NaN
+            pos = df.index.get_indexer(ids)
+            x = np.full((len(ids), num.shape[1]), np.nan)
+            x[pos >= 0] = num.to_numpy(np.float64)[pos[pos >= 0]]
+            names = [str(c) for c in num.columns]
         raw[b] = RawBlock(x, names, "clinical" if is_clinical(b) else "omics", present[b])
     files_sha = {p.name: file_digest(p, "sha256") for p in [*files.values(), label_file]}
     return build(where, raw, y, idx, options, where, sources={b: str(p) for b, p in files.items()},

@@ -72,7 +72,7 @@ def main() -> None:
     ap.add_argument("--missing", type=int, default=20)
     args = ap.parse_args()
     sizes = {k: int(v) for k, v in (item.split("=") for item in args.blocks.split(","))}
-    print(write_multi(args.out, args.samples, sizes, args.signal, missing=args.missing, effect=0.6))
+    print(write_multi(args.out, args.samples, sizes, args.signal, missing=args.missing))
 
 
 if __name__ == "__main__":

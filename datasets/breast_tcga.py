@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.atomic import atomic_open, atomic_write_text
-from benchmarks.errors import DataError, OncobenchError
-from benchmarks.modalities import MULTIOMICS
+from benchmarks.core.atomic import atomic_open, atomic_write_text
+from benchmarks.core.errors import DataError, OncobenchError
+from benchmarks.core.modalities import MULTIOMICS
 from datasets import download
 from datasets.base import Dataset, LoadOptions, Provenance
 from datasets.download import Remote

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.errors import DataError
-from benchmarks.modalities import MULTIOMICS
+from benchmarks.core.errors import DataError
+from benchmarks.core.modalities import MULTIOMICS
 from datasets.base import Dataset, LoadOptions, Split
 from datasets.preprocess import TabularPreprocessor
 

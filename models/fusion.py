@@ -15,7 +15,7 @@ import functools
 from dataclasses import replace
 from typing import Any
 
-from benchmarks.modalities import MULTIOMICS
+from benchmarks.core.modalities import MULTIOMICS
 from models.dnn import RECIPE as DNN_RECIPE
 from models.heads import classifier_output
 from models.recipe import floats

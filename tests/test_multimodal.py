@@ -14,7 +14,7 @@ from make_multiomics import make_blocks, write_multi
 from spec_override import override_spec
 
 from benchmarks.cli import main
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 from datasets.base import LoadOptions
 from datasets.multiblock import MASK_INPUT, block_inputs, is_multiblock
 from datasets.registry import get_dataset

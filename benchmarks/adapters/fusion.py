@@ -27,8 +27,8 @@ from benchmarks.adapters.keras import (
     monitor_for,
 )
 from benchmarks.config import RunConfig
-from benchmarks.errors import OncobenchError
-from benchmarks.paths import safe_filename
+from benchmarks.core.errors import OncobenchError
+from benchmarks.core.paths import safe_filename
 from datasets.base import Dataset
 from datasets.multiblock import block_inputs, is_multiblock
 from models.registry import ModelSpec

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmarks.records.results import is_ok
+from benchmarks.records.stats import t_interval
 from benchmarks.report.analysis import fmt_summary, fmt_value, number
-from benchmarks.results import is_ok
-from benchmarks.stats import t_interval
 from datasets.multiblock import blocks_label
 
 Cell = tuple[str, bool]

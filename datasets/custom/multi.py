@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.errors import DataError, OncobenchError, some
-from benchmarks.hashing import file_digest
-from benchmarks.modalities import MULTIOMICS
+from benchmarks.core.errors import DataError, OncobenchError, some
+from benchmarks.core.hashing import file_digest
+from benchmarks.core.modalities import MULTIOMICS
 from datasets.base import Dataset, LoadOptions, Provenance
 from datasets.custom.common import LICENCE, class_order, existing_path, fold_of, label_text
 from datasets.custom.table import _csv_call, _sep

@@ -134,6 +134,7 @@ class LoadOptions:
     sep: str = ","
     transpose: bool = False
     image_size: int | None = None
+    complete_cases: bool = False  # multi: drop samples missing some blocks (default: keep, masked)
     cache_memory_gb: float | None = None  # data held in memory up to this (None: DEFAULT_CACHE_FRACTION)
 
     def memory_budget(self) -> int:

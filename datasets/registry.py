@@ -26,7 +26,7 @@ from datasets.download import Remote
 from datasets.spec import PublishedResult, SplitKind
 
 _LOADER_MODULES = ("datasets.medmnist", "datasets.golub", "datasets.wisconsin", "datasets.uci_rnaseq",
-                   "datasets.custom")
+                   "datasets.breast_tcga", "datasets.custom")
 
 Loader = Callable[[LoadOptions], Dataset]
 L = TypeVar("L", bound=Callable[..., Dataset])

@@ -39,7 +39,8 @@ SEARCH_SPACE = {
 }
 
 
-@register_model("dnn", modalities=("expression", "tabular"), recipe=RECIPE, search_space=SEARCH_SPACE,
+@register_model("dnn", modalities=("expression", "tabular", "multiomics"), recipe=RECIPE,
+                search_space=SEARCH_SPACE,
                 ranges={"dropout": Range(0, 1, high_open=True), "l2": Range(0)})
 def build(
     input_shape: tuple[int, ...],

@@ -35,7 +35,7 @@ from models.recipe import TRAINING_KEYS, Recipe, SearchSpace
 
 # Modules holding builders; imported on first registry access. Models from other packages
 # register with the same decorator: entry points of MODEL_GROUP, or --plugin (benchmarks.core.plugins).
-_BUILDER_MODULES = ("models.dnn", "models.cnn", "models.hub_transfer", "models.classical")
+_BUILDER_MODULES = ("models.dnn", "models.cnn", "models.hub_transfer", "models.classical", "models.fusion")
 # Keyword-only builder parameters filled by the harness, never hyper-parameters.
 RESERVED = ("seed",)
 _POSITIONAL = ("input_shape", "num_classes")

@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks.adapters import adapter_for
 from benchmarks.core.errors import OncobenchError
-from benchmarks.core.modalities import EXPRESSION, IMAGE, TABULAR
+from benchmarks.core.modalities import EXPRESSION, IMAGE, MULTIOMICS, TABULAR
 from models import get_model, list_models
 from models.registry import RESERVED, register_model
 
@@ -20,7 +20,9 @@ SHAPES: dict[str, list[tuple[int, ...]]] = {
     EXPRESSION: [(50,)],
     TABULAR: [(12,)],
     IMAGE: [(28, 28, 1), (28, 28, 3)],
+    MULTIOMICS: [(20,)],  # the concatenated blocks (single-input models)
 }
+BLOCKS = {"a": (12,), "b": (8,)}  # fusion models: one input per block plus the block mask
 # Overrides that keep a model small in these tests (the hub backbone at a small image size).
 SMALL = {"mobilenet_v2_hub": {"image_size": 32}}
 # Slow to trace: each shape once, the class counts alternating (both still covered).
@@ -31,7 +33,8 @@ N = 12
 def _cases() -> list:
     out = []
     for spec in list_models():
-        shapes = [s for m in spec.modalities for s in SHAPES[m]]
+        shapes = ([(20,)] if spec.framework == "fusion" else
+                  [s for m in spec.modalities for s in SHAPES[m]])
         if spec.name in HEAVY:
             pairs = [(s, 2 + i % 2) for i, s in enumerate(shapes)]
         else:
@@ -55,8 +58,11 @@ def _batch(shape: tuple[int, ...], k: int) -> tuple[np.ndarray, np.ndarray]:
 def test_every_model_builds_predicts_and_trains(name, shape, k):
     spec = get_model(name)
     hp = spec.hparams(SMALL.get(name))
-    model = spec.create(shape, k, hp, seed=0)
     x, y = _batch(shape, k)
+    if spec.framework == "fusion":
+        shape = BLOCKS
+        x = {"a": x[:, :12], "b": x[:, 12:], "block_mask": np.ones((N, 2), "float32")}
+    model = spec.create(shape, k, hp, seed=0)
     if spec.framework == "sklearn":
         model.fit(x.reshape(N, -1), y)
         assert model.predict_proba(x.reshape(N, -1)).shape == (N, k)
@@ -128,5 +134,5 @@ def test_unknown_framework_names_the_valid_ones():
     from dataclasses import replace
 
     spec = replace(get_model("logreg"), framework="jax")
-    with pytest.raises(OncobenchError, match="no adapter for framework 'jax'; valid: keras, sklearn"):
+    with pytest.raises(OncobenchError, match="no adapter for framework 'jax'; valid: fusion, keras, sklearn"):
         adapter_for(spec)

@@ -24,6 +24,7 @@ __all__ = ["Adapter", "AdapterResult", "RunContext", "adapter_for", "register_ad
 _ADAPTERS: dict[str, Adapter | str] = {
     "keras": "benchmarks.adapters.keras",
     "sklearn": "benchmarks.adapters.sklearn",
+    "fusion": "benchmarks.adapters.fusion",  # models.fusion on multi-block datasets
 }
 
 

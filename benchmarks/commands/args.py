@@ -14,15 +14,24 @@ DATA_DIR_HELP = "download cache (default: $ONCOBENCH_DATA or ~/.cache/oncobench/
 
 def names(text: str | list[str] | None) -> list[str] | None:
     """A comma-separated ``--model``/``--dataset`` value as a list ("a, b," -> ["a", "b"]); None
-    when not given. A list (already converted by ``comma_list``) is returned as is."""
+    when not given. A list (already converted by ``comma_list``) is returned as is; a ``multi:``
+    dataset keeps its comma-separated blocks (up to its ``;labels=``)."""
     if isinstance(text, list):
         return text
-    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+    if not text:
+        return None
+    out: list[str] = []
+    for t in text.split(","):
+        if out and out[-1].lstrip().startswith("multi:") and ";" not in out[-1]:
+            out[-1] += "," + t
+        else:
+            out.append(t)
+    return [t.strip() for t in out if t.strip()]
 
 
 def comma_list(text: str) -> list[str]:
-    """``type=`` of every comma-separated option ("a, b," -> ["a", "b"])."""
-    items = [t.strip() for t in text.split(",") if t.strip()]
+    """``type=`` of every comma-separated option ("a, b," -> ["a", "b"]; see ``names``)."""
+    items = names(text) or []
     if not items:
         raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated names, e.g. dnn,logreg")
     return items
@@ -71,7 +80,8 @@ def add_selection(group: Adder, *, required: bool = False, default: str | None =
                        default=comma_list(default) if default else None, metavar="MODEL[,MODEL]",
                        help=f"model name(s), comma-separated (see: list){what}")
     group.add_argument("--dataset", type=comma_list, required=required, metavar="DATASET[,DATASET]",
-                       help="dataset name(s), comma-separated, or csv:PATH / npz:PATH / folder:PATH")
+                       help="dataset name(s), comma-separated, or csv:PATH / npz:PATH / folder:PATH / "
+                            "multi:NAME=CSV,...;labels=CSV:COLUMN")
 
 
 def add_epochs(group: Adder, help: str = "training epochs (default: the profile's)") -> None:
@@ -124,6 +134,8 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     da.add_argument("--id-column", help="csv: a sample-id column to drop")
     da.add_argument("--sep", help="csv: field separator (default ,)")
     da.add_argument("--transpose", action="store_true", help="csv: genes as rows, samples as columns")
+    da.add_argument("--complete-cases", action="store_true",
+                    help="multi: drop samples missing some blocks (default: keep them, masked)")
     da.add_argument("--image-size", type=int, help="folder: resize images to N x N")
     da.add_argument("--cache-memory-gb", type=float, metavar="GB",
                     help="hold data in memory up to this size; larger data streams from disk "
@@ -137,6 +149,7 @@ def data_options_given(args: argparse.Namespace) -> dict[str, Any]:
         "impute": args.impute, "label_column": args.label_column, "id_column": args.id_column,
         "sep": args.sep, "transpose": True if args.transpose else None, "image_size": args.image_size,
         "cache_memory_gb": getattr(args, "cache_memory_gb", None),
+        "complete_cases": True if getattr(args, "complete_cases", False) else None,
     }
     return {k: v for k, v in given.items() if v is not None}
 

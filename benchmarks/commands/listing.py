@@ -107,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
             for d in datasets]
     print(tabulate(rows, headers=["name", "modality", "classes", "size", "on disk", "in memory", "source",
                                   "offline", "from"]))
-    print("\nOwn data: --dataset csv:PATH --label-column COL | npz:PATH | folder:PATH")
+    print("\nOwn data: --dataset csv:PATH --label-column COL | npz:PATH | folder:PATH | "
+          "multi:NAME=CSV,...;labels=CSV:COLUMN")
     print("Own models/datasets: --plugin MODULE_OR_FILE.py, or an 'oncobench.models' / "
           "'oncobench.datasets' entry point")
     return 0

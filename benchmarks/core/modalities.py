@@ -5,4 +5,5 @@ from __future__ import annotations
 EXPRESSION = "expression"  # gene-expression matrices (samples x genes)
 TABULAR = "tabular"  # other numeric feature tables
 IMAGE = "image"  # images (samples x height x width x channels), values in [0, 1]
-MODALITIES: tuple[str, ...] = (EXPRESSION, TABULAR, IMAGE)
+MULTIOMICS = "multiomics"  # several named feature blocks of the same samples (datasets.multiblock)
+MODALITIES: tuple[str, ...] = (EXPRESSION, TABULAR, IMAGE, MULTIOMICS)

@@ -21,6 +21,7 @@ from benchmarks.core.errors import OncobenchError
 from benchmarks.metrics.classification import classification_metrics, degenerate_reason, probabilities
 from benchmarks.records.results import FEDERATED_FIELDS, SCHEMA_VERSION, record_key
 from datasets.base import Dataset
+from datasets.multiblock import ablation_scores, is_multiblock, with_ablation_copies
 from models.registry import ModelSpec
 
 
@@ -101,8 +102,11 @@ def run_one(
     started = now()
     ctx = RunContext(Path(run_dir), record_key(spec.name, dataset.name, seed, dataset.fold, config.variant),
                      list(callbacks or []))
-    out = adapter.run(spec, dataset, seed, config, hp, ctx)
+    run_ds, removed = with_ablation_copies(dataset) if is_multiblock(dataset) else (dataset, [])
+    out = adapter.run(spec, run_ds, seed, config, hp, ctx)
     proba = probabilities(out.proba, dataset.num_classes)
+    ablation = ablation_scores(proba, dataset.test.y, removed) if removed else None
+    proba = proba[:len(dataset.test)]  # the rest: the test split with one block removed per copy
     quality = classification_metrics(dataset.test.y, proba, dataset.class_names)
     body = {
         "hparams": hp,
@@ -119,6 +123,7 @@ def run_one(
         **out.cost,
         "peak_rss_mb": measure.peak_rss_mb(),
         "data": dataset.summary(),
+        "block_ablation": ablation,  # multi-block data: accuracy with each test block removed
         "faithfulness": None,  # filled by run --explain / explain (benchmarks.explain)
         "explain_time_s": None,
         "explanations": None,

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.core.modalities import EXPRESSION, IMAGE, TABULAR
+from benchmarks.core.modalities import EXPRESSION, IMAGE, MULTIOMICS, TABULAR
 from benchmarks.explain.methods import register_method
 from benchmarks.explain.target import Explainable, Samples
 from datasets.base import Dataset
@@ -60,7 +60,7 @@ class SubsetEstimator(ProbaEstimator):
         return super().predict_proba(full)
 
 
-@register_method("permutation", modalities=(EXPRESSION, TABULAR))
+@register_method("permutation", modalities=(EXPRESSION, TABULAR, MULTIOMICS))
 def permutation(target: Explainable, dataset: Dataset | None, samples: Samples, *, n_repeats: int = 3,
                 seed: int = 0, candidates: int = 200,
                 columns: list[int] | None = None) -> tuple[np.ndarray, dict[str, Any]]:

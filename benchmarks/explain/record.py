@@ -19,6 +19,7 @@ from benchmarks.explain.restore import randomised, restore
 from benchmarks.explain.sanity import rank_correlation
 from benchmarks.explain.target import Explainable, Samples
 from datasets.base import Dataset
+from datasets.multiblock import block_mass, is_multiblock
 
 # Methods when none are named: gradients for Keras (cheap with a tape), model-agnostic ones
 # for the rest (permutation over thousands of genes costs one prediction per gene and repeat).
@@ -131,6 +132,8 @@ def _explain_one(method: Method, target: Explainable, control: Callable[[], Expl
         out["top_features"] = features.top_features(ds, attr, samples.y, settings.top_k)
         if full[1] is not None:
             _to_input_index(out, full[1])
+        if is_multiblock(full[0]):  # which modality carried the decision
+            out["block_mass"] = block_mass(full[0], attr, full[1], positive=method.name == "permutation")
         snr = features.snr_overlap(full[0], out["top_features"]["overall"])
         if snr:
             out["snr_overlap"] = snr

@@ -58,6 +58,31 @@ def _keras(record: dict[str, Any], ds: Dataset, weights: Path | None, seed: int)
     return Explainable(record["model"], "keras", ds.num_classes, predict, model)
 
 
+def _fusion(record: dict[str, Any], ds: Dataset, weights: Path | None, seed: int) -> Explainable:
+    """A fusion model over the concatenated blocks: a block counts as present in a row unless all
+    its features are 0 (absent blocks are zeros; so a block deleted whole is masked, as at test)."""
+    import keras
+
+    from datasets.multiblock import block_inputs
+    from models.registry import get_model
+
+    keras.mixed_precision.set_global_policy("float32")
+    keras.utils.set_random_seed(seed)
+    model = get_model(record["model"]).create(ds.block_shapes, ds.num_classes, _hparams(record), seed=seed)
+    if weights is not None:
+        model.load_weights(str(weights))
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
+        mask = np.stack([(x[:, b.start:b.stop] != 0).any(axis=1) for b in ds.blocks], axis=1)
+        raw = np.concatenate([np.asarray(model.predict_on_batch(block_inputs(ds.blocks, x[i:i + 1024],
+                                                                             mask[i:i + 1024])))
+                              for i in range(0, len(x), 1024)]) if len(x) else np.zeros((0, ds.num_classes))
+        return probabilities(raw, ds.num_classes)
+
+    return Explainable(record["model"], "fusion", ds.num_classes, predict, model)
+
+
 def _sklearn(record: dict[str, Any], ds: Dataset, seed: int, shuffle_labels: bool) -> Explainable:
     from benchmarks.adapters.sklearn import flat, full_proba
     from models.registry import get_model
@@ -78,6 +103,9 @@ def restore(record: dict[str, Any], ds: Dataset, run_dir: Path) -> tuple[Explain
     if framework == "keras":
         path = checkpoint_path(record, run_dir)
         return _keras(record, ds, path, int(record["seed"])), {"restored": f"weights {record['checkpoint']}"}
+    if framework == "fusion":
+        path = checkpoint_path(record, run_dir)
+        return _fusion(record, ds, path, int(record["seed"])), {"restored": f"weights {record['checkpoint']}"}
     if framework == "sklearn":
         target = _sklearn(record, ds, int(record["seed"]), shuffle_labels=False)
         facts: dict[str, Any] = {"restored": "refitted with the record's seed (deterministic)"}
@@ -86,7 +114,8 @@ def restore(record: dict[str, Any], ds: Dataset, run_dir: Path) -> tuple[Explain
             got = target.predict_proba(ds.test.floats())
             facts["refit_max_abs_diff"] = float(np.max(np.abs(got - np.asarray(scores)))) if len(got) else 0.0
         return target, facts
-    raise OncobenchError(f"{record.get('key')}: cannot explain framework {framework!r} (keras, sklearn)")
+    raise OncobenchError(f"{record.get('key')}: cannot explain framework {framework!r} "
+                         "(keras, fusion, sklearn)")
 
 
 def randomised(record: dict[str, Any], ds: Dataset) -> tuple[Explainable, str]:
@@ -94,4 +123,6 @@ def randomised(record: dict[str, Any], ds: Dataset) -> tuple[Explainable, str]:
     seed = int(record["seed"]) + RANDOM_SEED_OFFSET
     if record.get("framework") == "keras":
         return _keras(record, ds, None, seed), "same architecture, re-initialised weights"
+    if record.get("framework") == "fusion":
+        return _fusion(record, ds, None, seed), "same architecture, re-initialised weights"
     return _sklearn(record, ds, seed, shuffle_labels=True), "same estimator fitted on shuffled labels"

@@ -116,7 +116,10 @@ _ENVIRONMENT: dict[str, str] = {
     "device_kind": "'GPU' or 'CPU'",
     "device_name": "GPU name, or the CPU model",
     "environment": "object: versions, threads, CPU/GPU, git commit, host",
-    "data": "object: dataset facts and provenance (source, licence, sha256, split sizes)",
+    "data": "object: dataset facts and provenance (source, licence, sha256, split sizes; multi-block data: "
+            "blocks, blocks_train, blocks_test)",
+    "block_ablation": "object: multi-block data only: test accuracy as it is and without each test block "
+                      "(full_accuracy; without: block -> accuracy, drop); null otherwise",
     "started_at": "ISO-8601 UTC start time",
     "finished_at": "ISO-8601 UTC end time",
 }

@@ -11,6 +11,7 @@ from benchmarks.metrics import catalogue as metric_catalogue
 from benchmarks.records.federated import model_label
 from benchmarks.records.results import is_ok
 from benchmarks.records.stats import aggregate
+from datasets.multiblock import blocks_label
 
 TABLE_METRICS = ("accuracy", "f1_macro", "roc_auc", "train_time_s", "train_samples_per_s",
                  "inference_samples_per_s", "latency_ms_p50")
@@ -79,6 +80,7 @@ def comparison_rows(records: list[dict[str, Any]]) -> list[list[str]]:
         if (r.get("jobs_beside") or 1) > 1:  # --jobs N: speed taken beside other jobs
             devices[(r.get("model"), r.get("dataset"))] = f"{r.get('device_kind') or 'n/a'}, " \
                 f"{r['jobs_beside']} jobs at once"
+    with_blocks = any(blocks_label(r) for r in records)  # multi-block data: a "blocks" column
     agg = aggregate(records, metrics, by=("model", "dataset"))
     agg.sort(key=lambda a: (str(a["dataset"]), str(a["model"])))
     published = {d: published_best(d) for d in {a["dataset"] for a in agg}}
@@ -90,7 +92,8 @@ def comparison_rows(records: list[dict[str, Any]]) -> list[list[str]]:
         cells = [a[m].fmt(DIGITS[m]) + (mark if m in QUALITY_MARKED else "") for m in metrics]
         best = published[a["dataset"]]
         deltas = [published_delta(a[m].mean, best.get(m)) for m in PUBLISHED_METRICS]
-        rows.append([a["dataset"], a["model"], runs] + cells
+        blocks = [blocks_label(groups[pair][0])] if with_blocks else []
+        rows.append([a["dataset"], a["model"], *blocks, runs] + cells
                     + [f"{n_bad}/{a['runs'] - a['failed']}" if n_bad else "0"] + deltas + [devices[pair]])
     return rows
 
@@ -102,7 +105,9 @@ def comparison_table(records: list[dict[str, Any]], fmt: str = "simple") -> str:
     """The comparison table in a tabulate format; Markdown formats get their cells escaped."""
     from tabulate import tabulate
 
-    headers = (["dataset", "model", "runs"] + [HEADERS[m] for m in table_metrics(records)] + ["degenerate"]
+    blocks = ["blocks (train → test)"] if any(blocks_label(r) for r in records) else []
+    headers = (["dataset", "model", *blocks, "runs"] + [HEADERS[m] for m in table_metrics(records)]
+               + ["degenerate"]
                + [f"Δ {HEADERS[m]} vs published best" for m in PUBLISHED_METRICS] + ["device"])
     rows = comparison_rows(records)
     if fmt in MARKDOWN_FORMATS:

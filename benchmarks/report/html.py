@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from benchmarks.core.paths import safe_filename
-from benchmarks.report import content
+from benchmarks.report import content, multimodal
 from benchmarks.report.deployment import DEPLOY_NOTE, deployment_table
 from benchmarks.report.explanations import EXPLAIN_NOTE, explanation_table
 from benchmarks.report.model import FigureRef, Report
@@ -124,6 +124,10 @@ def render_html(report: Report) -> str:
             body.append(f"<h3>{sw}{esc(content.model_heading(sec, row.model))}</h3>")
             body += [figure(ref) for ref in figs.per_model.get(row.model, [])]
             body += [f'<p class="note">{esc(n)}</p>' for n in figs.notes.get(row.model, [])]
+    mm = multimodal.section(report.records)  # multi-block datasets only
+    if mm:
+        body += ['<h2 id="multimodal">Multi-modal</h2>', f'<p class="note">{esc(multimodal.NOTE)}</p>']
+        body += [f"<h3>{esc(h)}</h3>\n{table(t, numeric=False)}" for h, t in mm]
     failed = content.failed_table(report)
     if failed:
         body += ['<h2 id="failed">Failed runs</h2>', table(failed, cls="failed")]

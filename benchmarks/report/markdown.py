@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.core.markup import md
-from benchmarks.report import content
+from benchmarks.report import content, multimodal
 from benchmarks.report.deployment import DEPLOY_NOTE, deployment_table
 from benchmarks.report.explanations import EXPLAIN_NOTE, explanation_table
 from benchmarks.report.model import Report
@@ -62,6 +62,11 @@ def render_markdown(report: Report, folder: str = "figures") -> str:
                 lines += _figure(ref, folder)
             lines += [f"- {md(n)}" for n in figs.notes.get(row.model, [])]
             lines += [""] if figs.notes.get(row.model) else []
+    mm = multimodal.section(report.records)  # multi-block datasets only
+    if mm:
+        lines += ["## Multi-modal", "", f"*{md(multimodal.NOTE)}*", ""]
+        for heading, t in mm:
+            lines += [f"### {md(heading)}", ""] + table(t)
     failed = content.failed_table(report)
     if failed:
         lines += ["## Failed runs", ""] + table(failed)

@@ -5,6 +5,8 @@
   label as a row). An unnamed first column (a saved pandas index) is taken as sample ids.
 * ``npz:PATH``: images in the MedMNIST key layout (``train_images``, ``train_labels``,
   ``val_*``, ``test_*``; optional ``class_names``), grayscale or RGB, official split.
+* ``multi:NAME=FILE,...;labels=FILE[:COLUMN]``: one CSV per block (multi-omics) joined by
+  sample ID (``datasets.custom.multi``).
 * ``folder:PATH``: one sub-folder of PNG/JPEG images per class, seeded stratified split
   (or ``--cv K``), resized to ``--image-size N`` when given.
 
@@ -21,12 +23,13 @@ from benchmarks.core.modalities import EXPRESSION, IMAGE
 from datasets.base import Provenance
 from datasets.custom.common import LICENCE, existing_path
 from datasets.custom.folder import load_folder
+from datasets.custom.multi import load_multi
 from datasets.custom.npz import load_npz_images
 from datasets.custom.table import load_csv
 from datasets.registry import DatasetSpec, register_prefix
 from datasets.spec import OfficialSplit, SeededSplit
 
-__all__ = ["load_csv", "load_folder", "load_npz_images"]
+__all__ = ["load_csv", "load_folder", "load_multi", "load_npz_images"]
 
 
 def _spec(kind: str, modality: str, loader, path_str: str) -> DatasetSpec:

@@ -40,7 +40,7 @@ class Parser(argparse.ArgumentParser):
     """argparse, with a bad flag or value answered in one line (exit 2), not a usage block."""
 
     def error(self, message: str) -> typing.NoReturn:
-        self.exit(2, f"error: {self.prog}: {message} (see: {self.prog} --help)\n")
+        raise OncobenchError(f"{self.prog}: {message} (see: {self.prog} --help)")
 
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:

@@ -33,7 +33,7 @@ def test_list_shows_models_and_datasets_without_tensorflow():
         (["run", "--model", "nope", "--dataset", "golub"], "unknown model 'nope'; valid models: cnn, dnn"),
         (["run", "--model", "dnn", "--dataset", "nope"], "unknown dataset 'nope'; valid datasets:"),
         (["run", "--model", "cnn", "--dataset", "golub"], "valid models for it: dnn, logreg, random_forest"),
-        (["run", "--model", "dnn", "--dataset", "golub", "--profile", "huge"], "unknown profile 'huge'"),
+        (["run", "--model", "dnn", "--dataset", "golub", "--profile", "huge"], "invalid choice: 'huge'"),
         (["run", "--model", "dnn", "--dataset", "golub", "--hp", "dnn.nope=1"], "no hyper-parameter nope"),
         (["run", "--model", "dnn", "--dataset", "golub", "--seeds", "a,b"], "expected integers"),
         (["run", "--model", "dnn", "--dataset", "golub", "--target", "val_acc=0.9"], "METRIC one of"),

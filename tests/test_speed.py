@@ -62,7 +62,7 @@ def test_model_needing_a_missing_package_is_one_line(monkeypatch, tmp_path):
     (["--model", "logreg", "--dataset", "wisconsin", "--jit-compile", "sometimes"], "invalid choice"),
     (["--model", "nope", "--dataset", "wisconsin"], "unknown model 'nope'"),
     (["--model", "cnn", "--dataset", "wisconsin"], "incompatible"),
-    (["--model", "dnn", "--dataset", "wisconsin", "--epochs", "0"], "--epochs 0: must be an integer"),
+    (["--model", "dnn", "--dataset", "wisconsin", "--epochs", "0"], "--epochs: 0: must be at least 1"),
     (["--model", "dnn", "--dataset", "wisconsin", "--output", "."], "is a folder; give a file path"),
 ])
 def test_speed_bad_input_exits_2(argv, message, capsys):

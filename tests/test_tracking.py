@@ -110,8 +110,8 @@ def test_live_callback_writes_each_epoch_during_training(tmp_path, monkeypatch):
     import keras
     import numpy as np
 
-    from benchmarks.adapters.base import RunContext
     from benchmarks.adapters import live
+    from benchmarks.adapters.base import RunContext
     from benchmarks.tracking.tensorboard_logs import record_dir
 
     ctx = RunContext(tmp_path, "m|d|0|-")

@@ -44,7 +44,9 @@ def test_every_metric_has_every_fact(metric: Metric):
     assert isinstance(metric.digits, int) and metric.digits >= 0
     assert metric.threshold >= 0
     if metric.kind == "quality":
-        assert metric.higher_is_better and metric.unit == "fraction" and metric.control_threshold is None
+        # quality is a fraction; only the calibration errors are lower-is-better
+        assert metric.higher_is_better == (metric.name not in ("brier", "ece"))
+        assert metric.unit == "fraction" and metric.control_threshold is None
     else:
         assert metric.control_threshold is not None and metric.control_threshold >= metric.threshold
 

@@ -18,8 +18,12 @@ from benchmarks.adapters import RunContext, adapter_for
 from benchmarks.adapters.base import resolve_hparams
 from benchmarks.config import RunConfig, for_pair
 from benchmarks.errors import OncobenchError
-from benchmarks.metrics.classification import (classification_metrics, degenerate_reason, operating_point,
-                                               probabilities)
+from benchmarks.metrics.classification import (
+    classification_metrics,
+    degenerate_reason,
+    operating_point,
+    probabilities,
+)
 from benchmarks.results import FEDERATED_FIELDS, SCHEMA_VERSION, record_key
 from datasets.base import Dataset
 from models.registry import ModelSpec

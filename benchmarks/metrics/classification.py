@@ -129,7 +129,8 @@ def ece(y_true: np.ndarray, proba: np.ndarray, bins: int = ECE_BINS) -> float:
     """Expected calibration error: sum over the top-label confidence bins of
     (bin share of samples) x |accuracy - mean confidence|."""
     n = len(np.asarray(y_true))
-    return float(sum(b["n"] / n * abs(b["accuracy"] - b["confidence"]) for b in reliability_bins(y_true, proba, bins)))
+    bins_ = reliability_bins(y_true, proba, bins)
+    return float(sum(b["n"] / n * abs(b["accuracy"] - b["confidence"]) for b in bins_))
 
 
 def sens_spec(y_true: np.ndarray, pred_pos: np.ndarray) -> tuple[float | None, float | None]:

@@ -25,9 +25,10 @@ ALPHA = 0.05
 TIE_MARK = " ≈"  # after a value statistically tied with the best
 BEST_MARK = " *"  # after the best value of a column
 TEST_FOR = {"accuracy": "mcnemar", "roc_auc": "delong"}
-TIE_RULE = (f"{BEST_MARK.strip()} best mean; {TIE_MARK.strip()} statistically tied with the best (quality: paired test on "
-            f"the same test samples, exact McNemar for accuracy, DeLong for ROC-AUC, paired bootstrap "
-            f"otherwise, Holm-adjusted p >= {ALPHA} on some seed; costs, or no stored scores: intervals overlap)")
+TIE_RULE = (f"{BEST_MARK.strip()} best mean; {TIE_MARK.strip()} statistically tied with the best "
+            f"(quality: paired test on the same test samples, exact McNemar for accuracy, DeLong for "
+            f"ROC-AUC, paired bootstrap otherwise, Holm-adjusted p >= {ALPHA} on some seed; costs, or "
+            f"no stored scores: intervals overlap)")
 
 
 @dataclass(frozen=True)

@@ -192,15 +192,16 @@ def test_comparison_values_cis_and_best(synthetic):
     dnn = [r for r in records if r["model"] == "dnn" and r["dataset"] == "breastmnist"]
     mean = np.mean([r["accuracy"] for r in dnn])
     assert rows["dnn"][col["accuracy"]].startswith(f"{mean:.3f} [")
-    assert rows["dnn"][col["95% CI"]] == "t over 3 runs"
+    assert rows["dnn"][col["95% CI"]] == "seed+test bootstrap, 3 runs"
     assert rows["logreg"][col["95% CI"]] == "bootstrap over test samples"  # one seed
-    assert rows["logreg"][col["accuracy"]].endswith("]")
+    assert rows["logreg"][col["accuracy"]].endswith("] *")  # the best accuracy ...
+    assert rows["dnn"][col["accuracy"]].endswith("] ≈")  # ... and dnn is statistically tied with it
     assert rows["cnn"][col["runs"]] == "0 (1 failed)" and rows["cnn"][col["accuracy"]] == "n/a"
     # the fastest model is marked best for training time, in both formats
     html_text = (out / "report.html").read_text()
     logreg_row = html_text.split('</span>logreg</td>', 1)[1].split("</tr>", 1)[0]
     assert logreg_row.count('class="num best"') >= 2  # train time and parameters
-    assert re.search(r"\| logreg \| 1 \|[^\n]*\*\*0\.5\*\*", (out / "report.md").read_text())
+    assert re.search(r"\| logreg \| 1 \|[^\n]*\*\*0\.5 \\\*\*\*", (out / "report.md").read_text())
 
 
 def test_figures_are_valid_pngs(synthetic):

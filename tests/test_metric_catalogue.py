@@ -94,7 +94,7 @@ def test_compare_reads_directions_defaults_and_lists_from_the_catalogue():
     th = Thresholds.load()
     assert th.quality_metrics == list(catalogue.compared("quality"))
     assert th.speed_metrics == list(catalogue.compared("cost"))
-    assert th.quality_metrics == ["accuracy", "balanced_accuracy", "f1_macro", "roc_auc"]
+    assert th.quality_metrics == ["accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "brier", "ece"]
     assert th.speed_metrics == ["train_samples_per_s", "inference_samples_per_s", "latency_ms_p50",
                                 "train_time_s"]
     for m in METRICS.values():

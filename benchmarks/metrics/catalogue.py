@@ -64,10 +64,10 @@ _ALL: tuple[Metric, ...] = (
              "ROC-AUC", compared=True),
     Metric("brier", "test Brier score, half the mean squared distance between the predicted probability "
            "vector and the one-hot label (binary: mean (p1 - y)^2); 0 = perfect, lower is better",
-           "fraction", "quality", False, "Brier", 3, 0.01),
+           "fraction", "quality", False, "Brier", 3, 0.01, None, True),
     Metric("ece", "test expected calibration error: top-label confidence in 15 equal-width bins, "
            "sum of bin share x |accuracy - mean confidence|; 0 = calibrated, lower is better",
-           "fraction", "quality", False, "ECE (15 bins)", 3, 0.02),
+           "fraction", "quality", False, "ECE (15 bins)", 3, 0.03, None, True),
     _quality("sensitivity", "binary: test sensitivity (recall of class 1) at the default threshold "
              "(arg-max, 0.5); null for multi-class", "sensitivity"),
     _quality("specificity", "binary: test specificity (recall of class 0) at the default threshold; "

@@ -35,7 +35,7 @@ class Summary:
     n: int
     ci_low: float | None
     ci_high: float | None
-    method: str  # "t", "t, clipped", "bootstrap", "seed+test bootstrap", "log-t", "range", "none"
+    method: str  # "t", "t, clipped", "bootstrap", "seed+test bootstrap", "log-t", "range", "exact", "none"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -45,7 +45,7 @@ class Summary:
         if self.mean is None:
             return "n/a"
         s = f"{self.mean:.{digits}f}"
-        if ci and self.ci_low is not None:
+        if ci and self.ci_low is not None and self.method != "exact":
             return f"{s} [{self.ci_low:.{digits}f}, {self.ci_high:.{digits}f}]"
         if self.n > 1 and self.std is not None:
             s += f" ± {self.std:.{digits}f}"
@@ -112,7 +112,8 @@ def _metric_fn(name: str) -> Callable[[np.ndarray, np.ndarray], float] | None:
 
 QUALITY_METHOD = "seed+test bootstrap"
 COST_METHODS = {"log-t": "geometric mean, 95% Student-t interval of the log values over repeats",
-                "range": "mean, range (min..max) over fewer than 3 repeats"}
+                "range": "mean, range (min..max) over fewer than 3 repeats",
+                "exact": "the same value on every repeat (shown without an interval)"}
 METHOD_TEXT = {
     QUALITY_METHOD: "95% two-level bootstrap: seeds resampled, and within each replicate the test "
                     "samples resampled (1000 replicates, percentile interval)",
@@ -191,6 +192,8 @@ def cost_interval(values: Sequence[float], confidence: float = 0.95) -> Summary:
     std = float(x.std(ddof=1)) if n > 1 else None
     if n == 1:
         return Summary(float(x[0]), None, 1, None, None, "none")
+    if np.ptp(x) == 0:  # a count or FLOPs: the same on every run
+        return Summary(float(x[0]), 0.0, n, float(x[0]), float(x[0]), "exact")
     if n < 3 or (x <= 0).any():
         return Summary(float(x.mean()), std, n, float(x.min()), float(x.max()), "range")
     from scipy import stats

@@ -78,7 +78,7 @@ def fmt_summary(s: Summary, kind: str, digits: int = 3) -> str:
     ``benchmarks.stats`` keep them there already); cost intervals are never below zero.
     """
     mean = fmt_value(s.mean, kind, digits)
-    if s.mean is None or s.ci_low is None or s.ci_high is None or kind == "count":
+    if s.mean is None or s.ci_low is None or s.ci_high is None or kind == "count" or s.method == "exact":
         return mean
     lo, hi = (max(s.ci_low, 0.0), min(s.ci_high, 1.0)) if kind == "score" else (s.ci_low, s.ci_high)
     if s.method in ("log-t", "range"):

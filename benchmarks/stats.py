@@ -136,6 +136,7 @@ def quality_bootstrap(
     runs: Sequence[tuple[Sequence[int], Sequence[Sequence[float]]]],
     metric: str,
     *,
+    fns: Sequence[Callable[[np.ndarray, np.ndarray], float]] | None = None,
     n_boot: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
@@ -144,7 +145,8 @@ def quality_bootstrap(
     scores) per seed/fold): each replicate draws the runs with replacement and, for each drawn run,
     the test samples with replacement (runs that scored the same test set share one draw: their
     test-set sampling is common). Resamples where the metric is undefined are skipped. Returns
-    (low, high), or None with fewer than 10 usable replicates."""
+    (low, high), or None with fewer than 10 usable replicates. ``fns``: one metric function per run
+    instead of ``metric``'s (e.g. sensitivity at each run's own validation threshold)."""
     ys = [np.asarray(y).astype(int) for y, _ in runs]
     ps = [np.asarray(p, dtype=float) for _, p in runs]
     if not ys or any(p.ndim != 2 or len(p) != len(y) or len(y) == 0 for y, p in zip(ys, ps)):
@@ -156,10 +158,12 @@ def quality_bootstrap(
     if shared:
         n = len(ys[0])
         idx_shared = rng.integers(0, n, (n_boot, n))
-    fn = None if metric in _PER_SAMPLE else _metric_fn(metric)
+    fn = None if metric in _PER_SAMPLE and fns is None else _metric_fn(metric)
     per_run: list[np.ndarray] = []
     for r in range(n_runs):
         idx = idx_shared if shared else rng.integers(0, len(ys[r]), (n_boot, len(ys[r])))
+        if fns is not None:
+            fn = fns[r]
         if fn is None:
             per_run.append(_per_sample_terms(metric, ys[r], ps[r])[idx].mean(axis=1))
             continue
@@ -241,8 +245,9 @@ def summarize(records: Sequence[dict[str, Any]], metric: str, confidence: float 
     elif vals and all(r.get("test_labels") and r.get("test_scores") for r in with_value):
         runs = [(r["test_labels"], r["test_scores"]) for r in with_value]
         seed = int(with_value[0].get("seed") or 0)
+        fns = _at_val_threshold(metric, with_value)
         try:
-            ci = quality_bootstrap(runs, metric, confidence=confidence, seed=seed)
+            ci = quality_bootstrap(runs, metric, fns=fns, confidence=confidence, seed=seed)
         except (KeyError, IndexError):  # not computable from scores (faithfulness, multi-class sens.)
             ci = None
         if ci is not None:
@@ -252,6 +257,27 @@ def summarize(records: Sequence[dict[str, Any]], metric: str, confidence: float 
             return Summary(mean, std, len(vals), lo, hi, QUALITY_METHOD)
     s = t_interval(vals, confidence)
     return clip_unit(s) if entry.unit == "fraction" and metric not in SIGNED else s
+
+
+def _at_val_threshold(metric: str, records: Sequence[dict[str, Any]]) -> list[Callable] | None:
+    """For ``sensitivity_val_threshold`` / ``specificity_val_threshold``: per record, the function
+    scoring a resample at that record's own ``val_threshold``; None for other metrics (and for
+    records without one)."""
+    if metric not in ("sensitivity_val_threshold", "specificity_val_threshold") \
+            or any(not isinstance(r.get("val_threshold"), (int, float)) for r in records):
+        return None
+    from benchmarks.metrics.classification import sens_spec
+
+    which = 0 if metric.startswith("sensitivity") else 1
+
+    def at(thr: float) -> Callable[[np.ndarray, np.ndarray], float]:
+        def fn(y: np.ndarray, p: np.ndarray) -> float:
+            v = sens_spec(y, p[:, 1] >= thr)[which]
+            if v is None:
+                raise ValueError("a class is missing from the resample")
+            return v
+        return fn
+    return [at(float(r["val_threshold"])) for r in records]
 
 
 # Catalogued as "fraction" but signed: faithfulness is a difference of two areas (0 = random).

@@ -200,3 +200,18 @@ def test_catalogue_has_the_new_metrics():
         m = catalogue.get(name)
         assert m.kind == "quality" and not m.higher_is_better and m.unit == "fraction"
     assert "15 equal-width bins" in catalogue.get("ece").meaning
+
+
+def test_sensitivity_at_validation_threshold_gets_test_sampling_width():
+    """Sensitivity at each run's own validation threshold: a deterministic model's interval comes
+    from resampling the test set at that threshold, not from (zero) seed spread."""
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 150)
+    s = np.clip(0.3 + 0.3 * y + rng.normal(0, 0.15, 150), 0, 1)
+    proba = np.stack([1 - s, s], axis=1)
+    recs = [{**_rec("m", "d", seed, y, proba), **operating_point(y, proba, y[::-1], proba[::-1])}
+            for seed in range(3)]
+    for metric in ("sensitivity_val_threshold", "specificity_val_threshold"):
+        summary = summarize(recs, metric)
+        assert summary.method == "seed+test bootstrap"
+        assert 0 <= summary.ci_low < summary.mean < summary.ci_high <= 1, metric

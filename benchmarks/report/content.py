@@ -125,6 +125,7 @@ def operating_table(sec: DatasetSection) -> Table | None:
     for row in sec.rows:
         thr = [v for r in row.records if is_ok(r) and (v := number(r.get("val_threshold"))) is not None]
         thr_text = NA if not thr else (f"{thr[0]:.3f}" if len(thr) == 1 else
+                                       f"{thr[0]:.3f} on all {len(thr)} runs" if min(thr) == max(thr) else
                                        f"{min(thr):.3f}-{max(thr):.3f} over {len(thr)} runs")
         rows.append([_plain(row.model), _plain(row.runs_text())]
                     + [_plain(fmt_summary(row.summaries[c.field], "score", 3)) for c in OPERATING_COLUMNS]

@@ -17,8 +17,8 @@ from benchmarks.metrics.classification import (
     reliability_bins,
     youden_threshold,
 )
-from benchmarks.stats import cost_interval, quality_bootstrap, summarize, t_interval
-from benchmarks.tables import comparison_rows, comparison_table, write_summary
+from benchmarks.records.stats import cost_interval, quality_bootstrap, summarize, t_interval
+from benchmarks.records.tables import comparison_rows, comparison_table, write_summary
 
 INTERVAL = re.compile(r"(-?[\d,.]+) \[(-?[\d,.]+), (-?[\d,.]+)\]")
 

@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks.cli import main
 from benchmarks.ranking import nemenyi_cd, rank_matrix, ranking, rankings, render_text
-from benchmarks.results import SCHEMA_VERSION, record_key
+from benchmarks.records.results import SCHEMA_VERSION, record_key
 
 
 def test_nemenyi_q_matches_demsar_table():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from benchmarks import pairwise, significance
-from benchmarks.stats import summarize
+from benchmarks.records.stats import summarize
 
 ALPHA = 0.05
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 from benchmarks.metrics import catalogue
 
 
@@ -23,7 +23,7 @@ def _alpha(text: str) -> float:
 def run(args: argparse.Namespace) -> int:
     """Print one ranking table per complete block of datasets and models."""
     from benchmarks.ranking import rankings, render_text
-    from benchmarks.results import NAMED, load_results
+    from benchmarks.records.results import NAMED, load_results
 
     if args.metric not in catalogue.names("quality"):
         raise OncobenchError(f"--metric {args.metric!r}: not a quality metric; valid: "

@@ -9,10 +9,10 @@ from typing import Any
 
 from benchmarks.metrics import Metric
 from benchmarks.metrics import catalogue as metric_catalogue
-from benchmarks.report.published import PublishedResult, published_for
-from benchmarks.results import is_ok
-from benchmarks.stats import Summary, group_records, summarize, t_interval
-from benchmarks.tables import DEGENERATE_MARK
+from benchmarks.records.published import PublishedResult, published_for
+from benchmarks.records.results import is_ok
+from benchmarks.records.stats import Summary, group_records, summarize, t_interval
+from benchmarks.records.tables import DEGENERATE_MARK
 
 NA = "n/a"
 
@@ -75,7 +75,7 @@ def fmt_summary(s: Summary, kind: str, digits: int = 3) -> str:
     """``mean [low, high]`` (95% CI) when there is an interval, else the mean, else n/a.
 
     Counts (parameters) show the mean alone; score intervals are clipped to [0, 1] (the methods of
-    ``benchmarks.stats`` keep them there already); cost intervals are never below zero.
+    ``benchmarks.records.stats`` keep them there already); cost intervals are never below zero.
     """
     mean = fmt_value(s.mean, kind, digits)
     if s.mean is None or s.ci_low is None or s.ci_high is None or kind == "count" or s.method == "exact":

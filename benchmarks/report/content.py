@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.metrics import catalogue as metric_catalogue
+from benchmarks.records.published import PUBLISHED_LABEL, PublishedResult, cited
+from benchmarks.records.results import is_ok
+from benchmarks.records.tables import DEGENERATE_MARK, PUBLISHED_METRICS, published_best, published_delta
 from benchmarks.report.analysis import (
     COLUMNS,
     COST_COLUMNS,
@@ -25,9 +28,6 @@ from benchmarks.report.analysis import (
     run_order,
 )
 from benchmarks.report.model import Report
-from benchmarks.report.published import PUBLISHED_LABEL, PublishedResult, cited
-from benchmarks.results import is_ok
-from benchmarks.tables import DEGENERATE_MARK, PUBLISHED_METRICS, published_best, published_delta
 
 Cell = tuple[str, bool]
 Table = tuple[list[str], list[list[Cell]]]
@@ -105,7 +105,7 @@ def comparison_table(sec: DatasetSection) -> Table:
 
 def cost_table(sec: DatasetSection) -> Table | None:
     """Latency percentiles, memory, FLOPs and the other costs some record of the dataset has,
-    with the cost intervals of ``benchmarks.stats``; None when there are none."""
+    with the cost intervals of ``benchmarks.records.stats``; None when there are none."""
     cols = [c for c in COST_COLUMNS if any(row.summaries[c.field].mean is not None for row in sec.rows)]
     if not cols:
         return None

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from benchmarks.cli import main
-from benchmarks.ranking import nemenyi_cd, rank_matrix, ranking, rankings, render_text
+from benchmarks.records.ranking import nemenyi_cd, rank_matrix, ranking, rankings, render_text
 from benchmarks.records.results import SCHEMA_VERSION, record_key
 
 

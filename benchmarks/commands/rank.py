@@ -22,7 +22,7 @@ def _alpha(text: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     """Print one ranking table per complete block of datasets and models."""
-    from benchmarks.ranking import rankings, render_text
+    from benchmarks.records.ranking import rankings, render_text
     from benchmarks.records.results import NAMED, load_results
 
     if args.metric not in catalogue.names("quality"):

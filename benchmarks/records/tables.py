@@ -67,8 +67,8 @@ def published_delta(mean: float | None, best: tuple[float, str] | None) -> str:
 def marks(agg: list[dict[str, Any]], groups: dict[tuple, list[dict[str, Any]]],
           metrics: tuple[str, ...]) -> dict[tuple, str]:
     """(model, dataset, metric) -> ``*`` (best mean) or ``≈`` (statistically tied with the best;
-    ``benchmarks.pairwise``), per dataset and catalogued metric."""
-    from benchmarks import pairwise
+    ``benchmarks.records.pairwise``), per dataset and catalogued metric."""
+    from benchmarks.records import pairwise
 
     out: dict[tuple, str] = {}
     for ds in dict.fromkeys(a["dataset"] for a in agg):
@@ -105,7 +105,7 @@ def method_sentences(used: set[str]) -> list[str]:
 def comparison_rows(records: list[dict[str, Any]]) -> list[list[str]]:
     """One row per (dataset, model): each metric as ``value [95% interval]`` (method by quantity:
     ``benchmarks.records.stats``), ``*`` on the best and ``≈`` on those statistically tied with it
-    (``benchmarks.pairwise``), ``!`` when degenerate runs are among them; the degenerate count,
+    (``benchmarks.records.pairwise``), ``!`` when degenerate runs are among them; the degenerate count,
     the delta to the best published figure, device. A federated run is its own row, labelled
     e.g. ``cnn · fedavg (5 clients, dirichlet 0.5)``."""
     return _comparison(records)[0]
@@ -158,7 +158,7 @@ def comparison_table(records: list[dict[str, Any]], fmt: str = "simple", caption
     text = tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
     if not caption:
         return text
-    from benchmarks.pairwise import TIE_RULE
+    from benchmarks.records.pairwise import TIE_RULE
 
     lines = ["Intervals (95%) by quantity: " + "; ".join(method_sentences(used)) + "." if used else
              "No intervals (single runs without stored scores).", f"Marks: {TIE_RULE}."]
@@ -167,8 +167,8 @@ def comparison_table(records: list[dict[str, Any]], fmt: str = "simple", caption
 
 
 def ranking_markdown(records: list[dict[str, Any]], metric: str = "accuracy") -> str:
-    """The cross-dataset rankings as Markdown tables with their verdicts (``benchmarks.ranking``)."""
-    from benchmarks.ranking import rankings, render_text
+    """The cross-dataset rankings as Markdown tables with their verdicts (``benchmarks.records.ranking``)."""
+    from benchmarks.records.ranking import rankings, render_text
 
     rks = rankings([r for r in records if is_ok(r)], metric)
     lines = ["Mean rank of each model by its mean test accuracy over seeds (1 = best; Demšar 2006), "

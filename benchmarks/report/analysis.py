@@ -154,7 +154,7 @@ class ModelRow:
     records: list[dict[str, Any]]
     summaries: dict[str, Summary]
     best: set[str] = field(default_factory=set)
-    tied: set[str] = field(default_factory=set)  # statistically tied with the best (benchmarks.pairwise)
+    tied: set[str] = field(default_factory=set)  # statistically tied with the best (benchmarks.records.pairwise)
 
     @property
     def n_ok(self) -> int:
@@ -186,7 +186,7 @@ class ModelRow:
         return NA
 
     def cell(self, column: Column) -> str:
-        from benchmarks.pairwise import BEST_MARK, TIE_MARK
+        from benchmarks.records.pairwise import BEST_MARK, TIE_MARK
 
         text = fmt_summary(self.summaries[column.field], column.kind, column.digits)
         text += BEST_MARK if column.field in self.best else TIE_MARK if column.field in self.tied else ""
@@ -214,9 +214,9 @@ class DatasetSection:
 
 def _mark_best(dataset: str, rows: list[ModelRow], columns: tuple[Column, ...] = COLUMNS) -> None:
     """Mark, per column, the best row and the rows statistically tied with it
-    (``benchmarks.pairwise``: paired tests for quality, interval overlap for costs). Parameter
+    (``benchmarks.records.pairwise``: paired tests for quality, interval overlap for costs). Parameter
     counts have no noise: every row showing the best count is best."""
-    from benchmarks import pairwise
+    from benchmarks.records import pairwise
 
     by_model = {r.model: r.records for r in rows}
     for col in columns:

@@ -141,8 +141,8 @@ def build(results_dir: Path, command: str | None = None, extra: tuple[Path, ...]
 
 
 def _ranking_figures(records: list[dict], colors: dict[str, str]) -> list[FigureRef]:
-    """A critical-difference diagram per cross-dataset ranking (``benchmarks.ranking``)."""
-    from benchmarks.ranking import rankings
+    """A critical-difference diagram per cross-dataset ranking (``benchmarks.records.ranking``)."""
+    from benchmarks.records.ranking import rankings
     from benchmarks.report import plots
 
     out = []

@@ -1,7 +1,7 @@
 """The report's text, format-neutral: tables as (headers, rows of cells) and notes.
 
 A cell is ``(text, emphasis)``; emphasis marks the best value of a column and the values
-statistically tied with it (``benchmarks.pairwise``; the text carries ``*`` / ``≈``). Markdown and
+statistically tied with it (``benchmarks.records.pairwise``; the text carries ``*`` / ``≈``). Markdown and
 HTML renderers escape and mark up these cells; neither computes anything.
 """
 
@@ -136,7 +136,7 @@ def operating_table(sec: DatasetSection) -> Table | None:
 
 def pairwise_table(sec: DatasetSection) -> Table | None:
     """Every pair of models per seed: McNemar (accuracy) and DeLong (ROC-AUC), raw and Holm p."""
-    from benchmarks.pairwise import ALPHA, pairwise
+    from benchmarks.records.pairwise import ALPHA, pairwise
 
     by_model = {row.model: row.records for row in sec.rows}
     if len(by_model) < 2:
@@ -158,8 +158,8 @@ def pairwise_table(sec: DatasetSection) -> Table | None:
 
 
 def ranking_tables(report: Report) -> list[tuple[str, str, list[str], Table]]:
-    """(title, verdict, notes, table) per cross-dataset ranking (``benchmarks.ranking``)."""
-    from benchmarks.ranking import ranking_rows, rankings
+    """(title, verdict, notes, table) per cross-dataset ranking (``benchmarks.records.ranking``)."""
+    from benchmarks.records.ranking import ranking_rows, rankings
 
     out = []
     for rk in rankings([r for r in report.records if is_ok(r)], "accuracy"):

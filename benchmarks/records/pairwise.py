@@ -1,5 +1,5 @@
 """Which models are statistically tied with the best on one dataset: paired tests on the same test
-samples, seed by seed, with Holm's correction (``benchmarks.significance``).
+samples, seed by seed, with Holm's correction (``benchmarks.records.significance``).
 
 A quality column's best model is the one with the best mean. Another model *differs* from it only
 when its paired test against the best (accuracy: exact McNemar; ROC-AUC: DeLong; other score
@@ -18,8 +18,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from benchmarks import significance
 from benchmarks.metrics import catalogue
+from benchmarks.records import significance
 
 ALPHA = 0.05
 TIE_MARK = " ≈"  # after a value statistically tied with the best

@@ -156,8 +156,8 @@ def test_every_command_module_registers():
         name, parser = next(iter(sub.choices.items()))
         assert callable(parser.get_default("func")) or name == "baseline", module  # baseline: per action
         names.append(name)
-    assert names == ["list", "run", "download", "baseline", "compare", "ab", "report", "explain", "export",
-                     "deploy", "tune", "speed"]
+    assert names == ["list", "run", "download", "baseline", "compare", "ab", "report", "rank", "explain",
+                     "export", "deploy", "tune", "speed"]
 
 
 @pytest.mark.parametrize("argv", _subcommands(), ids=" ".join)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from benchmarks.cli import main
-from benchmarks.compare import Thresholds, compare_records, min_exact_p, pooled_std
+from benchmarks.compare import Thresholds, compare_records, min_exact_p, pooled_std, render
 from benchmarks.records.results import ResultsStore, record_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +43,7 @@ def records(rng: np.random.Generator, *, seeds=(0, 1, 2), env=None, model="dnn",
             "dataset": dataset, "seed": s, "fold": None, "profile": "ci",
             "accuracy": a, "balanced_accuracy": a - 0.01, "f1_macro": a - 0.02,
             "roc_auc": float(np.clip(rng.normal(acc + 0.03, acc_sd / 2), 0, 1)),
+            "brier": (1 - a) * 0.8, "ece": 0.05 + (1 - a) * 0.1,
             "train_samples_per_s": thr * speed * jitter,
             "inference_samples_per_s": 10 * thr * speed * jitter,
             "latency_ms_p50": 0.3 / (speed * jitter),
@@ -456,3 +457,22 @@ def test_real_delayed_train_step_is_a_speed_regression(real_baseline, real_dir, 
     (thr,) = [r for r in doc["rows"] if r["metric"] == "train_samples_per_s"]
     assert thr["basis"] == "raw" and thr["verdict"] == "worse" and thr["p_value"] <= 0.05
     assert all(r["verdict"] != "worse" for r in doc["rows"] if r["kind"] == "quality")
+
+
+def test_metric_missing_from_an_older_baseline_is_new_not_a_failure():
+    """A baseline saved before brier / ece existed: the current run's values read "new", are not
+    compared, and never fail; a worse calibration (lower is better) against a baseline that has it
+    does fail."""
+    rng = np.random.default_rng(11)
+    cur = suite(rng)
+    old = [{k: v for k, v in r.items() if k not in ("brier", "ece")} for r in cur]
+    cmp = compare_records(old, cur, TH)
+    new = [r for r in cmp.rows if r.verdict == "new"]
+    assert {r.metric for r in new} == {"brier", "ece"} and len(new) == 2 * 4
+    assert cmp.exit_code("quality") == 0 and cmp.exit_code() == 0
+    assert "8 new (not in the baseline, not compared)" in render(cmp, "text")
+    worse = [{**r, "brier": r["brier"] + 0.05} for r in cur]
+    cmp = compare_records(cur, worse, TH)
+    assert {r.verdict for r in cmp.rows if r.metric == "brier"} == {"worse"}
+    assert {r.verdict for r in cmp.rows if r.metric == "ece"} == {"same"}
+    assert cmp.exit_code("quality") == 1

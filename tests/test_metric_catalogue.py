@@ -44,7 +44,9 @@ def test_every_metric_has_every_fact(metric: Metric):
     assert isinstance(metric.digits, int) and metric.digits >= 0
     assert metric.threshold >= 0
     if metric.kind == "quality":
-        assert metric.higher_is_better and metric.unit == "fraction" and metric.control_threshold is None
+        # quality is a fraction; only the calibration errors are lower-is-better
+        assert metric.higher_is_better == (metric.name not in ("brier", "ece"))
+        assert metric.unit == "fraction" and metric.control_threshold is None
     else:
         assert metric.control_threshold is not None and metric.control_threshold >= metric.threshold
 
@@ -96,7 +98,7 @@ def test_compare_reads_directions_defaults_and_lists_from_the_catalogue():
     th = Thresholds.load()
     assert th.quality_metrics == list(catalogue.compared("quality"))
     assert th.speed_metrics == list(catalogue.compared("cost"))
-    assert th.quality_metrics == ["accuracy", "balanced_accuracy", "f1_macro", "roc_auc"]
+    assert th.quality_metrics == ["accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "brier", "ece"]
     assert th.speed_metrics == ["train_samples_per_s", "inference_samples_per_s", "latency_ms_p50",
                                 "train_time_s"]
     for m in METRICS.values():

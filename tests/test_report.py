@@ -55,7 +55,8 @@ def make_record(model: str, dataset: str, seed: int, *, classes: list[str], skil
         **classification_metrics(labels, proba, classes),
         "class_names": classes, "test_labels": labels.tolist(), "test_scores": proba.round(6).tolist(),
         "train_time_s": 0.5 + 0.3 * seed + (2.0 if keras else 0.0), "epochs": epochs if keras else None,
-        "train_samples_per_s": 1000.0 + 10 * seed, "inference_samples_per_s": 5000.0,
+        "train_samples_per_s": (100.0, 1000.0, 3000.0)[seed % 3],  # Student t would go below zero
+        "inference_samples_per_s": 5000.0, "latency_ms_p50": (0.1, 2.0, 9.0)[seed % 3],
         "params": 1234 if keras else 31, "curves": curves, "device_kind": "CPU", "device_name": "Test CPU",
         "environment": env, "data": {"n_train": 100, "n_val": 20, "n_test": n_test, "source": "synthetic"},
         "started_at": "2026-01-01T00:00:00+00:00", "finished_at": "2026-01-01T00:00:05+00:00",
@@ -73,6 +74,7 @@ def synthetic_records() -> list[dict]:
         "model": "cnn", "dataset": "breastmnist", "seed": 0, "fold": None})
     three = ["ALL", "AML", "T-cell & <b>"]
     recs += [make_record("dnn", "multi|class", s, classes=three) for s in (0, 1)]
+    recs += [make_record("logreg", "multi|class", s, classes=three, keras=False, skill=1.0) for s in (0, 1)]
     recs.append({"model": "bare", "dataset": "multi|class", "seed": 7, "accuracy": 0.5})  # no optional fields
     return recs
 
@@ -192,15 +194,17 @@ def test_comparison_values_cis_and_best(synthetic):
     dnn = [r for r in records if r["model"] == "dnn" and r["dataset"] == "breastmnist"]
     mean = np.mean([r["accuracy"] for r in dnn])
     assert rows["dnn"][col["accuracy"]].startswith(f"{mean:.3f} [")
-    assert rows["dnn"][col["95% CI"]] == "t over 3 runs"
+    assert rows["dnn"][col["95% CI"]] == "seed+test bootstrap, 3 runs"
     assert rows["logreg"][col["95% CI"]] == "bootstrap over test samples"  # one seed
-    assert rows["logreg"][col["accuracy"]].endswith("]")
+    assert rows["logreg"][col["accuracy"]].endswith("] *")  # the best accuracy ...
+    assert rows["dnn"][col["accuracy"]].endswith("] ≈")  # ... and dnn is statistically tied with it
     assert rows["cnn"][col["runs"]] == "0 (1 failed)" and rows["cnn"][col["accuracy"]] == "n/a"
     # the fastest model is marked best for training time, in both formats
     html_text = (out / "report.html").read_text()
-    logreg_row = html_text.split('</span>logreg</td>', 1)[1].split("</tr>", 1)[0]
+    section = html_text.split('id="ds-breastmnist"', 1)[1]  # after the ranking at the top
+    logreg_row = section.split('</span>logreg</td>', 1)[1].split("</tr>", 1)[0]
     assert logreg_row.count('class="num best"') >= 2  # train time and parameters
-    assert re.search(r"\| logreg \| 1 \|[^\n]*\*\*0\.5\*\*", (out / "report.md").read_text())
+    assert re.search(r"\| logreg \| 1 \|[^\n]*\*\*0\.5 \\\*\*\*", (out / "report.md").read_text())
 
 
 def test_figures_are_valid_pngs(synthetic):
@@ -324,3 +328,45 @@ def test_cli_import_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          cwd=Path(__file__).resolve().parent.parent)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr
+
+
+def test_no_interval_below_zero_or_fraction_above_one(synthetic):
+    """Every ``v [lo, hi]`` of the report's tables: lo >= 0 (all shown quantities are non-negative),
+    lo <= v <= hi, and hi <= 1 in score columns."""
+    from benchmarks.metrics import catalogue
+
+    run, out = synthetic
+    units = {m.header: m.unit for m in catalogue.METRICS.values()}
+    checked = 0
+    for _, rows in _tables((out / "report.html").read_text()):
+        header = rows[0]
+        for row in rows[1:]:
+            for h, cell in zip(header, row):
+                m = re.search(r"(-?[\d,.]+) \[(-?[\d,.]+), (-?[\d,.]+)\]", cell)
+                if not m:
+                    continue
+                v, lo, hi = (float(x.replace(",", "")) for x in m.groups())
+                assert 0 <= lo <= v <= hi, (h, cell)
+                assert units.get(h) != "fraction" or hi <= 1, (h, cell)
+                checked += 1
+    assert checked > 30
+    dnn = next(rows for h, rows in _tables((out / "report.html").read_text()) if h == "breastmnist")
+    col = dnn[0].index("train samples/s")
+    assert next(r for r in dnn if r[0] == "dnn")[col].startswith("669 [")  # geometric mean, log-t
+
+
+def test_report_opens_with_ranking_and_shows_calibration(synthetic):
+    run, out = synthetic
+    md_text = (out / "report.md").read_text()
+    first = md_text.index("## Ranking across datasets")
+    assert first < md_text.index("## breastmnist")
+    assert "(figures/ranking-1--cd-diagram.png)" in md_text[first:md_text.index("## breastmnist")]
+    names = {p.name for p in _check_pngs(out)}
+    assert {"breastmnist--reliability.png", "breastmnist--precision-recall.png",
+            "ranking-1--cd-diagram.png"} <= names
+    assert "multi_class-" not in " ".join(n for n in names if n.endswith("precision-recall.png"))
+    html_text = (out / "report.html").read_text()
+    assert html_text.index('id="ranking"') < html_text.index('id="ds-breastmnist"')
+    headings = [h for h, _ in _tables(html_text)]
+    assert {"Costs", "Paired tests", "Ranking over all datasets, models on every dataset (dnn, logreg)"} \
+        <= set(headings)

@@ -30,10 +30,13 @@ class AdapterResult:
 
     ``proba``: (n_test, num_classes) class probabilities, or one sigmoid column for a binary
     task (the harness turns it into two with ``benchmarks.metrics.probabilities``).
+    ``val_proba``: the same on the validation split when it was held out of training (for the
+    validation-chosen operating threshold), else None.
     """
 
     proba: np.ndarray
     cost: dict[str, Any]
+    val_proba: np.ndarray | None = None
 
 
 class Adapter(Protocol):

@@ -405,7 +405,10 @@ class KerasAdapter:
             if single and cost.get("train_samples_per_s"):
                 cost["scaling_efficiency"] = round(cost["train_samples_per_s"] / replicas / single, 3)
             cost["single_replica_samples_per_s"] = single
-        return AdapterResult(proba, cost)
+        val_held_out = len(ds.val) > 0 and not (monitor == "none" and not is_lazy(ds.train.x))
+        val_proba = (predict_batches(predict, ds.val.x, config.batch_size, ds.val.scale)
+                     if val_held_out else None)
+        return AdapterResult(proba, cost, val_proba)
 
 
 ADAPTER = KerasAdapter()

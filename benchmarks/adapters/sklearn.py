@@ -123,7 +123,8 @@ class SklearnAdapter:
             "feature_selection": selected,
             "recipe": recipe.as_dict(),
         }
-        return AdapterResult(proba, cost)
+        val_proba = full_proba(est, ds.val.floats(), ds.num_classes) if len(ds.val) else None
+        return AdapterResult(proba, cost, val_proba)
 
 
 ADAPTER = SklearnAdapter()

@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "benchmarks.commands.compare",
     "benchmarks.commands.ab",
     "benchmarks.commands.report",
+    "benchmarks.commands.rank",
     "benchmarks.commands.explain",
     "benchmarks.commands.export",
     "benchmarks.commands.deploy",

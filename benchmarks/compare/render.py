@@ -50,7 +50,7 @@ def _threshold(r: Row) -> str:
 
 GITHUB_VERDICT = {"worse": ":x: **worse**", "missing": ":x: **missing**",
                   "better": ":white_check_mark: better", "same": "same",
-                  "not comparable": ":heavy_minus_sign: not comparable"}
+                  "not comparable": ":heavy_minus_sign: not comparable", "new": ":new: new (not compared)"}
 HEADERS = ["model", "dataset", "metric", "n", "baseline", "current", "delta", "delta %", "threshold",
            "p", "verdict", "note"]
 
@@ -75,7 +75,8 @@ def table_rows(rows: Sequence[Row], github: bool = False) -> list[list[str]]:
 def summary_line(cmp: Comparison) -> str:
     c = cmp.counts()
     return (f"{c['worse']} worse, {c['missing']} missing, {c['better']} better, {c['same']} same, "
-            f"{c['not comparable']} not comparable "
+            f"{c['not comparable']} not comparable"
+            + (f", {c['new']} new (not in the baseline, not compared) " if c["new"] else " ") +
             f"({cmp.baseline_label}: {describe_machine(cmp.baseline_machine)}; "
             f"{cmp.current_label}: {describe_machine(cmp.current_machine)})")
 

@@ -25,7 +25,9 @@ from benchmarks.core.errors import OncobenchError
 from benchmarks.records.baseline import machine_id
 from benchmarks.records.stats import group_records, mann_whitney_p, min_exact_p, pooled_std
 
-VERDICTS = ("worse", "missing", "better", "same", "not comparable")
+# "new": a metric the current run has and the baseline lacks (added after the baseline was saved,
+# e.g. brier / ece): reported, never compared, never failing.
+VERDICTS = ("worse", "missing", "better", "same", "not comparable", "new")
 FAILING = ("worse", "missing")  # verdicts that give exit code 1
 FAIL_ON = ("any", "quality", "speed")
 _EPS = 1e-12
@@ -276,10 +278,11 @@ def _different_processors(base: Sequence[dict[str, Any]], cur: Sequence[dict[str
 
 def _one_sided(model: str, dataset: str, metric: str, kind: str, basis: str, vb: list[float],
                vc: list[float], current_ran: bool) -> Row:
-    """A metric with values on one side only: ``missing`` when the current run ran and lacks it."""
+    """A metric with values on one side only: ``missing`` when the current run ran and lacks it,
+    ``new`` when only the current run has it (a metric the baseline predates: not compared)."""
     row = Row(model, dataset, metric, kind, basis, "not comparable", n_baseline=len(vb), n_current=len(vc))
     if not vb:
-        row.note = "no value in baseline"
+        row.verdict, row.note = "new", "no value in baseline (new metric?): not compared"
     elif current_ran:
         row.verdict, row.note = "missing", "no value in current"
     else:

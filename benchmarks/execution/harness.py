@@ -18,7 +18,12 @@ from benchmarks.adapters import RunContext, adapter_for
 from benchmarks.adapters.base import resolve_hparams
 from benchmarks.config import RunConfig, for_pair
 from benchmarks.core.errors import OncobenchError
-from benchmarks.metrics.classification import classification_metrics, degenerate_reason, probabilities
+from benchmarks.metrics.classification import (
+    classification_metrics,
+    degenerate_reason,
+    operating_point,
+    probabilities,
+)
 from benchmarks.records.results import FEDERATED_FIELDS, SCHEMA_VERSION, record_key
 from datasets.base import Dataset
 from datasets.multiblock import ablation_scores, is_multiblock, with_ablation_copies
@@ -108,6 +113,9 @@ def run_one(
     ablation = ablation_scores(proba, dataset.test.y, removed) if removed else None
     proba = proba[:len(dataset.test)]  # the rest: the test split with one block removed per copy
     quality = classification_metrics(dataset.test.y, proba, dataset.class_names)
+    val_proba = None if out.val_proba is None else probabilities(out.val_proba, dataset.num_classes)
+    quality.update(operating_point(dataset.test.y, proba, dataset.val.y if val_proba is not None else None,
+                                   val_proba))
     body = {
         "hparams": hp,
         "tuned": tuned,
@@ -119,6 +127,8 @@ def run_one(
         "class_names": list(dataset.class_names),
         "test_labels": dataset.test.y.tolist(),
         "test_scores": np.round(proba, 6).tolist(),
+        "val_labels": dataset.val.y.tolist() if val_proba is not None else None,
+        "val_scores": np.round(val_proba, 6).tolist() if val_proba is not None else None,
         **dict.fromkeys(FEDERATED_FIELDS),  # null unless the federated adapter fills them
         **out.cost,
         "peak_rss_mb": measure.peak_rss_mb(),

@@ -62,6 +62,20 @@ _ALL: tuple[Metric, ...] = (
     _quality("recall_macro", "test macro recall", "macro recall"),
     _quality("roc_auc", "test ROC-AUC (binary: positive = class 1; multi-class: macro one-vs-rest)",
              "ROC-AUC", compared=True),
+    Metric("brier", "test Brier score, half the mean squared distance between the predicted probability "
+           "vector and the one-hot label (binary: mean (p1 - y)^2); 0 = perfect, lower is better",
+           "fraction", "quality", False, "Brier", 3, 0.01, None, True),
+    Metric("ece", "test expected calibration error: top-label confidence in 15 equal-width bins, "
+           "sum of bin share x |accuracy - mean confidence|; 0 = calibrated, lower is better",
+           "fraction", "quality", False, "ECE (15 bins)", 3, 0.03, None, True),
+    _quality("sensitivity", "binary: test sensitivity (recall of class 1) at the default threshold "
+             "(arg-max, 0.5); null for multi-class", "sensitivity"),
+    _quality("specificity", "binary: test specificity (recall of class 0) at the default threshold; "
+             "null for multi-class", "specificity"),
+    _quality("sensitivity_val_threshold", "binary: test sensitivity at val_threshold (Youden's J on the "
+             "validation split); null without held-out validation scores", "sensitivity @ val thr."),
+    _quality("specificity_val_threshold", "binary: test specificity at val_threshold; null without "
+             "held-out validation scores", "specificity @ val thr."),
     _quality("faithfulness",
              "explanation faithfulness (run --explain / explain): area over the deletion curve of the "
              "top-attributed features minus that of random ones, true-class probability; 0 = random, "
@@ -134,7 +148,8 @@ def names(kind: str | None = None) -> tuple[str, ...]:
 
 
 def quality() -> tuple[Metric, ...]:
-    """Quality metrics (higher is better, one value per seed/fold), in catalogue order."""
+    """Quality metrics (fractions in [0, 1], one value per seed/fold; higher is better except the
+    calibration errors brier and ece), in catalogue order."""
     return tuple(m for m in METRICS.values() if m.kind == "quality")
 
 

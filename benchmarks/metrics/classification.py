@@ -73,6 +73,14 @@ def metric_from_scores(name: str, y_true: np.ndarray, proba: np.ndarray) -> floa
         recall = np.where(support > 0, tp / support, 0.0)
         precision = np.where(predicted > 0, tp / predicted, 0.0)
         f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    if name == "brier":
+        return brier(y_true, proba)
+    if name == "ece":
+        return ece(y_true, proba)
+    if name in ("sensitivity", "specificity"):
+        if k != 2:
+            raise KeyError(f"{name} is defined for binary tasks only")
+        return float(recall[1] if name == "sensitivity" else recall[0])
     if name == "accuracy":
         return float(tp.sum() / cm.sum())
     if name == "balanced_accuracy":
@@ -86,6 +94,89 @@ def metric_from_scores(name: str, y_true: np.ndarray, proba: np.ndarray) -> floa
     if name == "recall_macro":
         return float(recall.mean())
     raise KeyError(f"no metric {name!r}")
+
+
+ECE_BINS = 15  # expected calibration error: top-label confidence in 15 equal-width bins (Guo et al. 2017)
+
+
+def brier(y_true: np.ndarray, proba: np.ndarray) -> float:
+    """Brier score scaled to [0, 1]: half the mean squared distance between the probability vector
+    and the one-hot label (the usual binary Brier score, mean (p1 - y)^2, for two classes)."""
+    y_true = np.asarray(y_true).astype(int)
+    proba = np.asarray(proba, dtype=float)
+    onehot = np.eye(proba.shape[1])[y_true]
+    return float(((proba - onehot) ** 2).sum(axis=1).mean() / 2)
+
+
+def reliability_bins(y_true: np.ndarray, proba: np.ndarray, bins: int = ECE_BINS) -> list[dict[str, float]]:
+    """Top-label reliability: per non-empty equal-width confidence bin, its edges, sample count,
+    mean confidence and accuracy (the points of a reliability diagram)."""
+    y_true = np.asarray(y_true).astype(int)
+    proba = np.asarray(proba, dtype=float)
+    conf = proba.max(axis=1)
+    correct = (proba.argmax(axis=1) == y_true).astype(float)
+    idx = np.clip(np.ceil(conf * bins).astype(int) - 1, 0, bins - 1)  # (lo, hi] bins; 0 in the first
+    out = []
+    for b in range(bins):
+        sel = idx == b
+        if sel.any():
+            out.append({"lo": b / bins, "hi": (b + 1) / bins, "n": int(sel.sum()),
+                        "confidence": float(conf[sel].mean()), "accuracy": float(correct[sel].mean())})
+    return out
+
+
+def ece(y_true: np.ndarray, proba: np.ndarray, bins: int = ECE_BINS) -> float:
+    """Expected calibration error: sum over the top-label confidence bins of
+    (bin share of samples) x |accuracy - mean confidence|."""
+    n = len(np.asarray(y_true))
+    bins_ = reliability_bins(y_true, proba, bins)
+    return float(sum(b["n"] / n * abs(b["accuracy"] - b["confidence"]) for b in bins_))
+
+
+def sens_spec(y_true: np.ndarray, pred_pos: np.ndarray) -> tuple[float | None, float | None]:
+    """Binary sensitivity (recall of class 1) and specificity (recall of class 0) of the boolean
+    predictions ``pred_pos`` (True = class 1); None for a class absent from ``y_true``."""
+    y = np.asarray(y_true).astype(int)
+    pred = np.asarray(pred_pos, dtype=bool)
+    pos, neg = y == 1, y == 0
+    sens = float(pred[pos].mean()) if pos.any() else None
+    spec = float((~pred[neg]).mean()) if neg.any() else None
+    return sens, spec
+
+
+def youden_threshold(y_true: np.ndarray, pos_score: np.ndarray) -> float | None:
+    """The score threshold maximising Youden's J = sensitivity + specificity - 1 on the given
+    (validation) labels and class-1 scores; None when a class is missing. Ties: the threshold
+    closest to 0.5."""
+    y = np.asarray(y_true).astype(int)
+    if not ((y == 1).any() and (y == 0).any()):
+        return None
+    fpr, tpr, thr = skm.roc_curve(y, np.asarray(pos_score, dtype=float))
+    keep = np.isfinite(thr)
+    j = (tpr - fpr)[keep]
+    thr = np.clip(thr[keep], 0.0, 1.0)
+    best = np.flatnonzero(j >= j.max() - 1e-12)
+    return float(thr[best[np.argmin(np.abs(thr[best] - 0.5))]])
+
+
+def operating_point(y_test: np.ndarray, proba: np.ndarray, y_val: np.ndarray | None = None,
+                    val_proba: np.ndarray | None = None) -> dict[str, Any]:
+    """Binary tasks: sensitivity/specificity at the default threshold (the arg-max class, i.e. 0.5
+    on class 1, as accuracy uses) and at the threshold Youden's J picks on the validation split
+    (class-1 score >= threshold; never test); null fields otherwise."""
+    out: dict[str, Any] = dict.fromkeys(("sensitivity", "specificity", "val_threshold",
+                                         "sensitivity_val_threshold", "specificity_val_threshold"))
+    proba = np.asarray(proba, dtype=float)
+    if proba.ndim != 2 or proba.shape[1] != 2:
+        return out
+    out["sensitivity"], out["specificity"] = sens_spec(y_test, proba.argmax(axis=1) == 1)
+    if y_val is not None and val_proba is not None and len(y_val):
+        thr = youden_threshold(y_val, np.asarray(val_proba, dtype=float)[:, 1])
+        if thr is not None:
+            out["val_threshold"] = thr
+            out["sensitivity_val_threshold"], out["specificity_val_threshold"] = sens_spec(
+                y_test, proba[:, 1] >= thr)
+    return out
 
 
 def classification_metrics(y_true: np.ndarray, proba: np.ndarray, class_names: list[str]) -> dict[str, Any]:
@@ -107,6 +198,8 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray, class_names: l
         "recall_macro": float(skm.recall_score(y_true, y_pred, average="macro", **kw)),
     }
     out["roc_auc"] = roc_auc(y_true, proba)
+    out["brier"] = brier(y_true, proba)
+    out["ece"] = ece(y_true, proba)
     out["confusion_matrix"] = skm.confusion_matrix(y_true, y_pred, labels=labels).tolist()
     f1s = skm.f1_score(y_true, y_pred, average=None, labels=labels, zero_division=0)
     out["per_class_f1"] = {name: float(f) for name, f in zip(class_names, f1s)}

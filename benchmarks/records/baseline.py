@@ -32,7 +32,7 @@ BASELINE_KIND = "oncobench-baseline"
 MACHINE_ID_KEYS = ("device_kind", "cpu_model", "cpu_count", "gpus")
 MACHINE_KEYS = ("device_kind", "device_name", "cpu_model", "cpu_count", "gpus", "tensorflow", "keras",
                 "python", "platform", "control")
-SLIM_DROP = ("test_labels", "test_scores")
+SLIM_DROP = ("test_labels", "test_scores", "val_labels", "val_scores")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 

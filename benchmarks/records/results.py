@@ -54,6 +54,11 @@ _PREDICTIONS: dict[str, str] = {
     "class_names": "list of class names, index = label",
     "test_labels": "list: true test labels (for ROC curves and bootstrap CIs)",
     "test_scores": "list of lists: predicted class probabilities on the test split",
+    "val_labels": "list: true validation labels when the validation split was held out of training "
+                  "(for the validation-chosen operating threshold), else null",
+    "val_scores": "list of lists: predicted class probabilities on the validation split (same condition)",
+    "val_threshold": "binary: the class-1 score threshold maximising Youden's J on the validation split "
+                     "(never test); null without held-out validation scores or for multi-class",
 }
 _TRAINING: dict[str, str] = {
     "replicas": "replicas trained in sync (--strategy; 1 without one)",

@@ -1,6 +1,19 @@
-"""Statistics over repeated runs: mean, std, Student-t and bootstrap confidence intervals, and the
-two-sample tests behind ``compare`` (pooled std, one-sided Mann-Whitney U), and the paired
-log-ratio statistics behind ``ab`` (interleaved runs of two revisions on one machine)."""
+"""Statistics over repeated runs: confidence intervals that match the quantity, the two-sample
+tests behind ``compare`` (pooled std, one-sided Mann-Whitney U), and the paired log-ratio
+statistics behind ``ab`` (interleaved runs of two revisions on one machine).
+
+Intervals (``summarize``), 95% unless asked otherwise:
+
+- quality metrics (fractions in [0, 1]) computable from the stored test labels and scores: a
+  two-level bootstrap, seeds resampled with replacement and, within each replicate, the test
+  samples resampled with replacement (one draw shared by the runs that scored the same test set),
+  percentile interval of the mean over the drawn seeds; it stays inside [0, 1] and a deterministic
+  model still gets the width of test-set sampling (``"seed+test bootstrap"``);
+- other fractions: Student t over seeds/folds, clipped to [0, 1] (``"t, clipped"``);
+- costs (times, throughputs, memory: positive by nature): with >= 3 positive repeats the geometric
+  mean and a Student-t interval of the log values, exponentiated (``"log-t"``), so never below
+  zero; with fewer repeats (or a zero among them) the range min..max (``"range"``).
+"""
 
 from __future__ import annotations
 
@@ -22,7 +35,7 @@ class Summary:
     n: int
     ci_low: float | None
     ci_high: float | None
-    method: str  # "t" (over seeds/folds), "bootstrap" (over test samples), "none"
+    method: str  # "t", "t, clipped", "bootstrap", "seed+test bootstrap", "log-t", "range", "exact", "none"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -32,7 +45,7 @@ class Summary:
         if self.mean is None:
             return "n/a"
         s = f"{self.mean:.{digits}f}"
-        if ci and self.ci_low is not None:
+        if ci and self.ci_low is not None and self.method != "exact":
             return f"{s} [{self.ci_low:.{digits}f}, {self.ci_high:.{digits}f}]"
         if self.n > 1 and self.std is not None:
             s += f" ± {self.std:.{digits}f}"
@@ -97,26 +110,178 @@ def _metric_fn(name: str) -> Callable[[np.ndarray, np.ndarray], float] | None:
     return lambda yt, ys: metric_from_scores(name, yt, ys)
 
 
-def summarize(records: Sequence[dict[str, Any]], metric: str, confidence: float = 0.95) -> Summary:
-    """Summary of ``metric`` over records of one (model, dataset).
+QUALITY_METHOD = "seed+test bootstrap"
+COST_METHODS = {"log-t": "geometric mean, 95% Student-t interval of the log values over repeats",
+                "range": "mean, range (min..max) over fewer than 3 repeats",
+                "exact": "the same value on every repeat (shown without an interval)"}
+METHOD_TEXT = {
+    QUALITY_METHOD: "95% two-level bootstrap: seeds resampled, and within each replicate the test "
+                    "samples resampled (1000 replicates, percentile interval)",
+    "bootstrap": "95% percentile bootstrap over test samples (one run)",
+    "t": "95% Student-t interval over seeds/folds",
+    "t, clipped": "95% Student-t interval over seeds/folds, clipped to [0, 1]",
+    **COST_METHODS,
+}
+_PER_SAMPLE = ("accuracy", "brier")  # metrics that are a mean of per-sample terms: vectorised
 
-    Several runs: Student t over seeds/folds. One run with stored test scores and a
-    quality metric: bootstrap over test samples. Otherwise the value alone.
-    """
-    ok = [r for r in records if r.get("status", "ok") == "ok"]
-    vals = [r.get(metric) for r in ok]
-    vals = [float(v) for v in vals if isinstance(v, (int, float)) and math.isfinite(v)]
-    if len(vals) == 1 and len(ok) == 1:
-        r = ok[0]
-        from benchmarks.metrics.catalogue import names
 
-        if metric in names("quality") and r.get("test_labels") and r.get("test_scores"):
+def _per_sample_terms(metric: str, y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    if metric == "accuracy":
+        return (p.argmax(axis=1) == y).astype(float)
+    onehot = np.eye(p.shape[1])[y]
+    return ((p - onehot) ** 2).sum(axis=1) / 2
+
+
+def quality_bootstrap(
+    runs: Sequence[tuple[Sequence[int], Sequence[Sequence[float]]]],
+    metric: str,
+    *,
+    fns: Sequence[Callable[[np.ndarray, np.ndarray], float]] | None = None,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float] | None:
+    """Two-level percentile bootstrap of the mean of ``metric`` over ``runs`` ((test labels, test
+    scores) per seed/fold): each replicate draws the runs with replacement and, for each drawn run,
+    the test samples with replacement (runs that scored the same test set share one draw: their
+    test-set sampling is common). Resamples where the metric is undefined are skipped. Returns
+    (low, high), or None with fewer than 10 usable replicates. ``fns``: one metric function per run
+    instead of ``metric``'s (e.g. sensitivity at each run's own validation threshold)."""
+    ys = [np.asarray(y).astype(int) for y, _ in runs]
+    ps = [np.asarray(p, dtype=float) for _, p in runs]
+    if not ys or any(p.ndim != 2 or len(p) != len(y) or len(y) == 0 for y, p in zip(ys, ps)):
+        raise ValueError("stored test labels and scores do not match")
+    shared = all(y.shape == ys[0].shape and np.array_equal(y, ys[0]) for y in ys)
+    rng = np.random.default_rng(seed)
+    n_runs = len(runs)
+    draws = rng.integers(0, n_runs, (n_boot, n_runs)) if n_runs > 1 else np.zeros((n_boot, 1), int)
+    if shared:
+        n = len(ys[0])
+        idx_shared = rng.integers(0, n, (n_boot, n))
+    fn = None if metric in _PER_SAMPLE and fns is None else _metric_fn(metric)
+    per_run: list[np.ndarray] = []
+    for r in range(n_runs):
+        idx = idx_shared if shared else rng.integers(0, len(ys[r]), (n_boot, len(ys[r])))
+        if fns is not None:
+            fn = fns[r]
+        if fn is None:
+            per_run.append(_per_sample_terms(metric, ys[r], ps[r])[idx].mean(axis=1))
+            continue
+        vals = np.full(n_boot, np.nan)
+        needed = np.flatnonzero((draws == r).any(axis=1))
+        for b in needed:
             try:
-                return bootstrap_interval(r["test_labels"], r["test_scores"], _metric_fn(metric),
-                                          confidence=confidence, seed=int(r.get("seed") or 0))
-            except (ValueError, KeyError):  # KeyError: not computable from scores (faithfulness)
+                vals[b] = float(fn(ys[r][idx[b]], ps[r][idx[b]]))
+            except ValueError:
                 pass
-    return t_interval(vals, confidence)
+        per_run.append(vals)
+    table = np.stack(per_run, axis=1)  # (n_boot, n_runs)
+    reps = np.take_along_axis(table, draws, axis=1).mean(axis=1)
+    reps = reps[np.isfinite(reps)]
+    if reps.size < 10:
+        return None
+    a = (1 - confidence) / 2
+    lo, hi = np.quantile(reps, [a, 1 - a])
+    return float(lo), float(hi)
+
+
+def cost_interval(values: Sequence[float], confidence: float = 0.95) -> Summary:
+    """An interval for a non-negative cost over repeats: with >= 3 values, all positive, the
+    geometric mean and the exponentiated Student-t interval of the logs (``"log-t"``); with 2
+    values (or a zero among them) the mean and the range (``"range"``); one value alone."""
+    x = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
+    n = int(x.size)
+    if n == 0:
+        return Summary(None, None, 0, None, None, "none")
+    std = float(x.std(ddof=1)) if n > 1 else None
+    if n == 1:
+        return Summary(float(x[0]), None, 1, None, None, "none")
+    if np.ptp(x) == 0:  # a count or FLOPs: the same on every run
+        return Summary(float(x[0]), 0.0, n, float(x[0]), float(x[0]), "exact")
+    if n < 3 or (x <= 0).any():
+        return Summary(float(x.mean()), std, n, float(x.min()), float(x.max()), "range")
+    from scipy import stats
+
+    logs = np.log(x)
+    m, sd = float(logs.mean()), float(logs.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, df=n - 1)) * sd / math.sqrt(n)
+    return Summary(math.exp(m), std, n, math.exp(m - half), math.exp(m + half), "log-t")
+
+
+def clip_unit(s: Summary) -> Summary:
+    """``s`` with its interval clipped to [0, 1] (method suffixed ", clipped" when it changed)."""
+    if s.ci_low is None or s.ci_high is None:
+        return s
+    lo, hi = max(s.ci_low, 0.0), min(s.ci_high, 1.0)
+    if (lo, hi) == (s.ci_low, s.ci_high):
+        return s
+    return Summary(s.mean, s.std, s.n, lo, hi, s.method + ", clipped")
+
+
+def summarize(records: Sequence[dict[str, Any]], metric: str, confidence: float = 0.95) -> Summary:
+    """Summary of ``metric`` over records of one (model, dataset), by the kind of quantity (see the
+    module docstring): quality from stored scores by the two-level bootstrap (one run: the
+    bootstrap over its test samples); other fractions Student t clipped to [0, 1]; costs log-t or
+    the range; metrics outside the catalogue Student t."""
+    from benchmarks.metrics.catalogue import METRICS
+
+    ok = [r for r in records if r.get("status", "ok") == "ok"]
+    with_value = [r for r in ok if isinstance(r.get(metric), (int, float))
+                  and not isinstance(r.get(metric), bool) and math.isfinite(r[metric])]
+    vals = [float(r[metric]) for r in with_value]
+    entry = METRICS.get(metric)
+    if entry is None:
+        return t_interval(vals, confidence)
+    if entry.kind == "cost":
+        return cost_interval(vals, confidence)
+    if len(vals) == 1 and len(ok) == 1 and ok[0].get("test_labels") and ok[0].get("test_scores") \
+            and metric not in SIGNED:
+        r = ok[0]
+        try:
+            return bootstrap_interval(r["test_labels"], r["test_scores"], _metric_fn(metric),
+                                      confidence=confidence, seed=int(r.get("seed") or 0))
+        except (ValueError, KeyError, IndexError):  # KeyError: not computable from scores
+            pass
+    elif vals and all(r.get("test_labels") and r.get("test_scores") for r in with_value):
+        runs = [(r["test_labels"], r["test_scores"]) for r in with_value]
+        seed = int(with_value[0].get("seed") or 0)
+        fns = _at_val_threshold(metric, with_value)
+        try:
+            ci = quality_bootstrap(runs, metric, fns=fns, confidence=confidence, seed=seed)
+        except (KeyError, IndexError):  # not computable from scores (faithfulness, multi-class sens.)
+            ci = None
+        if ci is not None:
+            mean = float(np.mean(vals))
+            std = float(np.std(vals, ddof=1)) if len(vals) > 1 else None
+            lo, hi = min(max(ci[0], 0.0), mean), max(min(ci[1], 1.0), mean)
+            return Summary(mean, std, len(vals), lo, hi, QUALITY_METHOD)
+    s = t_interval(vals, confidence)
+    return clip_unit(s) if entry.unit == "fraction" and metric not in SIGNED else s
+
+
+def _at_val_threshold(metric: str, records: Sequence[dict[str, Any]]) -> list[Callable] | None:
+    """For ``sensitivity_val_threshold`` / ``specificity_val_threshold``: per record, the function
+    scoring a resample at that record's own ``val_threshold``; None for other metrics (and for
+    records without one)."""
+    if metric not in ("sensitivity_val_threshold", "specificity_val_threshold") \
+            or any(not isinstance(r.get("val_threshold"), (int, float)) for r in records):
+        return None
+    from benchmarks.metrics.classification import sens_spec
+
+    which = 0 if metric.startswith("sensitivity") else 1
+
+    def at(thr: float) -> Callable[[np.ndarray, np.ndarray], float]:
+        def fn(y: np.ndarray, p: np.ndarray) -> float:
+            v = sens_spec(y, p[:, 1] >= thr)[which]
+            if v is None:
+                raise ValueError("a class is missing from the resample")
+            return v
+        return fn
+    return [at(float(r["val_threshold"])) for r in records]
+
+
+# Catalogued as "fraction" but signed: faithfulness is a difference of two areas (0 = random).
+SIGNED = frozenset({"faithfulness"})
 
 
 def group_records(

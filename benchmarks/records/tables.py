@@ -10,10 +10,10 @@ from benchmarks.core.markup import md
 from benchmarks.metrics import catalogue as metric_catalogue
 from benchmarks.records.federated import model_label
 from benchmarks.records.results import is_ok
-from benchmarks.records.stats import aggregate
+from benchmarks.records.stats import METHOD_TEXT, Summary, aggregate
 from datasets.multiblock import blocks_label
 
-TABLE_METRICS = ("accuracy", "f1_macro", "roc_auc", "train_time_s", "train_samples_per_s",
+TABLE_METRICS = ("accuracy", "f1_macro", "roc_auc", "brier", "ece", "train_time_s", "train_samples_per_s",
                  "inference_samples_per_s", "latency_ms_p50")
 # shown when some record has them (run --explain / explain)
 OPTIONAL_METRICS = ("faithfulness", "explain_time_s")
@@ -65,10 +65,55 @@ def published_delta(mean: float | None, best: tuple[float, str] | None) -> str:
     return f"{mean - best[0]:+.3f} vs {best[0]:.3f}"
 
 
+def marks(agg: list[dict[str, Any]], groups: dict[tuple, list[dict[str, Any]]],
+          metrics: tuple[str, ...]) -> dict[tuple, str]:
+    """(model, dataset, metric) -> ``*`` (best mean) or ``≈`` (statistically tied with the best;
+    ``benchmarks.records.pairwise``), per dataset and catalogued metric."""
+    from benchmarks.records import pairwise
+
+    out: dict[tuple, str] = {}
+    for ds in dict.fromkeys(a["dataset"] for a in agg):
+        rows = [a for a in agg if a["dataset"] == ds]
+        if len(rows) < 2:
+            continue
+        by_model = {a["model"]: groups.get((a["model"], ds), []) for a in rows}
+        for m in metrics:
+            if m not in metric_catalogue.METRICS:
+                continue
+            sums = {a["model"]: a[m] for a in rows}
+            if metric_catalogue.get(m).kind == "quality":
+                best, ties = pairwise.quality_ties(str(ds), by_model, m, sums)
+            else:
+                best, ties = pairwise.cost_ties(m, sums)
+            if best is not None and ties:
+                out[(best, ds, m)] = pairwise.BEST_MARK
+                out.update({(k, ds, m): pairwise.TIE_MARK for k, tied in ties.items() if tied})
+    return out
+
+
+def interval_text(s: Summary, digits: int) -> str:
+    """``value [low, high]`` when there is an interval, else the value (``n/a`` when empty)."""
+    return s.fmt(digits, ci=True)
+
+
+def method_sentences(used: set[str]) -> list[str]:
+    """The interval methods in ``used`` (``Summary.method`` values), as sentences for a caption."""
+    out = [f"{name}: {text}" for name, text in METHOD_TEXT.items() if name in used]
+    return out + [f"{name}: {METHOD_TEXT[name.split(', ')[0]]}, clipped to [0, 1]" for name in sorted(used)
+                  if name not in METHOD_TEXT and name.split(", ")[0] in METHOD_TEXT]
+
+
 def comparison_rows(records: list[dict[str, Any]]) -> list[list[str]]:
-    """One row per (dataset, model): mean ± std over seeds/folds (marked ``!`` when degenerate
-    runs are among them), the degenerate count, the delta to the best published figure, device.
-    A federated run is its own row, labelled e.g. ``cnn · fedavg (5 clients, dirichlet 0.5)``."""
+    """One row per (dataset, model): each metric as ``value [95% interval]`` (method by quantity:
+    ``benchmarks.records.stats``), ``*`` on the best and ``≈`` on those statistically tied with it
+    (``benchmarks.records.pairwise``), ``!`` when degenerate runs are among them; the degenerate count,
+    the delta to the best published figure, device. A federated run is its own row, labelled
+    e.g. ``cnn · fedavg (5 clients, dirichlet 0.5)``."""
+    return _comparison(records)[0]
+
+
+def _comparison(records: list[dict[str, Any]]) -> tuple[list[list[str]], set[str]]:
+    """The rows of ``comparison_rows`` and the interval methods behind them."""
     rows = []
     devices: dict[tuple, str] = {}
     groups: dict[tuple, list[dict[str, Any]]] = {}
@@ -84,39 +129,68 @@ def comparison_rows(records: list[dict[str, Any]]) -> list[list[str]]:
     agg = aggregate(records, metrics, by=("model", "dataset"))
     agg.sort(key=lambda a: (str(a["dataset"]), str(a["model"])))
     published = {d: published_best(d) for d in {a["dataset"] for a in agg}}
+    marked = marks(agg, groups, metrics)
     for a in agg:
         pair = (a["model"], a["dataset"])
         runs = f"{a['runs'] - a['failed']}" + (f" ({a['failed']} failed)" if a["failed"] else "")
         n_bad = degenerate_count(groups.get(pair, []))
         mark = f" {DEGENERATE_MARK}" if n_bad else ""
-        cells = [a[m].fmt(DIGITS[m]) + (mark if m in QUALITY_MARKED else "") for m in metrics]
+        cells = [interval_text(a[m], DIGITS[m]) + marked.get((a["model"], a["dataset"], m), "")
+                 + (mark if m in QUALITY_MARKED else "") for m in metrics]
         best = published[a["dataset"]]
         deltas = [published_delta(a[m].mean, best.get(m)) for m in PUBLISHED_METRICS]
         blocks = [blocks_label(groups[pair][0])] if with_blocks else []
         rows.append([a["dataset"], a["model"], *blocks, runs] + cells
                     + [f"{n_bad}/{a['runs'] - a['failed']}" if n_bad else "0"] + deltas + [devices[pair]])
-    return rows
+    return rows, {a[m].method for a in agg for m in metrics} - {"none"}
 
 
 MARKDOWN_FORMATS = ("github", "pipe")
 
 
-def comparison_table(records: list[dict[str, Any]], fmt: str = "simple") -> str:
-    """The comparison table in a tabulate format; Markdown formats get their cells escaped."""
+def comparison_table(records: list[dict[str, Any]], fmt: str = "simple", caption: bool = False) -> str:
+    """The comparison table in a tabulate format; Markdown formats get their cells escaped. With
+    ``caption``, the lines saying how intervals and marks were obtained come first."""
     from tabulate import tabulate
 
     blocks = ["blocks (train → test)"] if any(blocks_label(r) for r in records) else []
     headers = (["dataset", "model", *blocks, "runs"] + [HEADERS[m] for m in table_metrics(records)]
                + ["degenerate"]
                + [f"Δ {HEADERS[m]} vs published best" for m in PUBLISHED_METRICS] + ["device"])
-    rows = comparison_rows(records)
+    rows, used = _comparison(records)
     if fmt in MARKDOWN_FORMATS:
         rows = [[md(c) for c in row] for row in rows]
-    return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
+    text = tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
+    if not caption:
+        return text
+    from benchmarks.records.pairwise import TIE_RULE
+
+    lines = ["Intervals (95%) by quantity: " + "; ".join(method_sentences(used)) + "." if used else
+             "No intervals (single runs without stored scores).", f"Marks: {TIE_RULE}."]
+    sep = "\n\n" if fmt in MARKDOWN_FORMATS else "\n"
+    return sep.join(lines) + sep + text
+
+
+def ranking_markdown(records: list[dict[str, Any]], metric: str = "accuracy") -> str:
+    """The cross-dataset rankings as Markdown tables with their verdicts (``benchmarks.records.ranking``)."""
+    from benchmarks.records.ranking import rankings, render_text
+
+    rks = rankings([r for r in records if is_ok(r)], metric)
+    lines = ["Mean rank of each model by its mean test accuracy over seeds (1 = best; Demšar 2006), "
+             "Friedman's test and Nemenyi's critical difference (CD) at 0.05; "
+             "`python -m benchmarks rank RUN` prints it."]
+    return "\n\n".join(lines + [md_block(render_text(rks, "github"))]) if rks else \
+        "\n\n".join(lines + ["No ranking: it needs at least 2 datasets with at least 2 models in common."])
+
+
+def md_block(text: str) -> str:
+    """Ranking text with its verdict lines as paragraphs (tables stay as they are)."""
+    return "\n".join(line if line.startswith("|") else line + "\n" for line in text.split("\n"))
 
 
 def write_summary(records: list[dict[str, Any]], meta: dict[str, Any], path: Path) -> None:
-    """summary.md: the comparison table (mean ± std over seeds) and the environment.
+    """summary.md: the cross-dataset ranking, the comparison table (values with 95% intervals,
+    best and tied marks) and the environment.
 
     Every data value is escaped (``benchmarks.core.markup.md``): file names can hold Markdown or HTML.
     """
@@ -135,13 +209,18 @@ def write_summary(records: list[dict[str, Any]], meta: dict[str, Any], path: Pat
         f"threads {m(env, 'intra_op_threads')}; git {m(env, 'git_commit')}",
         f"- started {m(meta, 'started_at')}",
         "",
-        "Values are mean ± sample std over seeds (a single run shows its value alone).",
+        "## Ranking across datasets",
+        "",
+        ranking_markdown(records),
+        "",
+        "## Per dataset",
+        "",
         f"A quality mean marked {DEGENERATE_MARK} includes degenerate runs (test predictions >= 95% "
         "one class, or balanced accuracy at chance); the degenerate column counts them. "
         "Δ vs published best: our mean minus the best figure published for the data set "
         "(published, not measured here; see the report for methods and settings).",
         "",
-        comparison_table(records, "github"),
+        comparison_table(records, "github", caption=True),
         "",
     ]
     degenerate = [r for r in records if is_ok(r) and r.get("degenerate")]

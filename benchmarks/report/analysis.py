@@ -49,8 +49,15 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = tuple(Column(name) for name in (
-    "accuracy", "f1_macro", "roc_auc", "train_time_s", "train_samples_per_s", "inference_samples_per_s",
-    "params"))
+    "accuracy", "f1_macro", "roc_auc", "brier", "ece", "train_time_s", "train_samples_per_s",
+    "inference_samples_per_s", "params"))
+# The costs table: shown when some record of the dataset has the metric.
+COST_COLUMNS: tuple[Column, ...] = tuple(Column(name) for name in (
+    "latency_ms_p50", "latency_ms_p95", "latency_ms_p99", "peak_rss_mb", "gpu_peak_memory_mb",
+    "flops_per_sample", "first_epoch_s", "explain_time_s", "federated_wall_s", "bytes_total"))
+# The operating-point table (binary datasets).
+OPERATING_COLUMNS: tuple[Column, ...] = tuple(Column(name) for name in (
+    "sensitivity", "specificity", "sensitivity_val_threshold", "specificity_val_threshold"))
 
 
 def fmt_value(value: float | None, kind: str, digits: int = 3) -> str:
@@ -67,12 +74,15 @@ def fmt_value(value: float | None, kind: str, digits: int = 3) -> str:
 def fmt_summary(s: Summary, kind: str, digits: int = 3) -> str:
     """``mean [low, high]`` (95% CI) when there is an interval, else the mean, else n/a.
 
-    Counts (parameters) show the mean alone; score intervals are clipped to [0, 1].
+    Counts (parameters) show the mean alone; score intervals are clipped to [0, 1] (the methods of
+    ``benchmarks.records.stats`` keep them there already); cost intervals are never below zero.
     """
     mean = fmt_value(s.mean, kind, digits)
-    if s.mean is None or s.ci_low is None or s.ci_high is None or kind == "count":
+    if s.mean is None or s.ci_low is None or s.ci_high is None or kind == "count" or s.method == "exact":
         return mean
     lo, hi = (max(s.ci_low, 0.0), min(s.ci_high, 1.0)) if kind == "score" else (s.ci_low, s.ci_high)
+    if s.method in ("log-t", "range"):
+        lo = max(lo, 0.0)
     return f"{mean} [{fmt_value(lo, kind, digits)}, {fmt_value(hi, kind, digits)}]"
 
 
@@ -144,6 +154,7 @@ class ModelRow:
     records: list[dict[str, Any]]
     summaries: dict[str, Summary]
     best: set[str] = field(default_factory=set)
+    tied: set[str] = field(default_factory=set)  # statistically tied with the best (records.pairwise)
 
     @property
     def n_ok(self) -> int:
@@ -166,14 +177,19 @@ class ModelRow:
     def ci_text(self) -> str:
         """How the quality intervals were obtained."""
         methods = {self.summaries[c.field].method for c in COLUMNS if c.kind == "score"} - {"none"}
-        if "t" in methods:
+        if any(m.startswith("seed+test") for m in methods):
+            return f"seed+test bootstrap, {self.n_ok} runs"
+        if any(m.startswith("t") for m in methods):
             return f"t over {self.n_ok} runs"
         if "bootstrap" in methods:
             return "bootstrap over test samples"
         return NA
 
     def cell(self, column: Column) -> str:
+        from benchmarks.records.pairwise import BEST_MARK, TIE_MARK
+
         text = fmt_summary(self.summaries[column.field], column.kind, column.digits)
+        text += BEST_MARK if column.field in self.best else TIE_MARK if column.field in self.tied else ""
         return f"{text} {DEGENERATE_MARK}" if self.n_degenerate and column.kind == "score" else text
 
 
@@ -196,18 +212,32 @@ class DatasetSection:
         return len(self.class_names) == 2
 
 
-def _mark_best(rows: list[ModelRow]) -> None:
-    """Mark, per column, every row whose displayed mean equals the best displayed mean."""
-    for col in COLUMNS:
-        means = [(r, r.summaries[col.field].mean) for r in rows]
-        means = [(r, m) for r, m in means if m is not None]
-        if len(means) < 2:
+def _mark_best(dataset: str, rows: list[ModelRow], columns: tuple[Column, ...] = COLUMNS) -> None:
+    """Mark, per column, the best row and the rows statistically tied with it
+    (``benchmarks.records.pairwise``: paired tests for quality, interval overlap for costs). Parameter
+    counts have no noise: every row showing the best count is best."""
+    from benchmarks.records import pairwise
+
+    by_model = {r.model: r.records for r in rows}
+    for col in columns:
+        sums = {r.model: r.summaries[col.field] for r in rows if r.summaries[col.field].mean is not None}
+        if len(sums) < 2:
             continue
-        best = (max if col.better == "max" else min)(m for _, m in means)
-        shown = fmt_value(best, col.kind, col.digits)
-        for r, m in means:
-            if fmt_value(m, col.kind, col.digits) == shown:
+        if col.kind == "count":
+            best_v = (max if col.better == "max" else min)(s.mean for s in sums.values())
+            for r in rows:
+                if r.model in sums and fmt_value(sums[r.model].mean, "count") == fmt_value(best_v, "count"):
+                    r.best.add(col.field)
+            continue
+        if col.metric.kind == "quality":
+            best, ties = pairwise.quality_ties(dataset, by_model, col.field, sums)
+        else:
+            best, ties = pairwise.cost_ties(col.field, sums)
+        for r in rows:
+            if r.model == best:
                 r.best.add(col.field)
+            elif ties.get(r.model):
+                r.tied.add(col.field)
 
 
 def _facts(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -247,9 +277,9 @@ def dataset_section(name: str, records: list[dict[str, Any]]) -> DatasetSection:
         by_model.setdefault((row_label(r),), []).append(r)
     rows = []
     for (model,), recs in sorted(by_model.items(), key=lambda kv: name_of(kv[0][0])):
-        sums = {c.field: safe_summary(recs, c.field) for c in COLUMNS}
+        sums = {c.field: safe_summary(recs, c.field) for c in COLUMNS + COST_COLUMNS + OPERATING_COLUMNS}
         rows.append(ModelRow(name_of(model), recs, sums))
-    _mark_best(rows)
+    _mark_best(name, rows, COLUMNS + COST_COLUMNS)
     points = {}
     for r in rows:
         t, a = r.summaries["train_time_s"].mean, r.summaries["accuracy"].mean

@@ -52,6 +52,22 @@ def _section_figures(sec: DatasetSection, colors: dict[str, str]) -> SectionFigu
             figs.overview.append(FigureRef(
                 f"{base}--roc.png",
                 "ROC curves of the positive class (class 1), each model's median-accuracy run.", png))
+        png = plots.pr_curves(sec.name, sec.median, sec.class_names, colors)
+        if png:
+            figs.overview.append(FigureRef(
+                f"{base}--precision-recall.png",
+                "Precision-recall curves of the positive class (class 1), each model's median-accuracy "
+                "run; AP = average precision; dotted: the prevalence, a no-skill classifier's precision.",
+                png))
+    png = plots.reliability_diagram(sec.name, {r.model: [x for x in r.records if analysis.is_ok(x)]
+                                               for r in sec.rows}, colors)
+    if png:
+        figs.overview.append(FigureRef(
+            f"{base}--reliability.png",
+            "Reliability diagram: per model, every run's test predictions pooled, mean confidence of the "
+            "predicted class against the accuracy in 15 equal-width confidence bins (the binning of ECE); "
+            "on the dotted diagonal a probability of 0.9 is right 90% of the time. Below: how many "
+            "predictions fall in each bin.", png))
     for row in sec.rows:
         out: list[FigureRef] = []
         notes: list[str] = []
@@ -123,7 +139,27 @@ def build(results_dir: Path, command: str | None = None, extra: tuple[Path, ...]
         figures[sec.name].overview += deployment_figures(sec, colors)
     _unique_names(figures)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    return Report(run_id, meta, command or meta.get("command"), now, records, sections, figures, colors)
+    report = Report(run_id, meta, command or meta.get("command"), now, records, sections, figures, colors)
+    report.ranking_figures = _ranking_figures(records, colors)
+    return report
+
+
+def _ranking_figures(records: list[dict], colors: dict[str, str]) -> list[FigureRef]:
+    """A critical-difference diagram per cross-dataset ranking (``benchmarks.records.ranking``)."""
+    from benchmarks.records.ranking import rankings
+    from benchmarks.report import plots
+
+    out = []
+    for i, rk in enumerate(rankings([r for r in records if analysis.is_ok(r)], "accuracy")):
+        png = plots.cd_diagram(rk.mean_ranks, rk.cd, rk.cliques(), f"Mean rank by accuracy over {rk.title}",
+                               colors)
+        if png:
+            out.append(FigureRef(
+                f"ranking-{i + 1}--cd-diagram.png",
+                f"Critical-difference diagram, {rk.title}: mean rank by test accuracy (1 = best, left); "
+                f"thick bars join models whose mean ranks differ by less than the Nemenyi critical "
+                f"difference (red, at {rk.alpha}). {rk.verdict()}", png))
+    return out
 
 
 def write_report(results_dir: Path, output_dir: Path | None = None, command: str | None = None,
@@ -141,6 +177,8 @@ def write_report(results_dir: Path, output_dir: Path | None = None, command: str
     out = Path(output_dir) if output_dir else (results_dir.parent if results_dir.is_file() else results_dir)
     fig_dir = out / FIGURES_DIR
     fig_dir.mkdir(parents=True, exist_ok=True)
+    for ref in report.ranking_figures:
+        atomic_write_bytes(fig_dir / ref.name, ref.png)
     for figs in report.figures.values():
         for ref in figs.overview + [f for refs in figs.per_model.values() for f in refs]:
             atomic_write_bytes(fig_dir / ref.name, ref.png)

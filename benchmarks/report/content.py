@@ -1,6 +1,7 @@
 """The report's text, format-neutral: tables as (headers, rows of cells) and notes.
 
-A cell is ``(text, emphasis)``; emphasis marks the best value of a column. Markdown and
+A cell is ``(text, emphasis)``; emphasis marks the best value of a column and the values
+statistically tied with it (``benchmarks.records.pairwise``; the text carries ``*`` / ``≈``). Markdown and
 HTML renderers escape and mark up these cells; neither computes anything.
 """
 
@@ -14,9 +15,12 @@ from benchmarks.records.results import is_ok
 from benchmarks.records.tables import DEGENERATE_MARK, PUBLISHED_METRICS, published_best, published_delta
 from benchmarks.report.analysis import (
     COLUMNS,
+    COST_COLUMNS,
     NA,
+    OPERATING_COLUMNS,
     DatasetSection,
     devices_seen,
+    fmt_summary,
     fmt_value,
     name_of,
     number,
@@ -35,12 +39,39 @@ DEGENERATE_NOTE = (
     "measured here; methods and settings in the published table)."
 )
 CI_NOTE = (
-    "Each value is the mean over successful runs with its 95% confidence interval in brackets: "
-    "Student t over seeds (and folds) when there are several runs; with a single run, a percentile "
-    "bootstrap over the test samples (quality metrics only; costs then show the single value). "
-    "Intervals of scores are clipped to [0, 1]; parameter counts show the mean. "
-    "Bold: best in its column (highest accuracy, F1, ROC-AUC and throughput; lowest training time "
-    "and parameter count). Throughput of scikit-learn models is training-set size / fit time."
+    "Intervals match the quantity (95%). Scores (accuracy, F1, ROC-AUC, Brier, ECE): the mean over "
+    "seeds with a two-level bootstrap interval, seeds resampled and, within each of 1000 replicates, "
+    "the test samples resampled, so test-set sampling counts and a deterministic model still has a "
+    "width; it stays inside [0, 1] (a single run: bootstrap over its test samples; without stored "
+    "scores: Student t over runs, clipped to [0, 1]). Costs (times, throughputs, memory): with 3 or "
+    "more runs the geometric mean and a Student-t interval of the log values, never below zero; "
+    "with 2 runs the range; parameter counts show the value. "
+    "* and bold: best mean in its column; ≈ and bold: statistically tied with the best: for scores a "
+    "paired test on the same test samples (exact McNemar for accuracy, DeLong for ROC-AUC, paired "
+    "bootstrap for the others) with Holm's correction does not reject on every seed (level 0.05); "
+    "for costs the intervals overlap. Brier: lower is better (0 = perfect); ECE: expected "
+    "calibration error, top-label confidence in 15 equal-width bins, lower is better. Throughput of "
+    "scikit-learn models is training-set size / fit time."
+)
+RANKING_NOTE = (
+    "Each model's rank on each dataset by its mean test accuracy over seeds (1 = best, ties share "
+    "the average rank), the mean rank, Friedman's test that all models rank alike, and Nemenyi's "
+    "critical difference (CD, level 0.05): models whose mean ranks differ by less than CD are not "
+    "significantly different (Demšar, JMLR 2006). The tests need every model on every dataset, so "
+    "there is one ranking over all datasets with the models that ran on all of them, and one per "
+    "group of datasets sharing their models. In brackets: the mean accuracy ranked."
+)
+OPERATING_NOTE = (
+    "Binary tasks, positive class = class 1. Default threshold: the arg-max class (0.5). Validation "
+    "threshold: the class-1 score maximising Youden's J (sensitivity + specificity - 1) on each run's "
+    "validation split, never the test split; n/a where the validation split trained the model (Keras "
+    "models on Golub, whose few validation samples train too) or older records hold no validation "
+    "scores. Mean [95% interval] over runs."
+)
+PAIRWISE_NOTE = (
+    "Every pair of models on the same test samples, per seed: exact McNemar test on correctness "
+    "(b: samples only the first gets right, c: only the second) and DeLong's test of ROC-AUC (binary). "
+    "p (Holm): adjusted with Holm's method over all pairs and seeds of this dataset and test."
 )
 PARETO_NOTE = "Pareto front (maximise mean accuracy, minimise mean training time): "
 
@@ -64,12 +95,79 @@ def comparison_table(sec: DatasetSection) -> Table:
     rows = []
     for row in sec.rows:
         cells = [_plain(row.model), _plain(row.runs_text())]
-        cells += [(row.cell(c), c.field in row.best) for c in COLUMNS]
+        cells += [(row.cell(c), c.field in row.best or c.field in row.tied) for c in COLUMNS]
         cells.append(_plain(row.ci_text()))
         cells += [_plain(published_delta(row.summaries[m].mean if m in row.summaries else None, best[m]))
                   for m in shown]
         rows.append(cells)
     return headers, rows
+
+
+def cost_table(sec: DatasetSection) -> Table | None:
+    """Latency percentiles, memory, FLOPs and the other costs some record of the dataset has,
+    with the cost intervals of ``benchmarks.records.stats``; None when there are none."""
+    cols = [c for c in COST_COLUMNS if any(row.summaries[c.field].mean is not None for row in sec.rows)]
+    if not cols:
+        return None
+    headers = ["model", "runs", *(c.header for c in cols)]
+    rows = [[_plain(row.model), _plain(row.runs_text())]
+            + [(row.cell(c), c.field in row.best or c.field in row.tied) for c in cols] for row in sec.rows]
+    return headers, rows
+
+
+def operating_table(sec: DatasetSection) -> Table | None:
+    """Binary datasets: sensitivity and specificity at the default threshold and at the
+    validation-chosen one, with the mean chosen threshold."""
+    if not sec.binary or not any(row.summaries[c.field].mean is not None for row in sec.rows
+                                 for c in OPERATING_COLUMNS):
+        return None
+    headers = ["model", "runs", *(c.header for c in OPERATING_COLUMNS), "validation threshold"]
+    rows = []
+    for row in sec.rows:
+        thr = [v for r in row.records if is_ok(r) and (v := number(r.get("val_threshold"))) is not None]
+        thr_text = NA if not thr else (f"{thr[0]:.3f}" if len(thr) == 1 else
+                                       f"{thr[0]:.3f} on all {len(thr)} runs" if min(thr) == max(thr) else
+                                       f"{min(thr):.3f}-{max(thr):.3f} over {len(thr)} runs")
+        rows.append([_plain(row.model), _plain(row.runs_text())]
+                    + [_plain(fmt_summary(row.summaries[c.field], "score", 3)) for c in OPERATING_COLUMNS]
+                    + [_plain(thr_text)])
+    return headers, rows
+
+
+def pairwise_table(sec: DatasetSection) -> Table | None:
+    """Every pair of models per seed: McNemar (accuracy) and DeLong (ROC-AUC), raw and Holm p."""
+    from benchmarks.records.pairwise import ALPHA, pairwise
+
+    by_model = {row.model: row.records for row in sec.rows}
+    if len(by_model) < 2:
+        return None
+    results = pairwise(sec.name, by_model, "accuracy")
+    if sec.binary:
+        results += pairwise(sec.name, by_model, "roc_auc")
+    if not results:
+        return None
+
+    def p(v: float | None) -> str:
+        return NA if v is None else ("<0.001" if v < 0.001 else f"{v:.3f}")
+    headers = ["models", "run", "test", "detail", "p", "p (Holm)", f"differ at {ALPHA}"]
+    rows = [[_plain(f"{r.model_a} vs {r.model_b}"), _plain(r.run), _plain(r.test), _plain(r.detail),
+             _plain(p(r.p_value)), _plain(p(r.p_holm)),
+             ("yes" if r.p_holm is not None and r.p_holm < ALPHA else "no", False)]
+            for r in sorted(results, key=lambda r: (r.model_a, r.model_b, r.test, r.run))]
+    return headers, rows
+
+
+def ranking_tables(report: Report) -> list[tuple[str, str, list[str], Table]]:
+    """(title, verdict, notes, table) per cross-dataset ranking (``benchmarks.records.ranking``)."""
+    from benchmarks.records.ranking import ranking_rows, rankings
+
+    out = []
+    for rk in rankings([r for r in report.records if is_ok(r)], "accuracy"):
+        headers, rows = ranking_rows(rk)
+        cells = [[(c, i == 0 and c == next(iter(rk.mean_ranks))) if i == 0 else _plain(c)
+                  for i, c in enumerate(row)] for row in rows]
+        out.append((f"Ranking over {rk.title}", rk.verdict(), list(rk.notes), (headers, cells)))
+    return out
 
 
 def _accuracy_text(p: PublishedResult) -> str:

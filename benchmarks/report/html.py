@@ -37,7 +37,7 @@ def esc(text: Any) -> str:
     return html.escape(str(text), quote=True).replace("://", "&#58;//")
 
 
-_NUMERIC = re.compile(r"^(-?[\d,.]+(e[+-]?\d+)?( \[.*\])?|n/a|-)$")
+_NUMERIC = re.compile(r"^(-?[\d,.]+(e[+-]?\d+)?( \[.*\])?( [*≈!])*|n/a|-)$")
 
 
 def _is_number(text: str) -> bool:
@@ -92,8 +92,19 @@ def render_html(report: Report) -> str:
         body.append("<nav><strong>Datasets:</strong> " + " · ".join(
             f'<a href="#{esc(_anchor(s.name))}">{esc(s.name)}</a>' for s in report.sections)
             + ' · <a href="#environment">environment</a></nav>')
+        body.insert(-1, '<nav><a href="#ranking">ranking across datasets</a></nav>')
     else:
         body.append("<p>No records in this results file: nothing to compare.</p>")
+    ranks = content.ranking_tables(report)
+    if ranks:
+        body.append('<h2 id="ranking">Ranking across datasets</h2>')
+        body.append(f'<p class="note">{esc(content.RANKING_NOTE)}</p>')
+        for (title, verdict, notes, t), ref in zip(ranks, report.ranking_figures + [None] * len(ranks)):
+            body.append(f"<h3>{esc(title)}</h3><p>{esc(verdict)}</p>")
+            body += [f'<p class="note">Note: {esc(n)}.</p>' for n in notes]
+            body.append(table(t, report.colors))
+            if ref is not None:
+                body.append(figure(ref))
     body.append(f'<p class="note">{esc(content.CI_NOTE)}</p>')
     body.append(f'<p class="note">{esc(content.DEGENERATE_NOTE)}</p>')
     for sec in report.sections:
@@ -103,6 +114,18 @@ def render_html(report: Report) -> str:
                     + "</ul>")
         body.append(table(content.comparison_table(sec), report.colors))
         body.append(f'<p class="note">{esc(content.pareto_text(sec))}</p>')
+        costs = content.cost_table(sec)
+        if costs:
+            body += ["<h3>Costs</h3>", '<p class="note">Geometric mean [95% log-t interval] over 3+ runs, '
+                     "[range] over 2.</p>", table(costs, report.colors)]
+        op = content.operating_table(sec)
+        if op:
+            body += ["<h3>Operating point</h3>", f'<p class="note">{esc(content.OPERATING_NOTE)}</p>',
+                     table(op, report.colors)]
+        pairs = content.pairwise_table(sec)
+        if pairs:
+            body += ["<h3>Paired tests</h3>", f'<p class="note">{esc(content.PAIRWISE_NOTE)}</p>',
+                     f"<details><summary>{len(pairs[1])} tests</summary>", table(pairs), "</details>"]
         pub = content.published_table(sec)
         if pub:
             body.append('<div class="published">')

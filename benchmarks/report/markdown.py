@@ -32,7 +32,17 @@ def render_markdown(report: Report, folder: str = "figures") -> str:
              f"- command: {md(report.command or 'n/a')}",
              f"- written {md(report.generated_at)}; {len(report.records)} records, "
              f"{len(report.failed)} failed; datasets: {md(datasets)}",
-             "", f"*{md(content.CI_NOTE)}*", "", f"*{md(content.DEGENERATE_NOTE)}*", ""]
+             ""]
+    ranks = content.ranking_tables(report)
+    if ranks:
+        lines += ["## Ranking across datasets", "", f"*{md(content.RANKING_NOTE)}*", ""]
+        for (title, verdict, notes, t), ref in zip(ranks, report.ranking_figures + [None] * len(ranks)):
+            lines += [f"### {md(title)}", "", md(verdict), ""] + [f"*Note: {md(n)}.*" for n in notes]
+            lines += [""] if notes else []
+            lines += table(t)
+            if ref is not None:
+                lines += _figure(ref, folder)
+    lines += [f"*{md(content.CI_NOTE)}*", "", f"*{md(content.DEGENERATE_NOTE)}*", ""]
     if not report.records:
         lines += ["No records in this results file: nothing to compare.", ""]
     for sec in report.sections:
@@ -41,6 +51,16 @@ def render_markdown(report: Report, folder: str = "figures") -> str:
         lines += [f"- {md(f)}" for f in content.dataset_facts(sec)] + [""]
         lines += table(content.comparison_table(sec))
         lines += [md(content.pareto_text(sec)), ""]
+        costs = content.cost_table(sec)
+        if costs:
+            lines += ["### Costs", "", "*Geometric mean [95% log-t interval] over 3+ runs, [range] over 2.*",
+                      ""] + table(costs)
+        op = content.operating_table(sec)
+        if op:
+            lines += ["### Operating point", "", f"*{md(content.OPERATING_NOTE)}*", ""] + table(op)
+        pairs = content.pairwise_table(sec)
+        if pairs:
+            lines += ["### Paired tests", "", f"*{md(content.PAIRWISE_NOTE)}*", ""] + table(pairs)
         pub = content.published_table(sec)
         if pub:
             lines += [f"### {md(content.published_heading())}", ""]

@@ -37,6 +37,7 @@ class Report:
     sections: list[DatasetSection]
     figures: dict[str, SectionFigures]
     colors: dict[str, str]
+    ranking_figures: list[FigureRef] = field(default_factory=list)  # CD diagrams, one per ranking
 
     @property
     def env(self) -> dict[str, Any]:

@@ -283,3 +283,131 @@ def federated_curves(dataset: str, records: list[dict[str, Any]], colors: dict[s
     by_round.legend(fontsize=8, loc="best")
     fig.suptitle(f"{short(dataset, 40)}: federated training (mean over runs)")
     return _png(fig)
+
+
+def cd_diagram(mean_ranks: dict[str, float], cd: float | None, cliques: list[list[str]], title: str,
+               colors: dict[str, str]) -> bytes | None:
+    """Critical-difference diagram (Demšar 2006): models on a rank axis (1 = best, on the left),
+    a bar of length CD, and a thick line joining models whose mean ranks differ by less than CD."""
+    if len(mean_ranks) < 2:
+        return None
+    names = list(mean_ranks)  # best first
+    k = len(names)
+    lo, hi = 1, max(k, math.ceil(max(mean_ranks.values())))
+    half = math.ceil(k / 2)
+    fig = _figure(9, 1.9 + 0.32 * half + 0.18 * len(cliques))
+    ax = fig.add_subplot()
+    ax.set_xlim(lo - 0.6, hi + 0.6)
+    rows = half + 1
+    ax.set_ylim(-(rows + 0.6 + 0.3 * len(cliques)), 1.6)
+    ax.axis("off")
+    ax.hlines(0, lo, hi, color="black", lw=1.2)
+    for t in range(lo, hi + 1):
+        ax.vlines(t, 0, 0.15, color="black", lw=1)
+        ax.text(t, 0.3, str(t), ha="center", va="bottom", fontsize=10)
+    for i, m in enumerate(names):
+        r = mean_ranks[m]
+        left = i < half
+        y = -(i + 1) if left else -(k - i)
+        x_text = lo - 0.5 if left else hi + 0.5
+        color = colors.get(m, "#444444")
+        ax.plot([r, r, x_text], [0, y, y], color=color, lw=1.6)
+        ax.text(x_text + (-0.05 if left else 0.05), y, f"{short(m, 24)} ({r:.2f})",
+                ha="right" if left else "left", va="center", fontsize=10, color=color)
+    for j, clique in enumerate(cliques):
+        y = -0.35 - 0.25 * j
+        ax.hlines(y, mean_ranks[clique[0]] - 0.03, mean_ranks[clique[-1]] + 0.03, color="black", lw=4)
+    if cd is not None:
+        ax.hlines(1.15, lo, lo + cd, color="#b22222", lw=2)
+        ax.vlines([lo, lo + cd], 1.05, 1.25, color="#b22222", lw=1.5)
+        ax.text(lo + cd / 2, 1.3, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=10, color="#b22222")
+    ax.set_title(text(title), fontsize=11, loc="left")
+    return _png(fig)
+
+
+def reliability_diagram(dataset: str, runs: dict[str, list[dict[str, Any]]], colors: dict[str, str],
+                        bins: int = 15) -> bytes | None:
+    """Top-label reliability per model (every successful run's test scores pooled): mean
+    confidence against accuracy in ``bins`` equal-width confidence bins, with the diagonal of
+    perfect calibration, and a histogram of the confidences below."""
+    import numpy as np
+
+    from benchmarks.metrics.classification import ece, reliability_bins
+
+    pooled = {}
+    for model, recs in sorted(runs.items()):
+        ys, ps = [], []
+        for r in recs:
+            try:
+                y = np.asarray(r.get("test_labels"), dtype=int)
+                p = np.asarray(r.get("test_scores"), dtype=float)
+            except (TypeError, ValueError):
+                continue
+            if y.ndim == 1 and p.ndim == 2 and len(p) == len(y) and len(y):
+                ys.append(y)
+                ps.append(p)
+        if ys and len({p.shape[1] for p in ps}) == 1:
+            pooled[model] = (np.concatenate(ys), np.concatenate(ps))
+    if not pooled:
+        return None
+    fig = _figure(7, 7.5)
+    top, bottom = fig.subplots(2, 1, height_ratios=[3, 1], sharex=True)
+    top.plot([0, 1], [0, 1], ls=":", color="#888888", label="perfectly calibrated")
+    for model, (y, p) in pooled.items():
+        pts = reliability_bins(y, p, bins)
+        color = colors.get(model, "#444444")
+        top.plot([b["confidence"] for b in pts], [b["accuracy"] for b in pts], marker="o", ms=4, lw=1.6,
+                 color=color, label=f"{short(model, 28)} (ECE {ece(y, p, bins):.3f})")
+        bottom.hist(p.max(axis=1), bins=np.linspace(0, 1, bins + 1), histtype="step", color=color, lw=1.4)
+    top.set_ylabel("accuracy in bin (fraction)")
+    top.set_xlim(0, 1)
+    top.set_ylim(0, 1.01)
+    top.grid(True, alpha=0.3)
+    top.legend(fontsize=8, loc="upper left")
+    top.set_title(f"{short(dataset, 40)}: reliability (top-label confidence, {bins} equal-width bins,\n"
+                  "all runs' test predictions pooled per model)")
+    bottom.set_xlabel("predicted probability of the predicted class (confidence)")
+    bottom.set_ylabel("test predictions")
+    bottom.grid(True, alpha=0.3)
+    return _png(fig)
+
+
+def pr_curves(dataset: str, runs: dict[str, dict[str, Any]], class_names: list[str],
+              colors: dict[str, str]) -> bytes | None:
+    """Binary tasks: precision-recall curve of the positive class (class 1) per model's given run,
+    with its average precision and the prevalence (a no-skill classifier's precision)."""
+    import numpy as np
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    curves = []
+    prevalence = None
+    for model, r in sorted(runs.items()):
+        try:
+            y = np.asarray(r.get("test_labels"), dtype=int)
+            s = np.asarray(r.get("test_scores"), dtype=float)
+            if y.ndim != 1 or s.ndim != 2 or s.shape != (y.size, 2) or len(set(y.tolist())) != 2:
+                continue
+            prec, rec, _ = precision_recall_curve(y, s[:, 1], pos_label=1)
+            ap = float(average_precision_score(y, s[:, 1]))
+        except (TypeError, ValueError):
+            continue
+        prevalence = float(y.mean())
+        curves.append((model, rec, prec, ap, r))
+    if not curves:
+        return None
+    fig = _figure(6.5, 6)
+    ax = fig.add_subplot()
+    ax.hlines(prevalence, 0, 1, ls=":", color="#888888", label=f"no skill (prevalence {prevalence:.3f})")
+    for model, rec, prec, ap, r in curves:
+        ax.step(rec, prec, where="post", color=colors.get(model, "#444444"), lw=2,
+                label=f"{short(model, 30)} (AP {ap:.3f}, {run_label(r)})")
+    positive = short(class_names[1], 30) if len(class_names) == 2 else "class 1"
+    ax.set_xlabel("recall (fraction)")
+    ax.set_ylabel("precision (fraction)")
+    ax.set_title(f"{short(dataset, 40)}: precision-recall, positive class '{positive}'\n"
+                 "(median-accuracy run per model)")
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, 1.01)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left")
+    return _png(fig)

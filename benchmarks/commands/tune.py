@@ -56,19 +56,19 @@ def run(args: argparse.Namespace) -> int:
                 print(f"skipped: {spec.name} does not accept {ds.modality} data ({name})", file=sys.stderr)
                 continue
             r = tune.tune_pair(spec, ds, config, trials=args.trials, budget_s=args.budget_s,
-                               metric=args.metric, seed=args.seed, folds=args.inner_folds,
+                               metric=args.objective, seed=args.seed, folds=args.inner_folds,
                                work_dir=out / "work")
             done = sum(1 for t in r.trials if t["state"] == "complete")
             pruned = sum(1 for t in r.trials if t["state"] == "pruned")
             default = "n/a" if r.default_value is None else f"{r.default_value:.4f}"
             print(f"{spec.name} on {name}: {len(r.trials)} trials ({done} complete, {pruned} pruned) in "
-                  f"{r.elapsed_s:.0f}s; validation {args.metric} default {default} -> best "
+                  f"{r.elapsed_s:.0f}s; validation {args.objective} default {default} -> best "
                   f"{r.best_value:.4f}")
             results.append(r)
     if not results:
         raise OncobenchError("nothing tuned: no model accepts the dataset's data")
     meta = {"command": "python -m benchmarks " + " ".join(shlex.quote(a) for a in args.argv),
-            "metric": args.metric, "direction": tune.OBJECTIVES[args.metric], "trials": args.trials,
+            "metric": args.objective, "direction": tune.OBJECTIVES[args.objective], "trials": args.trials,
             "budget_s": args.budget_s, "seed": args.seed, "folds": args.inner_folds,
             "profile": config.profile,
             "epochs": config.epochs, "sampler": "TPE", "pruner": "median (Keras per-epoch val_loss; "
@@ -92,9 +92,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_plugins(p)
     p.add_argument("--trials", type=int, help="trials per (model, dataset)")
     p.add_argument("--budget-s", type=float, help="wall-time budget per (model, dataset), seconds")
-    p.add_argument("--metric", default="log_loss", choices=("log_loss", "roc_auc", "accuracy",
+    p.add_argument("--objective", default="log_loss", choices=("log_loss", "roc_auc", "accuracy",
                                                             "balanced_accuracy"),
                    help="validation objective (default log_loss: informative on small folds)")
+    p.add_argument("--metric", dest="objective", action=Deprecated, new="--objective",
+                   choices=("log_loss", "roc_auc", "accuracy", "balanced_accuracy"))
     p.add_argument("--inner-folds", type=int, default=3,
                    help="inner cross-validation folds for small data sets (default 3)")
     p.add_argument("--folds", dest="inner_folds", action=Deprecated, new="--inner-folds", type=int)

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
-from benchmarks.config import RunConfig, get_profile, validate
+from benchmarks.config import RunConfig, check_tuned, get_profile, validate
 from benchmarks.errors import OncobenchError
 from benchmarks.federated.settings import CENTRAL, FederatedConfig, validate_federated
 from benchmarks.plugins import is_file_reference
@@ -47,7 +47,6 @@ FEDERATED_KEYS = tuple(f.name for f in fields(FederatedConfig))
 EXECUTION_DEFAULTS: dict[str, Any] = {"isolate": False, "workers": 1, "run_timeout": None,
                                       "retry_failed": False, "executor": "local", "ray_address": None}
 EXECUTORS = ("local", "ray")
-TUNED_KEYS = ("hparams", "recipe", "learning_rate", "source")
 
 
 @dataclass(frozen=True)
@@ -116,9 +115,9 @@ def _typed(where: str, table: Mapping[str, Any], cls: type, valid: tuple[str, ..
 def _names(where: str, value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",") if v.strip()]
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
         raise OncobenchError(f"{where}: expected a list of names, e.g. [\"dnn\", \"logreg\"]")
-    return tuple(value)
+    return tuple(dict.fromkeys(v.strip() for v in value))  # a name listed twice runs once
 
 
 def _optional_int(where: str, value: Any) -> int | None:
@@ -182,20 +181,7 @@ def _federated(where: str, value: Any) -> tuple[FederatedConfig | None, ...]:
 
 def _tuned(where: str, value: Any) -> dict[str, dict[str, Any]]:
     """``[tuned."MODEL|DATASET"]``: what ``run --tuned`` loaded, kept in the suite."""
-    if not isinstance(value, Mapping):
-        raise OncobenchError(f"{where}: expected one table per \"MODEL|DATASET\" pair")
-    out = {}
-    for key, entry in value.items():
-        if "|" not in key or not isinstance(entry, Mapping):
-            raise OncobenchError(f"{where}.{key!r}: expected a table keyed \"MODEL|DATASET\"")
-        _known(f"{where}.{key!r}", entry, TUNED_KEYS)
-        for sub in ("hparams", "recipe"):
-            if not isinstance(entry.get(sub) or {}, Mapping):
-                raise OncobenchError(f"{where}.{key!r}.{sub}: expected a table")
-        hp = {k: tuple(v) if isinstance(v, list) else v for k, v in (entry.get("hparams") or {}).items()}
-        out[key] = {"hparams": hp, "recipe": dict(entry.get("recipe") or {}),
-                    "learning_rate": entry.get("learning_rate"), "source": entry.get("source")}
-    return out
+    return check_tuned(where, value)
 
 
 def check_options(options: LoadOptions) -> LoadOptions:
@@ -205,6 +191,15 @@ def check_options(options: LoadOptions) -> LoadOptions:
     for flag, value in (("--top-k-genes", options.top_k_genes), ("--image-size", options.image_size)):
         if value is not None and value < 1:
             raise OncobenchError(f"{flag} {value}: must be at least 1 (or leave it out)")
+    for name in ("val_fraction", "test_fraction"):
+        value = getattr(options, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+            raise OncobenchError(f"{name} {value!r}: must be a fraction between 0 and 1 (exclusive), "
+                                 f"e.g. {getattr(LoadOptions, name)}")
+    if options.val_fraction + options.test_fraction > 0.8:
+        raise OncobenchError(f"val_fraction {options.val_fraction} + test_fraction {options.test_fraction} "
+                             "leave under 20% of the samples to train on; keep their sum at most 0.8, "
+                             "e.g. 0.15 + 0.2")
     gb = options.cache_memory_gb
     if gb is not None and not (0 <= gb < float("inf")):
         raise OncobenchError(f"--cache-memory-gb {gb}: must be a finite number of GB, 0 or more")

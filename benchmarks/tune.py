@@ -268,9 +268,7 @@ def load_tuned(path: Path) -> dict[str, dict[str, Any]]:
             or not isinstance(doc.get("pairs"), dict):
         raise OncobenchError(f"--tuned {path}: not a tuned.json written by `tune` "
                              f"(format {TUNED_FORMAT})")
-    out = {}
-    for key, entry in doc["pairs"].items():
-        hp = {k: tuple(v) if isinstance(v, list) else v for k, v in (entry.get("hparams") or {}).items()}
-        out[key] = {"hparams": hp, "recipe": dict(entry.get("recipe") or {}),
-                    "learning_rate": entry.get("learning_rate"), "source": str(path)}
-    return out
+    from benchmarks.config import check_tuned
+
+    pairs = check_tuned(f"--tuned {path}", doc["pairs"])
+    return {key: {**entry, "source": str(path)} for key, entry in pairs.items()}

@@ -118,6 +118,8 @@ class ModelSpec:
     fine_tune: Callable[[Any], None] | None = None
     kinds: dict[str, list[Any]] = field(default_factory=dict)  # hp -> accepted value kinds
     ranges: dict[str, Range] = field(default_factory=dict)  # hp -> declared valid range
+    # hp -> a check beyond type and range (a handle that must exist, say): raises OncobenchError
+    checks: dict[str, Callable[[Any], None]] = field(default_factory=dict)
     origin: str = BUILTIN  # where it was registered from: oncobench, a plugin, an entry point
     recipe: Recipe = field(default_factory=Recipe)  # how the Keras adapter trains it
     search_space: SearchSpace = field(default_factory=dict)  # what ``tune`` may vary
@@ -147,6 +149,8 @@ class ModelSpec:
         if rng is not None and isinstance(value, (int, float)) and not isinstance(value, bool) \
                 and value not in rng:
             raise OncobenchError(f"{flag}: out of range; valid: {rng.describe(key)}")
+        if key in self.checks:
+            self.checks[key](value)
         if isinstance(value, list):
             value = tuple(value)
         return value
@@ -219,13 +223,16 @@ def register_model(
     recipe: Recipe | None = None,
     search_space: SearchSpace | None = None,
     profile_hparams: dict[str, dict[str, Any]] | None = None,
+    checks: dict[str, Callable[[Any], None]] | None = None,
 ):
     """Decorator: register ``build(input_shape, num_classes, *, **hparams)`` under ``name``.
 
     ``ranges``: hyper-parameter -> ``Range`` of valid values, checked on every override.
     ``recipe``: how it trains (``models.recipe.Recipe``); ``search_space``: what ``tune``
     varies, builder hyper-parameters or ``models.recipe.TRAINING_KEYS``; ``profile_hparams``:
-    profile -> hyper-parameters that replace the defaults under it (``--hp`` still wins).
+    profile -> hyper-parameters that replace the defaults under it (``--hp`` still wins);
+    ``checks``: hyper-parameter -> a function that raises ``OncobenchError`` for a bad value (run
+    on every override before anything trains, after the type and range checks).
     """
     bad = set(modalities) - set(MODALITIES)
     if bad:
@@ -238,9 +245,9 @@ def register_model(
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} registered twice (first by {_REGISTRY[name].origin})")
         defaults, takes_seed = signature_defaults(name, fn)
-        unknown = sorted(set(ranges or {}) - set(defaults))
+        unknown = sorted((set(ranges or {}) | set(checks or {})) - set(defaults))
         if unknown:
-            raise ValueError(f"model {name!r}: ranges for unknown hyper-parameters {unknown}")
+            raise ValueError(f"model {name!r}: ranges/checks for unknown hyper-parameters {unknown}")
         unknown = sorted(set(search_space or {}) - set(defaults) - set(TRAINING_KEYS))
         if unknown:
             raise ValueError(f"model {name!r}: search space names unknown parameters {unknown}")
@@ -266,6 +273,7 @@ def register_model(
             fine_tune=fine_tune,
             kinds=signature_kinds(fn, defaults),
             ranges=dict(ranges or {}),
+            checks=dict(checks or {}),
             recipe=recipe or Recipe(),
             search_space=dict(search_space or {}),
             profile_hparams={k: dict(v) for k, v in (profile_hparams or {}).items()},

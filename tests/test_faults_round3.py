@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -41,8 +40,9 @@ def no_training(monkeypatch):
 # --- cause 1: two runs writing one folder ----------------------------------------------------------
 
 def _run_proc(out: Path, seeds: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "benchmarks", *QUICK, "--seeds", seeds, "--output", str(out)],
-                            cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    argv = [sys.executable, "-m", "benchmarks", *QUICK, "--seeds", seeds, "--output", str(out)]
+    return subprocess.Popen(argv, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
 
 
 def test_two_concurrent_runs_on_one_folder_lose_no_record(tmp_path):
@@ -85,3 +85,121 @@ def test_the_folder_lock_refuses_a_second_holder_and_frees_on_exit(tmp_path, cap
     with folder_lock.locked(out):  # the kernel dropped the dead holder's lock
         assert folder_lock.holds(out)
     assert not folder_lock.holds(out)
+
+
+# --- cause 3: every value checked wherever it comes from -----------------------------------------
+# (a few cases below were already refused before issue 27 and stay as regression cases: a suite's
+# [hparams]/[recipes] keys, a non-numeric or negative [training] learning rate, hparams = 3)
+
+def _tuned_file(tmp_path: Path, entry: dict, key: str = "logreg|wisconsin") -> Path:
+    path = tmp_path / "tuned.json"
+    path.write_text(json.dumps({"format": 1, "meta": {}, "pairs": {key: entry}}))
+    return path
+
+
+TUNED = [
+    ({"hparams": {}, "recipe": {}, "learning_rate": -1}, "dnn|wisconsin", "learning_rate"),
+    ({"hparams": {}, "recipe": {}, "learning_rate": "fast"}, "dnn|wisconsin", "learning_rate"),
+    ({"hparams": {"dropout": 7}, "recipe": {}, "learning_rate": None}, "dnn|wisconsin", "dropout"),
+    ({"hparams": {"nonsense": 1}, "recipe": {}, "learning_rate": None}, "dnn|wisconsin", "nonsense"),
+    ({"hparams": {}, "recipe": {"label_smoothing": 3}, "learning_rate": None}, "dnn|wisconsin",
+     "label_smoothing"),
+    (7, "dnn|wisconsin", "expected a table"),
+    ({"hparams": [1, 2]}, "dnn|wisconsin", "hparams"),
+    ({"recipe": "fast"}, "dnn|wisconsin", "recipe"),
+    ({"hparams": {"C": 1.0}}, "nosuchmodel|wisconsin", "nosuchmodel"),
+    ({"hparams": {"C": 1.0}}, "logreg", "MODEL|DATASET"),
+]
+
+
+@pytest.mark.parametrize("entry,key,needle", TUNED, ids=[str(i) for i in range(len(TUNED))])
+def test_tuned_file_values_are_checked_before_training(entry, key, needle, tmp_path, capsys, no_training):
+    path = _tuned_file(tmp_path, entry, key)
+    rc = main(["run", "--model", "dnn", "--dataset", "wisconsin", "--tuned", str(path),
+               "--output", str(tmp_path / "run")])
+    assert rc == 2
+    one_line_error(capsys, needle)
+    assert not (tmp_path / "run").exists()
+
+
+SUITES = [
+    ('[tuned."dnn|wisconsin"]\nlearning_rate = -1\n', "learning_rate"),
+    ('[tuned."dnn|wisconsin".hparams]\ndropout = 7.0\n', "dropout"),
+    ('[tuned."dnn|wisconsin"]\nhparams = 3\n', "hparams"),
+    ('[hparams.dnn]\nnonsense = 1\n', "nonsense"),
+    ('[recipes.dnn]\nschedule = "sometimes"\n', "sometimes"),
+    ('[training]\nlearning_rate = "fast"\n', "learning_rate"),
+    ('[training]\nlearning_rate = -0.5\n', "--lr"),
+    ('[training]\nscaling = true\n', "--scaling"),
+    ('[[federated]]\nstrategy = "fedadam"\nserver_lr = -1.0\n', "--server-lr"),
+    ('[[federated]]\nstrategy = "fedprox"\nproximal_mu = nan\n', "--proximal-mu"),
+    ('seeds = [4294967296]\n', "2^32"),
+    ('[data]\nval_fraction = 0.7\ntest_fraction = 0.6\n', "fraction"),
+    ('[data]\nval_fraction = -0.5\n', "val_fraction"),
+    ('[data]\ntest_fraction = 0.0\n', "test_fraction"),
+]
+
+
+@pytest.mark.parametrize("text,needle", SUITES, ids=[str(i) for i in range(len(SUITES))])
+def test_suite_file_values_are_checked_before_training(text, needle, tmp_path, capsys, no_training):
+    path = tmp_path / "suite.toml"
+    path.write_text('models = ["dnn"]\ndatasets = ["wisconsin"]\n' + text)
+    assert main(["run", "--config", str(path), "--output", str(tmp_path / "run")]) == 2
+    one_line_error(capsys, needle)
+
+
+FLAGS = [
+    (["--federated", "fedadam", "--server-lr", "-1"], "--server-lr"),
+    (["--federated", "fedadam", "--server-lr", "inf"], "--server-lr"),
+    (["--federated", "fedprox", "--proximal-mu", "nan"], "--proximal-mu"),
+    (["--federated", "fedprox", "--proximal-mu", "-1"], "--proximal-mu"),
+    (["--scaling"], "--scaling"),
+    (["--seeds", "4294967296"], "2^32"),
+    (["--model", "", "--dataset", "wisconsin"], "--model"),
+    (["--model", ",", "--dataset", "wisconsin"], "--model"),
+    (["--model", "logreg", "--dataset", ""], "--dataset"),
+    (["--model", "mobilenet_v2_hub", "--dataset", "breastmnist", "--hub-handle", "/no/such/model"],
+     "/no/such/model"),
+]
+
+
+@pytest.mark.parametrize("extra,needle", FLAGS, ids=[" ".join(a) for a, _ in FLAGS])
+def test_flag_values_are_checked_before_training(extra, needle, tmp_path, capsys, no_training):
+    argv = ["run", "--dataset", "wisconsin", "--model", "dnn", *extra] if "--model" not in extra \
+        else ["run", *extra]
+    assert main([*argv, "--profile", "quick", "--output", str(tmp_path / "run")]) == 2
+    one_line_error(capsys, needle)
+
+
+@pytest.mark.parametrize("budget", ["nan", "inf", "-1"])
+def test_tune_budget_must_be_finite_and_positive(budget, tmp_path, capsys):
+    pytest.importorskip("optuna")
+    assert main(["tune", "--model", "logreg", "--dataset", "wisconsin", "--budget-s", budget,
+                 "--output", str(tmp_path / "t")]) == 2
+    one_line_error(capsys, "--budget-s")
+
+
+@pytest.mark.parametrize("command", [["tune", "--model", "logreg", "--dataset", "wisconsin", "--trials", "1"],
+                                     ["speed", "--model", "dnn", "--dataset", "wisconsin"]])
+def test_tune_and_speed_refuse_a_negative_seed(command, capsys):
+    if command[0] == "tune":
+        pytest.importorskip("optuna")
+    assert main([*command, "--seed", "-1"]) == 2
+    one_line_error(capsys, "--seed -1")
+
+
+def test_python_api_values_go_through_the_same_checks(tmp_path, no_training):
+    from benchmarks import api
+    from benchmarks.errors import OncobenchError
+
+    with pytest.raises(OncobenchError, match="dropout"):
+        api.run("dnn", "wisconsin", hparams={"dnn": {"dropout": 7}}, output=tmp_path / "a")
+    with pytest.raises(OncobenchError, match="--lr"):
+        api.run("dnn", "wisconsin", learning_rate=-1, output=tmp_path / "b")
+    assert not (tmp_path / "a").exists()
+
+
+def test_a_model_listed_twice_runs_once():
+    from benchmarks import api
+
+    assert api.suite(["logreg", "logreg", " logreg"], "wisconsin").models == ("logreg",)

@@ -12,10 +12,17 @@ Adder = argparse._ActionsContainer
 DATA_DIR_HELP = "download cache (default: $ONCOBENCH_DATA or ~/.cache/oncobench/data)"
 
 
-def names(text: str | None) -> list[str] | None:
-    """A comma-separated ``--model``/``--dataset`` value as a list ("a, b," -> ["a", "b"]); None
-    when not given."""
-    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+def names(text: str | None, flag: str = "--model/--dataset") -> list[str] | None:
+    """A comma-separated ``--model``/``--dataset`` value as a list ("a, b," -> ["a", "b"]), each
+    name once; None when not given. A value that names nothing ('' or ',') is a one-line error
+    (it used to mean "everything")."""
+    if text is None:
+        return None
+    out = list(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    if not out:
+        raise OncobenchError(f"{flag} {text!r}: names nothing; give a name, e.g. --model logreg "
+                             "(see: list), or leave the flag out")
+    return out
 
 
 def add_data_dir(parser: Adder, help: str = DATA_DIR_HELP) -> None:

@@ -112,7 +112,8 @@ def suite_from_args(args: argparse.Namespace) -> Suite:
         "deterministic": True if args.deterministic else None,
         "jit_compile": True if args.jit_compile else None,
     }
-    s = api.suite(names(args.model), names(args.dataset), seeds, args.profile, config=args.config,
+    s = api.suite(names(args.model, "--model"), names(args.dataset, "--dataset"), seeds, args.profile,
+                  config=args.config,
                   plugins=args.plugin or (), hparams=hp, tensorboard=args.tensorboard,
                   explain=True if args.explain else None,
                   **{k: v for k, v in training.items() if v is not None}, **data_options_given(args))

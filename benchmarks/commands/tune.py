@@ -20,8 +20,12 @@ def run(args: argparse.Namespace) -> int:
         raise OncobenchError("say how long to tune: --trials N and/or --budget-s SECONDS (per model)")
     if args.trials is not None and args.trials < 1:
         raise OncobenchError(f"--trials {args.trials}: must be at least 1")
-    if args.budget_s is not None and args.budget_s <= 0:
-        raise OncobenchError(f"--budget-s {args.budget_s}: must be positive")
+    if args.budget_s is not None and not (0 < args.budget_s < float("inf")):  # nan, inf: refused
+        raise OncobenchError(f"--budget-s {args.budget_s}: must be a positive, finite number of seconds, "
+                             "e.g. --budget-s 600")
+    from benchmarks.config import check_seed
+
+    check_seed(args.seed, "--seed")
     if args.folds < 2:
         raise OncobenchError(f"--folds {args.folds}: need at least 2")
     from benchmarks import tune

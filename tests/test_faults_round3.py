@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -203,3 +204,48 @@ def test_a_model_listed_twice_runs_once():
     from benchmarks import api
 
     assert api.suite(["logreg", "logreg", " logreg"], "wisconsin").models == ("logreg",)
+
+
+# --- cause 5: Ctrl-C during tune keeps the finished trials; a rerun resumes them -----------------
+
+def _stored_trials(db: Path) -> int:
+    import sqlite3
+
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(db) as con:
+            return con.execute("SELECT COUNT(*) FROM trials WHERE state = 'COMPLETE'").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_tune_then_resume(tmp_path):
+    import signal
+
+    pytest.importorskip("optuna")
+    out = tmp_path / "tune"
+    argv = [sys.executable, "-m", "benchmarks", "tune", "--model", "logreg", "--dataset", "wisconsin",
+            "--trials", "500", "--output", str(out)]
+    proc = subprocess.Popen(argv, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 240
+    while _stored_trials(out / "optuna.db") < 3 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    assert "finished trials are stored in sqlite:///" in err and "resume with:" in err, err[-2000:]
+    kept = _stored_trials(out / "optuna.db")
+    assert kept >= 3
+    # the rerun (fewer trials asked than kept + 2) resumes the stored study and adds two trials
+    again = subprocess.run([*argv[:-4], "--trials", str(kept + 2), "--output", str(out)], cwd=ROOT, env=ENV,
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"resuming {kept} finished trial(s)" in again.stderr, again.stderr[-2000:]
+    doc = json.loads((out / "tuned.json").read_text())
+    entry = doc["pairs"]["logreg|wisconsin"]
+    assert entry["trials"] >= kept + 2 and entry["default_value"] is not None
+    assert _stored_trials(out / "optuna.db") == kept + 2

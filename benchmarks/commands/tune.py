@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from benchmarks.commands.args import add_output, add_plugins
+from benchmarks.commands.args import add_data_options, add_output, add_plugins, data_options_given, names
 from benchmarks.errors import OncobenchError
 from benchmarks.plugins import load_plugins
 
@@ -31,34 +31,39 @@ def run(args: argparse.Namespace) -> int:
     from benchmarks import tune
     from benchmarks.config import get_profile, validate
     from datasets.base import LoadOptions
-    from datasets.registry import get_dataset
     from models.registry import get_model
 
+    if args.cv is not None:
+        raise OncobenchError("--cv does not apply to tune: it scores on validation data (inner --folds "
+                             "on small data sets); drop --cv")
     tune.require_optuna()
     load_plugins(args.plugin)
-    specs = [get_model(m.strip()) for m in args.model.split(",") if m.strip()]
-    datasets = [d.strip() for d in args.dataset.split(",") if d.strip()]
+    specs = [get_model(m) for m in names(args.model, "--model") or []]
+    datasets = names(args.dataset, "--dataset") or []
     config = validate(get_profile(args.profile).with_(epochs=args.epochs))
     from benchmarks.api import quiet_tensorflow
+    from benchmarks.atomic import check_writable_dir
     from benchmarks.runner import new_run_dir
+    from benchmarks.suite import check_options
 
+    given = data_options_given(args)
+    if "data_dir" in given:
+        given["data_dir"] = Path(given["data_dir"])
+    options = check_options(LoadOptions(seed=args.seed, **given))
     out = Path(args.output) if args.output else new_run_dir(RESULTS_ROOT / "tuning")
+    check_writable_dir(out)
+    out.mkdir(parents=True, exist_ok=True)
+    storage = args.optuna_storage or tune.default_storage(out)
     quiet_tensorflow()
-    results = []
-    for name in datasets:
-        ds = get_dataset(name).load(LoadOptions(seed=args.seed))
-        for spec in specs:
-            if not spec.accepts(ds.modality):
-                print(f"skipped: {spec.name} does not accept {ds.modality} data ({name})", file=sys.stderr)
-                continue
-            r = tune.tune_pair(spec, ds, config, trials=args.trials, budget_s=args.budget_s,
-                               metric=args.metric, seed=args.seed, folds=args.folds, work_dir=out / "work")
-            done = sum(1 for t in r.trials if t["state"] == "complete")
-            pruned = sum(1 for t in r.trials if t["state"] == "pruned")
-            print(f"{spec.name} on {name}: {len(r.trials)} trials ({done} complete, {pruned} pruned) in "
-                  f"{r.elapsed_s:.0f}s; validation {args.metric} default {r.default_value} -> best "
-                  f"{r.best_value:.4f}")
-            results.append(r)
+    try:
+        results = _tune_all(args, specs, datasets, options, config, out, storage)
+    except KeyboardInterrupt:
+        again = " ".join(shlex.quote(a) for a in args.argv)
+        if not args.output:
+            again += f" --output {shlex.quote(str(out))}"
+        print(f"\ninterrupted: finished trials are stored in {storage}; resume with: "
+              f"python -m benchmarks {again}", file=sys.stderr)
+        return 130
     if not results:
         raise OncobenchError("nothing tuned: no model accepts the dataset's data")
     meta = {"command": "python -m benchmarks " + " ".join(shlex.quote(a) for a in args.argv),
@@ -66,12 +71,41 @@ def run(args: argparse.Namespace) -> int:
             "budget_s": args.budget_s, "seed": args.seed, "folds": args.folds, "profile": config.profile,
             "epochs": config.epochs, "sampler": "TPE", "pruner": "median (Keras per-epoch val_loss; "
                                                                  "per-fold objective)",
+            "storage": storage,
             "objective_on": f"validation only: inner stratified {args.folds}-fold over train+val under "
                             f"{tune.SMALL_TRAIN} training samples, else the validation split"}
     path = tune.write_tuned(out, results, meta)
-    print(f"\ntuned: {path}  trials: {out / tune.TRIALS_JSON}")
+    print(f"\ntuned: {path}  trials: {out / tune.TRIALS_JSON}  optuna storage: {storage}")
     print(f"use: python -m benchmarks run --tuned {path} ...")
     return 0
+
+
+def _tune_all(args: argparse.Namespace, specs: list, datasets: list[str], options, config, out: Path,
+              storage: str) -> list:
+    """Tune every (model, dataset) pair; each trial is stored in ``storage`` as it finishes."""
+    from benchmarks import tune
+    from datasets.registry import get_dataset
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    results = []
+    for name in datasets:
+        ds = get_dataset(name).load(options)
+        for spec in specs:
+            if not spec.accepts(ds.modality):
+                print(f"skipped: {spec.name} does not accept {ds.modality} data ({name})", file=sys.stderr)
+                continue
+            r = tune.tune_pair(spec, ds, config, trials=args.trials, budget_s=args.budget_s,
+                               metric=args.metric, seed=args.seed, folds=args.folds, work_dir=out / "work",
+                               storage=storage, log=log)
+            done = sum(1 for t in r.trials if t["state"] == "complete")
+            pruned = sum(1 for t in r.trials if t["state"] == "pruned")
+            print(f"{spec.name} on {name}: {len(r.trials)} trials ({done} complete, {pruned} pruned) in "
+                  f"{r.elapsed_s:.0f}s; validation {args.metric} default {r.default_value} -> best "
+                  f"{r.best_value:.4f}")
+            results.append(r)
+    return results
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -93,5 +127,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", default="standard", help="training profile of each trial (default standard)")
     p.add_argument("--epochs", type=int, help="epochs per trial (default: the profile's)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampler, splits and training")
-    add_output(p, "folder for tuned.json and trials.json (default: results/tuning/<time>)")
+    add_output(p, "folder for tuned.json, trials.json and optuna.db (default: results/tuning/<time>); "
+                  "an existing one resumes its stored trials")
+    p.add_argument("--optuna-storage", metavar="URL",
+                   help="Optuna storage every trial is saved to as it finishes (default: "
+                        "sqlite:///OUTPUT/optuna.db); a rerun resumes it, and optuna-dashboard URL "
+                        "shows it")
+    add_data_options(p)
     p.set_defaults(func=run)

@@ -249,3 +249,48 @@ def test_ctrl_c_during_tune_then_resume(tmp_path):
     entry = doc["pairs"]["logreg|wisconsin"]
     assert entry["trials"] >= kept + 2 and entry["default_value"] is not None
     assert _stored_trials(out / "optuna.db") == kept + 2
+
+
+# --- cause 7: a results folder runs no code without consent ---------------------------------------
+
+MARKER_PLUGIN = '''\
+import os
+from pathlib import Path
+
+Path(os.environ["ONCOBENCH_TEST_MARKER"]).write_text("imported")
+'''
+
+
+def _folder_with_plugin(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A run folder (as received from someone) whose suite.toml names a plugin that leaves a mark."""
+    run = tmp_path / "received"
+    assert main([*QUICK, "--seeds", "0", "--output", str(run)]) == 0
+    plugin = tmp_path / "theirs.py"
+    plugin.write_text(MARKER_PLUGIN)
+    suite = run / "suite.toml"
+    suite.write_text(suite.read_text().replace("plugins = []", f"plugins = [{json.dumps(str(plugin))}]"))
+    assert str(plugin) in suite.read_text()
+    return run, plugin, tmp_path / "marker"
+
+
+def test_a_results_folder_imports_no_plugin_without_consent(tmp_path, capsys, monkeypatch):
+    run, plugin, marker = _folder_with_plugin(tmp_path)
+    monkeypatch.setenv("ONCOBENCH_TEST_MARKER", str(marker))
+    capsys.readouterr()
+    # run --config FOLDER/suite.toml: refused in one line naming the plugin, nothing imported
+    assert main(["run", "--config", str(run / "suite.toml"), "--output", str(tmp_path / "again")]) == 2
+    one_line_error(capsys, "theirs.py", "--trust-plugins")
+    assert not marker.exists()
+    # explain: the records need no plugin, so it explains without importing it
+    assert main(["explain", str(run), "--method", "permutation", "--samples", "10", "--no-sanity"]) == 0
+    assert not marker.exists()
+    # consent: --trust-plugins imports it, and says what it imports
+    assert main(["explain", str(run), "--method", "permutation", "--samples", "10", "--no-sanity",
+                 "--trust-plugins"]) == 0
+    assert marker.read_text() == "imported"
+    assert f"--trust-plugins: importing {plugin}" in capsys.readouterr().err
+
+
+def test_readme_says_a_folder_needs_consent_to_run_plugins():
+    text = (ROOT / "README.md").read_text()
+    assert "--trust-plugins" in text

@@ -71,6 +71,9 @@ def add_plugins(parser: Adder) -> None:
     parser.add_argument("--plugin", action="append", metavar="MODULE_OR_FILE.py",
                         help="import a module or .py file that registers models/datasets with "
                              "@register_model / @register_dataset (repeatable)")
+    parser.add_argument("--trust-plugins", action="store_true",
+                        help="also import the plugins a run folder's suite.toml names (explain, run "
+                             "--config FOLDER/suite.toml); they run code, so only for folders you trust")
 
 
 def add_profile_seeds(group: Adder) -> None:

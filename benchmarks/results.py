@@ -316,6 +316,29 @@ def move_aside(run_dir: Path) -> Path:
     return target
 
 
+# files rewritten atomically in a run folder; ``atomic_open`` writes each as ``.NAME.XXXX`` first
+REWRITTEN = (RESULTS_JSON, "results.csv", "summary.md", "suite.toml")
+
+
+def clean_stale_temps(run_dir: Path) -> list[Path]:
+    """Remove the temporary files a killed writer left (``.results.json.XXXX`` ...), only while this
+    process holds the folder's lock (no other writer can be mid-write); returns what it removed."""
+    from benchmarks import folder_lock
+
+    run_dir = Path(run_dir)
+    if not folder_lock.holds(run_dir):
+        return []
+    removed = []
+    for name in REWRITTEN:
+        for tmp in run_dir.glob(f".{name}.*"):
+            try:
+                tmp.unlink()
+                removed.append(tmp)
+            except OSError:
+                pass
+    return removed
+
+
 class ResultsStore:
     """``results.json`` of one run folder, rewritten atomically after every record."""
 
@@ -324,6 +347,7 @@ class ResultsStore:
         self.path = self.run_dir / RESULTS_JSON
         self.meta: dict[str, Any] = dict(meta or {})
         self.records: list[dict[str, Any]] = []
+        clean_stale_temps(self.run_dir)
         if self.path.exists():  # resume: keep every finished record
             doc = load_results(self.path)
             self.records = list(doc["records"])

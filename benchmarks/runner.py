@@ -227,6 +227,7 @@ def _execute(store: ResultsStore, jobs: list[tuple], config: RunConfig, experime
     todo = [j for j in jobs if record_key(j[0].name, j[1].name, j[2], j[3], config.variant) not in skip]
     if len(todo) < len(jobs):
         log(f"resuming {run_dir}: {len(jobs) - len(todo)} of {len(jobs)} runs already done")
+    _check_data(store, jobs, dataset_for, run_dir)  # even when nothing is left to run (issue 27)
     job_of = {}
     for mspec, dspec, seed, fold in todo:
         job = Job(mspec.name, dspec.name, seed, fold, config.as_dict(),
@@ -251,7 +252,6 @@ def _execute(store: ResultsStore, jobs: list[tuple], config: RunConfig, experime
         store.append(rec)  # a write error (full disk, read-only) stops the suite in one line
 
     if how.isolated:
-        _check_data(store, todo, dataset_for, run_dir)
         counter = iter(range(1, len(todo) + 1))
 
         def on_record(job: Job, rec: dict[str, Any]) -> None:
@@ -297,7 +297,8 @@ def _same_data(store: ResultsStore, name: str, dataset: Any, run_dir: Path) -> N
 
 
 def _check_data(store: ResultsStore, todo: list[tuple], dataset_for: Callable, run_dir: Path) -> None:
-    """Before isolated jobs resume a run: each dataset with finished records is unchanged."""
+    """Before a run resumes (whether or not jobs are left): each dataset with finished records is
+    unchanged."""
     seen: set[str] = set()
     for _, dspec, seed, fold in todo:
         if dspec.name not in seen and any(r.get("dataset") == dspec.name for r in store.records):

@@ -87,6 +87,11 @@ def run(args: argparse.Namespace) -> int:
     from benchmarks.explain.summary import explain_table
 
     print(explain_table(records))
+    failed = [r.get("key") for r in records if ((r.get("explanations") or {}).get("error"))]
+    if failed:
+        print(f"explaining failed for {len(failed)} run(s) ({', '.join(map(str, failed[:3]))}"
+              f"{', ...' if len(failed) > 3 else ''}); see the lines above", file=sys.stderr)
+        return 1
     return 0
 
 

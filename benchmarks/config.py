@@ -175,6 +175,38 @@ def check_models(config: RunConfig) -> None:
             raise OncobenchError(f"{where}: {exc}") from None
 
 
+def check_tf_config(text: str | None = None) -> dict[str, Any]:
+    """``TF_CONFIG`` (``--strategy multiworker``) as JSON: {"cluster": {"worker": [HOST:PORT, ...]},
+    "task": {"type": "worker", "index": I}}, checked before TensorFlow starts; one line if not."""
+    import json
+    import os
+
+    text = os.environ.get("TF_CONFIG") if text is None else text
+    example = ('e.g. TF_CONFIG=\'{"cluster": {"worker": ["127.0.0.1:12345", "127.0.0.1:12346"]}, '
+               '"task": {"type": "worker", "index": 0}}\'')
+    if not text:
+        raise OncobenchError(f"--strategy multiworker needs TF_CONFIG (the cluster and this worker's task), "
+                             f"{example}")
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise OncobenchError(f"TF_CONFIG is not valid JSON ({exc}); {example}") from None
+    cluster = doc.get("cluster") if isinstance(doc, dict) else None
+    task = doc.get("task") if isinstance(doc, dict) else None
+    if not (isinstance(cluster, dict) and cluster and all(
+            isinstance(v, list) and v and all(isinstance(w, str) and ":" in w for w in v)
+            for v in cluster.values())):
+        raise OncobenchError(f"TF_CONFIG: cluster must map each job (worker, chief) to a list of HOST:PORT; "
+                             f"{example}")
+    jobs = cluster.get(task.get("type")) if isinstance(task, dict) else None
+    index = task.get("index") if isinstance(task, dict) else None
+    if not (jobs and isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(jobs)):
+        raise OncobenchError("TF_CONFIG: task must name this process, {\"type\": JOB, \"index\": I} "
+                             f"with JOB one of {', '.join(map(str, cluster))} and I within its list; "
+                             f"{example}")
+    return doc
+
+
 def validate(config: RunConfig) -> RunConfig:
     """Reject impossible settings with a one-line message naming the flag and the valid range."""
     if config.optimizer not in OPTIMIZERS:
@@ -195,6 +227,8 @@ def validate(config: RunConfig) -> RunConfig:
     check_learning_rate(config.learning_rate)
     if not _finite(config.inference_min_time_s) or config.inference_min_time_s < 0:
         raise OncobenchError(f"inference_min_time_s {config.inference_min_time_s}: must be finite and >= 0")
+    if config.strategy == "multiworker":
+        check_tf_config()
     if config.scaling and config.strategy == "none":
         raise OncobenchError("--scaling times one replica against a multi-device strategy; add "
                              "--strategy mirrored (or multiworker), or drop --scaling")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from benchmarks.atomic import atomic_write_text
-from benchmarks.errors import OncobenchError
+from benchmarks.errors import OncobenchError, quote
 from benchmarks.metrics import catalogue as metric_catalogue
 from benchmarks.paths import path_problem, require_path
 
@@ -169,6 +169,9 @@ def read_json(path: Path, fix: str = CORRUPT_FIX) -> Any:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise OncobenchError(f"{path}: not valid JSON ({exc}); the file is corrupt: {fix}") from None
+    except RecursionError:
+        raise OncobenchError(f"{path}: JSON nested too deeply to be a results file; the file is corrupt: "
+                             f"{fix}") from None
     except OSError as exc:
         raise OncobenchError(f"{path}: cannot read ({exc.strerror})") from None
 
@@ -204,13 +207,49 @@ def check_records(path: Path, records: Any, required: Sequence[str] = NAMED) -> 
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise OncobenchError(f"{path}: 'records' is not a list of objects; the file is corrupt: "
                              f"{CORRUPT_FIX}")
+    seen: dict[str, int] = {}
     for i, r in enumerate(records):
         check_version(path, r.get("schema_version", SCHEMA_VERSION), f"record {i}'s")
         for name in required:
             if not isinstance(r.get(name), str) or not r[name]:
                 raise OncobenchError(f"{path}: record {i} has no {name} name; the file is corrupt: "
                                      f"{CORRUPT_FIX}")
+        problem = record_problem(r)
+        if problem:
+            raise OncobenchError(f"{path}: record {i} {problem}; the file is corrupt: {CORRUPT_FIX}")
+        key = r.get("key")
+        if isinstance(key, str) and key:
+            if key in seen:
+                raise OncobenchError(f"{path}: records {seen[key]} and {i} are both {quote(key, 60)} (a "
+                                     "duplicated record would count twice); the file is corrupt: "
+                                     f"{CORRUPT_FIX}")
+            seen[key] = i
     return records
+
+
+# Valid values of the catalogue's metrics: fractions in [0, 1] (faithfulness, a difference of two,
+# in [-1, 1]); costs finite, >= 0 and below MAX_COST (no measurement comes near; sums stay finite).
+MAX_COST = 1e18
+NESTED = ("environment", "data", "hparams", "config")
+
+
+def record_problem(record: dict[str, Any]) -> str | None:
+    """Why ``record`` cannot be a record of this schema (a metric that is not a number in its range,
+    a nested field that is not an object), or None."""
+    for m in (*metric_catalogue.quality(), *metric_catalogue.cost()):
+        value = record.get(m.name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return f"{m.name} = {quote(value)}: not a finite number"
+        low, high = ((-1.0, 1.0) if m.name == "faithfulness" else (0.0, 1.0)) if m.unit == "fraction" \
+            else (0.0, MAX_COST)
+        if not low <= value <= high:
+            return f"{m.name} = {value!r}: outside {low:g} .. {high:g}"
+    for name in NESTED:
+        if record.get(name) is not None and not isinstance(record[name], dict):
+            return f"{name} = {quote(record[name])}: not an object"
+    return None
 
 
 def read_document(path: Path, what: str = "results", redo: str = "rerun the benchmark",

@@ -266,6 +266,12 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise OncobenchError(f"--config {path}: no such file") from None
     except tomllib.TOMLDecodeError as exc:
         raise OncobenchError(f"--config {path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:  # tomllib reads UTF-8 only (UTF-16, Latin-1 files)
+        raise OncobenchError(f"--config {path}: not UTF-8 text (byte {exc.start}: {exc.reason}); TOML "
+                             "files are UTF-8: re-save it as UTF-8") from None
+    except RecursionError:
+        raise OncobenchError(f"--config {path}: nested too deeply to read; a suite file needs at most a "
+                             "few levels of tables and arrays") from None
     except OSError as exc:
         raise OncobenchError(f"--config {path}: cannot read ({exc.strerror})") from None
 

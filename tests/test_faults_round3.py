@@ -342,3 +342,172 @@ def test_a_killed_writers_temp_files_are_removed_on_the_next_open(tmp_path):
     assert main([*QUICK, "--seeds", "0,1", "--output", str(run)]) == 0
     assert not any(p.exists() for p in stale)
     assert not list(run.glob(".results.json.*"))
+
+
+# --- cause 4: one line, never a traceback ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    """A real two-seed logreg run on Wisconsin (the base of the tampered copies below)."""
+    out = tmp_path_factory.mktemp("base") / "run"
+    assert main([*QUICK, "--seeds", "0,1", "--output", str(out)]) == 0
+    return out
+
+
+def _tampered(run: Path, tmp_path: Path, change) -> Path:
+    doc = json.loads((run / "results.json").read_text())
+    change(doc)
+    path = tmp_path / "tampered.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _set(field, value, i=0):
+    return lambda doc: doc["records"][i].__setitem__(field, value)
+
+
+TAMPERED = [
+    ("accuracy 1e308", _set("accuracy", 1e308), "outside 0 .. 1"),
+    ("environment a string", lambda d: [r.__setitem__("environment", "x") for r in d["records"]],
+     "environment"),
+    ("accuracy a string", _set("accuracy", "high"), "not a finite number"),
+    ("f1 a list", _set("f1_macro", [1, 2]), "not a finite number"),
+    ("roc_auc a bool", _set("roc_auc", True), "not a finite number"),
+    ("negative accuracy", _set("accuracy", -0.5), "outside 0 .. 1"),
+    ("train time inf", _set("train_time_s", float("inf")), "not a finite number"),
+    ("duplicated record", lambda d: d["records"].append(dict(d["records"][0])), "duplicated record"),
+    ("accuracy nan", _set("accuracy", float("nan")), "not a finite number"),
+]
+
+
+@pytest.mark.parametrize("change,needle", [t[1:] for t in TAMPERED], ids=[t[0] for t in TAMPERED])
+@pytest.mark.parametrize("command", ["compare", "report", "baseline"])
+def test_tampered_results_are_refused_as_corrupt(command, change, needle, finished_run, tmp_path, capsys):
+    bad = _tampered(finished_run, tmp_path, change)
+    argv = {"compare": ["compare", str(finished_run), str(bad)],
+            "report": ["report", str(bad), "--output", str(tmp_path / "rep")],
+            "baseline": ["baseline", "save", str(bad), "--name", "x", "--dir", str(tmp_path / "bl")]}[command]
+    capsys.readouterr()
+    assert main(argv) == 2
+    one_line_error(capsys, needle, "corrupt")
+
+
+def test_results_json_nested_100k_deep_is_one_line(finished_run, tmp_path, capsys):
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"schema_version": 1, "records": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    assert main(["compare", str(finished_run), str(deep)]) == 2
+    one_line_error(capsys, "nested too deeply")
+
+
+@pytest.mark.parametrize("name,content,needle", [
+    ("utf16", "models = ['logreg']\n".encode("utf-16"), "not UTF-8"),
+    ("latin1", "models = ['café']\n".encode("latin-1"), "not UTF-8"),
+    ("deep", ("x = " + "[" * 10_000 + "]" * 10_000 + "\n").encode(), "nested too deeply"),
+])
+def test_unreadable_suite_files_are_one_line(name, content, needle, tmp_path, capsys):
+    path = tmp_path / f"{name}.toml"
+    path.write_bytes(content)
+    assert main(["run", "--config", str(path)]) == 2
+    one_line_error(capsys, needle)
+
+
+PLUGIN_LOADER_NONE = '''\
+from benchmarks.modalities import TABULAR
+from datasets.base import Provenance
+from datasets.registry import register_dataset
+from datasets.spec import SeededSplit
+
+
+@register_dataset("none_data", modality=TABULAR, classes=("a", "b"), size="10 x 2", split=SeededSplit(),
+                  provenance=Provenance("generated (test)", "CC0"))
+def load(options):
+    """A loader that forgets to return its data."""
+    return None
+'''
+
+
+@pytest.fixture()
+def isolated(monkeypatch):
+    """Registries and the plugin cache restored after the test."""
+    from benchmarks import plugins
+    from datasets import registry as dreg
+    from models import registry as mreg
+
+    mreg.list_models(), dreg.list_datasets()
+    monkeypatch.setattr(mreg, "_REGISTRY", dict(mreg._REGISTRY))
+    monkeypatch.setattr(dreg, "_REGISTRY", dict(dreg._REGISTRY))
+    monkeypatch.setattr(plugins, "_loaded", {})
+
+
+def test_a_plugin_loader_returning_none_is_one_line(tmp_path, capsys, isolated):
+    plugin = tmp_path / "none_plugin.py"
+    plugin.write_text(PLUGIN_LOADER_NONE)
+    assert main(["run", "--model", "logreg", "--dataset", "none_data", "--plugin", str(plugin),
+                 "--output", str(tmp_path / "run")]) == 2
+    one_line_error(capsys, "none_data", "returned NoneType")
+
+
+def test_a_file_where_the_data_folder_should_be(tmp_path, capsys, monkeypatch):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert main(["download", "uci_rnaseq", "--data-dir", str(afile)]) == 2
+    one_line_error(capsys, "--data-dir", "not a folder")
+    monkeypatch.setenv("ONCOBENCH_DATA", str(afile / "below"))
+    assert main(["download", "uci_rnaseq"]) == 2
+    one_line_error(capsys, "$ONCOBENCH_DATA", "which is a file")
+    monkeypatch.delenv("ONCOBENCH_DATA")
+    suite = tmp_path / "s.toml"
+    suite.write_text(f'models = ["logreg"]\ndatasets = ["uci_rnaseq"]\n[data]\ndata_dir = "{afile}"\n')
+    assert main(["run", "--config", str(suite), "--output", str(tmp_path / "r")]) == 2
+    one_line_error(capsys, "data_dir", "not a folder")
+
+
+def test_output_names_and_files_in_the_way(tmp_path, capsys, no_training):
+    assert main([*QUICK, "--output", str(tmp_path / ("x" * 300))]) == 2
+    one_line_error(capsys, "File name too long", "shorter name")
+    afile = tmp_path / "afile"
+    afile.write_text("keep")
+    assert main(["ab", "HEAD", "--output", str(afile), "--model", "dnn", "--dataset", "wisconsin"]) == 2
+    one_line_error(capsys, "is a file")
+    assert main(["ab", "HEAD", "--model", "cnn", "--dataset", "wisconsin"]) == 2  # before both trees start
+    one_line_error(capsys, "incompatible")
+    if pytest.importorskip("optuna"):
+        assert main(["tune", "--model", "logreg", "--dataset", "wisconsin", "--trials", "1",
+                     "--output", str(afile)]) == 2
+        one_line_error(capsys, "is a file")
+    assert afile.read_text() == "keep"
+
+
+def test_mlflow_tracking_uri_that_cannot_be_written(finished_run, capsys):
+    pytest.importorskip("mlflow")
+    assert main(["export", "mlflow", str(finished_run), "--tracking-uri", "file:///proc/x"]) == 2
+    one_line_error(capsys, "file:///proc/x")
+
+
+@pytest.mark.parametrize("backend,needle", [("nosuch", "not a Keras backend"), ("torch", "not installed")])
+def test_keras_backend_that_is_missing(backend, needle, monkeypatch, capsys):
+    import importlib.util
+
+    if backend == "torch" and importlib.util.find_spec("torch") is not None:
+        pytest.skip("torch is installed here")
+    monkeypatch.setenv("KERAS_BACKEND", backend)
+    assert main(["list"]) == 2
+    one_line_error(capsys, "KERAS_BACKEND", backend, needle)
+
+
+@pytest.mark.parametrize("tf_config", ["{bad json", "[]", '{"cluster": {"worker": ["h:1"]}, "task": {}}', ""])
+def test_malformed_tf_config_with_multiworker(tf_config, tmp_path, monkeypatch, capsys, no_training):
+    monkeypatch.setenv("TF_CONFIG", tf_config)
+    assert main(["run", "--model", "dnn", "--dataset", "wisconsin", "--strategy", "multiworker",
+                 "--output", str(tmp_path / "r")]) == 2
+    one_line_error(capsys, "TF_CONFIG")
+
+
+def test_report_into_a_read_only_run_folder(finished_run, tmp_path, capsys, monkeypatch):
+    from benchmarks import atomic
+
+    real = os.access
+    monkeypatch.setattr(atomic.os, "access",
+                        lambda p, mode, **k: False if Path(p) == finished_run else real(p, mode, **k))
+    assert main(["report", str(finished_run)]) == 2
+    one_line_error(capsys, "not writable")

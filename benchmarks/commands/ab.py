@@ -11,7 +11,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks.atomic import atomic_write_text
+from benchmarks.atomic import atomic_write_text, check_writable_dir
 from benchmarks.compare.thresholds import DEFAULT_THRESHOLDS
 from benchmarks.errors import OncobenchError
 
@@ -38,6 +38,11 @@ def _check(args: argparse.Namespace) -> None:
         raise OncobenchError(f"--repeats {args.repeats}: must be at least 1 (3 recommended)")
     if not 0 < args.confidence < 1:
         raise OncobenchError(f"--confidence {args.confidence}: must be in (0, 1), e.g. 0.95")
+    if not args.micro:  # an incompatible or unknown pair is refused here, not after both trees start
+        from benchmarks.runner import plan_pairs
+        from datasets.base import LoadOptions
+
+        plan_pairs(list(_csv(args.model)), list(_csv(args.dataset)), LoadOptions())
 
 
 def _progress(msg: str) -> None:
@@ -66,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     repo = ab.repo_root()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     out = Path(args.output or repo / "results" / "ab" / stamp).resolve()
+    check_writable_dir(out)
     _interrupt_on_sigterm()  # a cancelled CI job still removes the temporary worktrees
     try:
         with ab.revisions(repo, args.base, args.head) as (base, head):

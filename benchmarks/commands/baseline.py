@@ -14,6 +14,7 @@ from benchmarks.baseline import (
     record_pairs,
     save_baseline,
 )
+from benchmarks.errors import OncobenchError
 
 
 def save(args: argparse.Namespace) -> int:
@@ -34,6 +35,9 @@ def list_(args: argparse.Namespace) -> int:
     """``baseline list``: one table row per saved baseline."""
     from tabulate import tabulate
 
+    if Path(args.dir).exists() and not Path(args.dir).is_dir():
+        raise OncobenchError(f"--dir {args.dir}: is a file, not a folder; give the folder that holds the "
+                             "baselines (default results/baselines)")
     rows = list_baselines(Path(args.dir))
     if not rows:
         print(f"no baselines under {args.dir}/; save one with: python -m benchmarks baseline save "

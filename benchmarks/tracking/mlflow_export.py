@@ -78,6 +78,11 @@ def export_mlflow(results_dir: Path, tracking_uri: str | None = None,
         first = (str(exc).strip().splitlines() or [""])[0]
         where = tracking_uri or "the default tracking URI"
         raise OncobenchError(f"export mlflow to {where}: {first}") from exc
+    except OSError as exc:  # a file: store that cannot be created or written (issue 27)
+        where = tracking_uri or "the default tracking URI"
+        raise OncobenchError(f"export mlflow to {where}: cannot write {exc.filename or ''} "
+                             f"({exc.strerror}); pass a writable --tracking-uri, e.g. file:///tmp/mlruns") \
+            from None
 
 
 def _export(doc: dict[str, Any], results_dir: Path, tracking_uri: str | None,

@@ -191,6 +191,10 @@ def check_options(options: LoadOptions) -> LoadOptions:
     for flag, value in (("--top-k-genes", options.top_k_genes), ("--image-size", options.image_size)):
         if value is not None and value < 1:
             raise OncobenchError(f"{flag} {value}: must be at least 1 (or leave it out)")
+    sep = {"\\t": "\t", "tab": "\t"}.get(options.sep, options.sep)  # as datasets/custom/table.py reads it
+    if not isinstance(sep, str) or len(sep) != 1 or sep in "\"\n\r":
+        raise OncobenchError(f"--sep {sep!r}: a CSV field separator is one character, e.g. --sep ';' or "
+                             "--sep tab")
     for name in ("val_fraction", "test_fraction"):
         value = getattr(options, name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
@@ -204,6 +208,15 @@ def check_options(options: LoadOptions) -> LoadOptions:
     if gb is not None and not (0 <= gb < float("inf")):
         raise OncobenchError(f"--cache-memory-gb {gb}: must be a finite number of GB, 0 or more")
     return options
+
+
+def check_selection(s: Suite, *, everything: bool = False, source: str | None = None) -> Suite:
+    """A suite must name what to run: models and/or datasets (or ``everything``: ``run --all``); an
+    empty suite file no longer plans the full suite."""
+    if not (everything or s.models or s.datasets):
+        raise OncobenchError(f"{source or 'the suite'} names no models or datasets; add models = [...] "
+                             "and/or datasets = [...], or pass --model/--dataset (--all for everything)")
+    return s
 
 
 def suite_from_mapping(doc: Mapping[str, Any], *, source: str = "suite",

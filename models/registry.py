@@ -173,7 +173,34 @@ class ModelSpec:
                seed: int) -> Any:
         """Call the builder with ``hp``, passing ``seed`` when it declares one."""
         extra = {"seed": seed} if self.takes_seed else {}
-        return self.build(input_shape, num_classes, **hp, **extra)
+        built = self.build(input_shape, num_classes, **hp, **extra)
+        problem = self.built_problem(built, num_classes)
+        if problem:
+            raise OncobenchError(f"model {self.name!r} ({self.origin}): its builder {problem}; fix the "
+                                 "builder")
+        return built
+
+    def built_problem(self, built: Any, num_classes: int) -> str | None:
+        """Why ``built`` is not what this model's framework trains (None when it is): a Keras model
+        whose output gives one unit per class (one sigmoid unit for two), or a scikit-learn
+        estimator with ``fit`` and ``predict``."""
+        if self.framework == "sklearn":
+            if not (callable(getattr(built, "fit", None)) and callable(getattr(built, "predict", None))):
+                return f"returned {type(built).__name__}, not a scikit-learn estimator (fit/predict)"
+            return None
+        import keras
+
+        if not isinstance(built, keras.Model):
+            return f"returned {type(built).__name__}, not a keras.Model"
+        try:
+            units = built.outputs[0].shape[-1] if len(built.outputs) == 1 else None
+        except (AttributeError, ValueError, TypeError):  # a subclassed model not built yet
+            return None
+        want = (1, 2) if num_classes == 2 else (num_classes,)
+        if units is not None and units not in want:
+            return (f"output has {units} unit(s) for {num_classes} classes; end with "
+                    "models.heads.classifier_output(x, num_classes)")
+        return None
 
 
 def signature_kinds(fn: Callable[..., Any], defaults: dict[str, Any]) -> dict[str, list[Any]]:

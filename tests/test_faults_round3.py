@@ -511,3 +511,59 @@ def test_report_into_a_read_only_run_folder(finished_run, tmp_path, capsys, monk
                         lambda p, mode, **k: False if Path(p) == finished_run else real(p, mode, **k))
     assert main(["report", str(finished_run)]) == 2
     one_line_error(capsys, "not writable")
+
+
+# --- cause 9: selections and messages that mislead ---------------------------------------------------
+
+def test_an_empty_suite_file_runs_nothing(tmp_path, capsys, no_training):
+    path = tmp_path / "empty.toml"
+    path.write_text("# nothing yet\n")
+    assert main(["run", "--config", str(path), "--output", str(tmp_path / "r")]) == 2
+    one_line_error(capsys, "names no models or datasets")
+
+
+@pytest.mark.parametrize("sep", ["ab", "", "\n"])
+def test_a_csv_separator_is_one_character(sep, tmp_path, capsys, no_training):
+    data = _csv(tmp_path / "c.csv")
+    assert main(["run", "--model", "logreg", "--dataset", f"csv:{data}", "--label-column", "label",
+                 "--sep", sep, "--output", str(tmp_path / "r")]) == 2
+    one_line_error(capsys, "--sep")
+
+
+BAD_BUILDERS = {
+    "none": "return None",
+    "string": "return 'a model'",
+    "list": "return [keras.layers.Dense(2)]",
+    "head": "inputs = keras.Input(input_shape)\n"
+            "    return keras.Model(inputs, keras.layers.Dense(7)(inputs))",
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_BUILDERS))
+def test_a_plugin_builder_that_returns_no_fitting_model(kind, tmp_path, isolated):
+    from benchmarks.errors import OncobenchError
+
+    plugin = tmp_path / f"bad_{kind}.py"
+    plugin.write_text("from models.registry import register_model\n\n\n"
+                      f"@register_model('bad_{kind}', modalities=('tabular',))\n"
+                      "def build(input_shape, num_classes, *, units: int = 4):\n"
+                      "    import keras\n\n"
+                      f"    {BAD_BUILDERS[kind]}\n")
+    from benchmarks.plugins import load_plugins
+    from models.registry import get_model
+
+    load_plugins([str(plugin)])
+    with pytest.raises(OncobenchError, match="fix the builder"):
+        get_model(f"bad_{kind}").create((4,), 3, {"units": 4}, seed=0)
+
+
+@pytest.mark.parametrize("body,needle", [("import sys\nsys.exit(0)\n", "sys.exit(0)"), (None, "is a folder")])
+def test_plugins_that_exit_or_are_folders(body, needle, tmp_path, capsys, isolated, no_training):
+    if body is None:
+        plugin = tmp_path / "pkg"
+        plugin.mkdir()
+    else:
+        plugin = tmp_path / "quits.py"
+        plugin.write_text(body)
+    assert main([*QUICK, "--plugin", str(plugin), "--output", str(tmp_path / "r")]) == 2
+    one_line_error(capsys, needle)

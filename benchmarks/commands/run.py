@@ -27,7 +27,7 @@ from benchmarks.commands.args import (
 from benchmarks.config import validate
 from benchmarks.errors import OncobenchError
 from benchmarks.results import is_ok
-from benchmarks.suite import SUITE_FILE, Suite
+from benchmarks.suite import SUITE_FILE, Suite, check_selection
 
 __all__ = ["parse_hparams", "register", "run", "suite_from_args"]
 
@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     if not (args.all or args.model or args.dataset or args.config):
         raise OncobenchError("say what to run: --all, --model M[,M2] and/or --dataset D[,D2], "
                              "or --config suite.toml")
-    s = suite_from_args(args)
+    s = check_selection(suite_from_args(args), everything=args.all, source=args.config)
     command = "python -m benchmarks " + " ".join(shlex.quote(a) for a in args.argv)
     store = api.run_suite(s, run_dir=_run_dir(args, s), restart=args.restart, command=command,
                           progress=_stderr)

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from benchmarks.atomic import WriteError
 from benchmarks.config import RunConfig
 from benchmarks.errors import DataError, OncobenchError
 
@@ -157,7 +158,7 @@ def run_job(job: Job, *, dataset: Any = None, callbacks: list | None = None,
             dataset = get_dataset(job.dataset).load(job.load_options())
         rec = (run or run_one)(mspec, dataset, job.seed, job.run_config(), run_dir=Path(job.run_dir),
                       environment=job.environment, run_id=Path(job.run_dir).name, callbacks=callbacks)
-    except (KeyboardInterrupt, DataError):
+    except (KeyboardInterrupt, DataError, WriteError):  # a full disk fails every later job too
         raise
     except Exception as exc:  # noqa: BLE001 - one failed run must not lose the others
         return failed_record(job, error_line(exc))

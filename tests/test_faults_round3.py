@@ -567,3 +567,38 @@ def test_plugins_that_exit_or_are_folders(body, needle, tmp_path, capsys, isolat
         plugin.write_text(body)
     assert main([*QUICK, "--plugin", str(plugin), "--output", str(tmp_path / "r")]) == 2
     one_line_error(capsys, needle)
+
+
+# --- cause 6: a full disk while checkpoints are written ---------------------------------------------
+
+DNN = ["run", "--model", "dnn", "--dataset", "wisconsin", "--profile", "quick", "--epochs", "1",
+       "--seeds", "0,1"]
+
+
+@pytest.mark.parametrize("how", ["enospc", "h5py", "no_free_space"])
+def test_a_full_disk_while_writing_a_checkpoint_is_one_line(how, tmp_path, capsys, monkeypatch):
+    import errno
+    from collections import namedtuple
+
+    import keras
+
+    from benchmarks import checkpoints
+
+    def fail(self, path, *a, **k):
+        Path(path).write_bytes(b"half")  # what a failing write leaves
+        if how == "enospc":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        raise RuntimeError("Can't write data (file write failed: errno = 28)")  # h5py's wording
+
+    if how == "no_free_space":
+        usage = namedtuple("usage", "total used free")
+        monkeypatch.setattr(checkpoints.shutil, "disk_usage", lambda p: usage(10**9, 10**9, 1000))
+    else:
+        monkeypatch.setattr(keras.Model, "save_weights", fail)
+    out = tmp_path / "run"
+    assert main([*DNN, "--output", str(out)]) == 2
+    line = one_line_error(capsys, "cannot write", "free some disk space")
+    assert "No space left" in line or how == "h5py"
+    assert not list((out / "checkpoints").glob(".*.weights.h5"))  # no half-written temporary file
+    assert not (out / "results.json").exists() or \
+        not json.loads((out / "results.json").read_text())["records"]  # stopped at the first job

@@ -17,6 +17,7 @@ from benchmarks import measure
 from benchmarks.adapters.base import AdapterResult, RunContext, resolve_recipe
 from benchmarks.adapters.distributed_loop import fit_distributed
 from benchmarks.adapters.features import select_features
+from benchmarks.checkpoints import save_weights
 from benchmarks.config import RunConfig
 from benchmarks.errors import OncobenchError
 from benchmarks.paths import safe_filename
@@ -352,7 +353,7 @@ class KerasAdapter:
             timers.append(timer)
             for k in curves:
                 curves[k] += [float(v) for v in hist.history.get(k, [])]
-            model.save_weights(str(ckpt))  # best (or, monitor "none", last) epoch of this phase
+            save_weights(model, ckpt)  # best (or, monitor "none", last) epoch; full disk: one line
             scores = hist.history.get(monitor, [])
             if monitor == "none":
                 best_epoch = len(curves["loss"])

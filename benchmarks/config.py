@@ -103,7 +103,7 @@ MAX_SEED = 2**32 - 1  # numpy's and scikit-learn's seeds are 32-bit
 def check_seed(seed: Any, flag: str = "--seeds") -> int:
     """``seed`` if it is an integer in 0 .. 2^32-1, else a one-line error naming ``flag``."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise OncobenchError(f"{flag} {seed!r}: a seed must be an integer from 0 to {MAX_SEED} "
+        raise OncobenchError(f"{flag} {quote(seed)}: a seed must be an integer from 0 to {MAX_SEED} "
                              "(2^32 - 1), e.g. 0")
     return seed
 
@@ -112,7 +112,7 @@ def check_learning_rate(value: Any, flag: str = "--lr") -> None:
     """A learning rate is a finite number >= 0 (None: unset). 0 is allowed: an untrained model
     is a deliberate control (tests/test_compare.py uses it)."""
     if value is not None and (not _finite(value) or value < 0):
-        raise OncobenchError(f"{flag} {value!r}: must be a finite number >= 0, e.g. 1e-3")
+        raise OncobenchError(f"{flag} {quote(value)}: must be a finite number >= 0, e.g. 1e-3")
 
 
 TUNED_KEYS = ("hparams", "recipe", "learning_rate", "source")

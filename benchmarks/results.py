@@ -184,7 +184,7 @@ def check_version(path: Path, version: Any, what: str = "results", redo: str = "
     if version == SCHEMA_VERSION:
         return
     if not isinstance(version, int) or isinstance(version, bool):
-        raise OncobenchError(f"{path}: {what} schema version {version!r} is not a number; the file is "
+        raise OncobenchError(f"{path}: {what} schema version {quote(version)} is not a number; the file is "
                              f"corrupt: {CORRUPT_FIX}")
     newer = version > SCHEMA_VERSION
     fix = ("upgrade oncobench (pip install -U oncobench, or git pull)" if newer else
@@ -309,7 +309,7 @@ def _changes(old: Any, new: Any, prefix: str = "") -> list[str]:
         return [c for k in sorted(set(old) | set(new), key=str)
                 for c in _changes(old.get(k), new.get(k), f"{prefix}{k}.")]
     old, new = _clean(old), _clean(new)
-    return [] if old == new else [f"{prefix.rstrip('.')} {old!r} -> {new!r}"]
+    return [] if old == new else [f"{prefix.rstrip('.')} {quote(old)} -> {quote(new)}"]
 
 
 def experiment_changes(old_meta: dict[str, Any], experiment: dict[str, Any]) -> list[str]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from benchmarks.config import RunConfig, check_tuned, get_profile, validate
-from benchmarks.errors import OncobenchError
+from benchmarks.errors import OncobenchError, quote
 from benchmarks.federated.settings import CENTRAL, FederatedConfig, validate_federated
 from benchmarks.plugins import is_file_reference
 from datasets.base import LoadOptions
@@ -108,7 +108,7 @@ def _typed(where: str, table: Mapping[str, Any], cls: type, valid: tuple[str, ..
     hints = typing.get_type_hints(cls)
     for key, value in table.items():
         if not _hint_ok(value, hints[key]):
-            raise OncobenchError(f"{where}.{key} = {value!r}: expected {_hint_name(hints[key])}")
+            raise OncobenchError(f"{where}.{key} = {quote(value)}: expected {_hint_name(hints[key])}")
     return dict(table)
 
 
@@ -122,7 +122,7 @@ def _names(where: str, value: Any) -> tuple[str, ...]:
 
 def _optional_int(where: str, value: Any) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise OncobenchError(f"{where} = {value!r}: must be an integer of at least 1 (or leave it out)")
+        raise OncobenchError(f"{where} = {quote(value)}: must be an integer of at least 1 (or leave it out)")
     return value
 
 

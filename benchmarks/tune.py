@@ -320,6 +320,9 @@ def load_tuned(path: Path) -> dict[str, dict[str, Any]]:
         raise OncobenchError(f"--tuned {path}: no such file; run `tune` first") from None
     except (OSError, ValueError) as exc:
         raise OncobenchError(f"--tuned {path}: not a readable tuned.json ({exc})") from None
+    except RecursionError:
+        raise OncobenchError(f"--tuned {path}: nested too deeply to be a tuned.json written by `tune`") \
+            from None
     if not isinstance(doc, dict) or doc.get("format") != TUNED_FORMAT \
             or not isinstance(doc.get("pairs"), dict):
         raise OncobenchError(f"--tuned {path}: not a tuned.json written by `tune` "

@@ -23,7 +23,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from benchmarks.errors import OncobenchError
+from benchmarks.errors import OncobenchError, quote
 from benchmarks.modalities import MODALITIES
 from benchmarks.plugins import BUILTIN, MODEL_GROUP, current_origin, entry_point_plugins, registering_from
 from models.recipe import TRAINING_KEYS, Recipe, SearchSpace
@@ -139,7 +139,7 @@ class ModelSpec:
 
     def check_value(self, key: str, value: Any) -> Any:
         """``value`` if it fits hyper-parameter ``key``'s type and range, else a one-line error."""
-        flag = f"--hp {self.name}.{key}={value!r}"
+        flag = f"--hp {self.name}.{key}={quote(value)}"
         kinds = self.kinds.get(key) or []
         if kinds and not any(_matches(value, k) for k in kinds):
             want = " or ".join(_kind_name(k) for k in kinds)

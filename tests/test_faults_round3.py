@@ -602,3 +602,18 @@ def test_a_full_disk_while_writing_a_checkpoint_is_one_line(how, tmp_path, capsy
     assert not list((out / "checkpoints").glob(".*.weights.h5"))  # no half-written temporary file
     assert not (out / "results.json").exists() or \
         not json.loads((out / "results.json").read_text())["records"]  # stopped at the first job
+
+
+@pytest.mark.parametrize("content,extra,needle", [
+    (b"label;g1;g2\n" + b"".join(f"{'ab'[i % 2]};{i},5;{i % 3},25\n".encode() for i in range(30)),
+     ["--sep", ";"], "decimal comma"),
+    (b"label,g1,g2\n" + b"".join(f"{'ab'[i % 2]},{i}.5,{i % 3}.25\n".encode() for i in range(30)),
+     ["--transpose"], "drop --transpose"),
+    (b"PK\x03\x04" + bytes(range(256)) * 4, [], "zip archive"),
+])
+def test_csv_hints(content, extra, needle, tmp_path, capsys):
+    path = tmp_path / "cohort.csv"
+    path.write_bytes(content)
+    assert main(["run", "--model", "logreg", "--dataset", f"csv:{path}", "--label-column", "label", *extra,
+                 "--output", str(tmp_path / "r")]) == 2
+    one_line_error(capsys, needle)

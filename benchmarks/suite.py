@@ -257,6 +257,13 @@ def suite_from_mapping(doc: Mapping[str, Any], *, source: str = "suite",
     for key in ("output", "tensorboard"):
         if doc.get(key) is not None and not isinstance(doc[key], str):
             raise OncobenchError(f"{source} {key} = {doc[key]!r}: expected a folder path")
+    ways = _federated(f"{source} [[federated]]", doc["federated"]) if doc.get("federated") else (None,)
+    columns = {w.partition.partition(":")[2] for w in ways if w and w.partition.startswith("by-column:")}
+    if len(columns) > 1:
+        raise OncobenchError(f"{source} [[federated]]: by-column partitions name different columns "
+                             f"({', '.join(sorted(columns))}); use one site column")
+    if columns and not data.get("site_column"):  # the site column is no feature (as run --partition)
+        data["site_column"] = columns.pop()
     return Suite(
         models=_names(f"{source} models", doc.get("models") or []),
         datasets=_names(f"{source} datasets", doc.get("datasets") or []),
@@ -265,7 +272,7 @@ def suite_from_mapping(doc: Mapping[str, Any], *, source: str = "suite",
         threads=_optional_int(f"{source} threads", doc.get("threads")),
         inter_op_threads=_optional_int(f"{source} inter_op_threads", doc.get("inter_op_threads")),
         explain=bool(doc.get("explain", False)),
-        ways=_federated(f"{source} [[federated]]", doc["federated"]) if doc.get("federated") else (None,),
+        ways=ways,
         execution=check_execution(doc["execution"], f"{source} [execution]") if "execution" in doc else {},
     )
 

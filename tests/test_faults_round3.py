@@ -617,3 +617,11 @@ def test_csv_hints(content, extra, needle, tmp_path, capsys):
     assert main(["run", "--model", "logreg", "--dataset", f"csv:{path}", "--label-column", "label", *extra,
                  "--output", str(tmp_path / "r")]) == 2
     one_line_error(capsys, needle)
+
+
+def test_a_suite_by_column_partition_keeps_the_site_column_out_of_the_features():
+    from benchmarks.suite import suite_from_mapping
+
+    s = suite_from_mapping({"models": ["dnn"], "datasets": ["csv:x.csv"], "federated": [
+        {"strategy": "fedavg", "clients": 3, "partition": "by-column:site"}]})
+    assert s.data.site_column == "site"  # was a "non-numeric feature column 'site'" error

@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from benchmarks.atomic import WriteError, write_error
+from benchmarks.core.atomic import WriteError, write_error
 
 MARGIN_BYTES = 1 << 20  # HDF5 metadata and layer names on top of the raw weights
 

@@ -6,7 +6,7 @@ anything, naming the process that holds it. The lock is re-entrant within one pr
 run's executors and ``explain`` inside ``run --explain`` share it) and is released by the kernel
 when the holder dies, so a killed run never leaves a stale lock behind.
 
-A leaf module: the standard library and ``benchmarks.errors`` only.
+A leaf module: the standard library and ``benchmarks.core.errors`` only.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 
 LOCK_NAME = ".oncobench.lock"
 _held: dict[str, tuple[int, int]] = {}  # resolved folder -> (fd, depth)
@@ -63,7 +63,7 @@ def acquire(folder: Path, flag: str = "--output") -> bool:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        from benchmarks.atomic import write_error
+        from benchmarks.core.atomic import write_error
 
         raise write_error(folder, exc) from None
     path = folder / LOCK_NAME
@@ -71,7 +71,7 @@ def acquire(folder: Path, flag: str = "--output") -> bool:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            from benchmarks.atomic import write_error
+            from benchmarks.core.atomic import write_error
 
             raise write_error(path, exc) from None
         try:

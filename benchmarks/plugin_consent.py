@@ -8,7 +8,7 @@ passed with ``--plugin`` (their own copy), or ``--trust-plugins`` (every plugin 
 each listed on stderr before it is imported). Without consent, a folder whose records need a
 plugin is refused in one line naming the plugins and both ways in.
 
-A leaf module: the standard library, ``benchmarks.errors`` and ``benchmarks.plugins``.
+A leaf module: the standard library, ``benchmarks.core.errors`` and ``benchmarks.core.plugins``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterable
 
-from benchmarks.errors import OncobenchError, some
-from benchmarks.plugins import is_file_reference
+from benchmarks.core.errors import OncobenchError, some
+from benchmarks.core.plugins import is_file_reference
 
 SUITE_FILE = "suite.toml"
 RESULTS_JSON = "results.json"
@@ -34,7 +34,7 @@ def _key(ref: str, base: Path | None = None) -> str:
 
 def named_plugins(suite_file: Path) -> list[str]:
     """The plugin references a suite file names (files resolved against its folder)."""
-    from benchmarks.suite import read_toml
+    from benchmarks.config.suite import read_toml
 
     suite_file = Path(suite_file)
     if not suite_file.is_file():

@@ -35,7 +35,7 @@ def one_line_error(capsys, *needles: str) -> str:
 @pytest.fixture
 def no_training(monkeypatch):
     """Fail the test if anything reaches the executor (bad values must be refused before it)."""
-    import benchmarks.runner as runner
+    import benchmarks.execution.runner as runner
 
     monkeypatch.setattr(runner, "execute", lambda *a, **k: pytest.fail("trained despite a bad value"))
 
@@ -193,7 +193,7 @@ def test_tune_and_speed_refuse_a_negative_seed(command, capsys):
 
 def test_python_api_values_go_through_the_same_checks(tmp_path, no_training):
     from benchmarks import api
-    from benchmarks.errors import OncobenchError
+    from benchmarks.core.errors import OncobenchError
 
     with pytest.raises(OncobenchError, match="dropout"):
         api.run("dnn", "wisconsin", hparams={"dnn": {"dropout": 7}}, output=tmp_path / "a")
@@ -412,7 +412,7 @@ def test_unreadable_suite_files_are_one_line(name, content, needle, tmp_path, ca
 
 
 PLUGIN_LOADER_NONE = '''\
-from benchmarks.modalities import TABULAR
+from benchmarks.core.modalities import TABULAR
 from datasets.base import Provenance
 from datasets.registry import register_dataset
 from datasets.spec import SeededSplit
@@ -429,7 +429,7 @@ def load(options):
 @pytest.fixture()
 def isolated(monkeypatch):
     """Registries and the plugin cache restored after the test."""
-    from benchmarks import plugins
+    from benchmarks.core import plugins
     from datasets import registry as dreg
     from models import registry as mreg
 
@@ -504,7 +504,7 @@ def test_malformed_tf_config_with_multiworker(tf_config, tmp_path, monkeypatch, 
 
 
 def test_report_into_a_read_only_run_folder(finished_run, tmp_path, capsys, monkeypatch):
-    from benchmarks import atomic
+    from benchmarks.core import atomic
 
     real = os.access
     monkeypatch.setattr(atomic.os, "access",
@@ -541,7 +541,7 @@ BAD_BUILDERS = {
 
 @pytest.mark.parametrize("kind", list(BAD_BUILDERS))
 def test_a_plugin_builder_that_returns_no_fitting_model(kind, tmp_path, isolated):
-    from benchmarks.errors import OncobenchError
+    from benchmarks.core.errors import OncobenchError
 
     plugin = tmp_path / f"bad_{kind}.py"
     plugin.write_text("from models.registry import register_model\n\n\n"
@@ -549,7 +549,7 @@ def test_a_plugin_builder_that_returns_no_fitting_model(kind, tmp_path, isolated
                       "def build(input_shape, num_classes, *, units: int = 4):\n"
                       "    import keras\n\n"
                       f"    {BAD_BUILDERS[kind]}\n")
-    from benchmarks.plugins import load_plugins
+    from benchmarks.core.plugins import load_plugins
     from models.registry import get_model
 
     load_plugins([str(plugin)])
@@ -620,7 +620,7 @@ def test_csv_hints(content, extra, needle, tmp_path, capsys):
 
 
 def test_a_suite_by_column_partition_keeps_the_site_column_out_of_the_features():
-    from benchmarks.suite import suite_from_mapping
+    from benchmarks.config.suite import suite_from_mapping
 
     s = suite_from_mapping({"models": ["dnn"], "datasets": ["csv:x.csv"], "federated": [
         {"strategy": "fedavg", "clients": 3, "partition": "by-column:site"}]})

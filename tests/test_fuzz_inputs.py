@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 from datasets.base import LoadOptions
 from datasets.registry import get_dataset
 
@@ -410,8 +410,8 @@ def _suite_case(rng: random.Random, k: int) -> Path:
 
 def _check_suite(path: Path) -> None:
     from benchmarks.config import check_models
-    from benchmarks.runner import plan_pairs
-    from benchmarks.suite import check_selection, read_suite
+    from benchmarks.config.suite import check_selection, read_suite
+    from benchmarks.execution.runner import plan_pairs
 
     s = check_selection(read_suite(path), source=str(path))
     check_models(s.config)
@@ -448,7 +448,7 @@ def _tuned_case(rng: random.Random, k: int) -> Path:
 
 def _check_tuned(path: Path) -> None:
     from benchmarks.config import RunConfig, check_models, validate
-    from benchmarks.tune import load_tuned
+    from benchmarks.execution.tune import load_tuned
 
     check_models(validate(RunConfig(tuned=load_tuned(path))))
 
@@ -486,9 +486,9 @@ def _results_case(rng: random.Random, k: int, base: dict) -> Path:
 def _check_results(path: Path, base: Path) -> None:
     import math
 
-    from benchmarks.baseline import load_side
     from benchmarks.compare import Thresholds, compare_records
-    from benchmarks.tables import comparison_table
+    from benchmarks.records.baseline import load_side
+    from benchmarks.records.tables import comparison_table
 
     cur = load_side(path)
     rows = compare_records(load_side(base).records, cur.records, Thresholds.load(None)).rows
@@ -530,7 +530,7 @@ PLUGIN_PARTS = {
     "exit0": "sys.exit(0)\n",
     "exit3": "sys.exit(3)\n",
     "missing_import": "import no_such_module_fz\n",
-    "loader_none": "from benchmarks.modalities import TABULAR\nfrom datasets.base import Provenance\n"
+    "loader_none": "from benchmarks.core.modalities import TABULAR\nfrom datasets.base import Provenance\n"
                    "from datasets.spec import SeededSplit\n"
                    "@register_dataset('fz_data{k}', modality=TABULAR, classes=('a', 'b'), size='1', "
                    "split=SeededSplit(), provenance=Provenance('t', 'CC0'))\n"
@@ -550,7 +550,7 @@ def _plugin_case(rng: random.Random, k: int) -> Path:
 
 
 def _check_plugin(path: Path) -> None:
-    from benchmarks.plugins import import_plugin
+    from benchmarks.core.plugins import import_plugin
     from datasets import registry as dreg
     from models import registry as mreg
 
@@ -576,7 +576,7 @@ def base_results(tmp_path_factory) -> dict:
 def test_fuzz_suite_tuned_results_and_plugin_files(base_results, tmp_path, monkeypatch):
     """Files that configure or describe a run: exit 0 (valid; finite compare numbers) or exit 2 in
     one short line; no traceback."""
-    from benchmarks import plugins
+    from benchmarks.core import plugins
     from datasets import registry as dreg
     from models import registry as mreg
 

@@ -19,8 +19,8 @@ from benchmarks.adapters.distributed_loop import fit_distributed
 from benchmarks.adapters.features import select_features
 from benchmarks.checkpoints import save_weights
 from benchmarks.config import RunConfig
-from benchmarks.errors import OncobenchError
-from benchmarks.paths import safe_filename
+from benchmarks.core.errors import OncobenchError
+from benchmarks.core.paths import safe_filename
 from datasets.base import Dataset, is_lazy, to_float
 from models.recipe import Recipe
 from models.registry import ModelSpec
@@ -260,7 +260,7 @@ def _phases(spec: ModelSpec, config: RunConfig, hp: dict[str, Any]) -> list[tupl
 
 
 def _flops_fields(model: Any, cost: dict[str, Any]) -> dict[str, Any]:
-    from benchmarks.flops import flops_per_sample
+    from benchmarks.measure.flops import flops_per_sample
 
     fps = flops_per_sample(model)
     out: dict[str, Any] = {"flops_per_sample": fps}

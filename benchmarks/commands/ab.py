@@ -11,9 +11,9 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks.atomic import atomic_write_text, check_writable_dir
 from benchmarks.compare.thresholds import DEFAULT_THRESHOLDS
-from benchmarks.errors import OncobenchError
+from benchmarks.core.atomic import atomic_write_text, check_writable_dir
+from benchmarks.core.errors import OncobenchError
 
 DEFAULT_MODELS = "logreg,dnn"
 DEFAULT_DATASETS = "wisconsin"
@@ -39,7 +39,7 @@ def _check(args: argparse.Namespace) -> None:
     if not 0 < args.confidence < 1:
         raise OncobenchError(f"--confidence {args.confidence}: must be in (0, 1), e.g. 0.95")
     if not args.micro:  # an incompatible or unknown pair is refused here, not after both trees start
-        from benchmarks.runner import plan_pairs
+        from benchmarks.execution.runner import plan_pairs
         from datasets.base import LoadOptions
 
         plan_pairs(list(_csv(args.model)), list(_csv(args.dataset)), LoadOptions())
@@ -63,8 +63,8 @@ def _interrupt_on_sigterm() -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run both revisions in alternating rounds and print the paired verdict table."""
-    from benchmarks import ab
     from benchmarks.compare.thresholds import Thresholds
+    from benchmarks.speed import ab
 
     _check(args)
     th = Thresholds.load(args.thresholds)
@@ -129,7 +129,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--thresholds", help=f"TOML file merged over the defaults ({DEFAULT_THRESHOLDS.name}); "
                                         "[speed] rel and per-metric rel apply")
     p.add_argument("--micro", action="store_true",
-                   help="instead: the pytest-benchmark micro-benchmarks (tests/benchmarks/test_micro.py)")
+                   help="instead: the pytest-benchmark micro-benchmarks (tests/perf/test_micro.py)")
     p.add_argument("--micro-k", help="with --micro: pytest -k expression selecting micro-benchmarks")
     p.add_argument("--micro-threshold", type=float, default=0.10,
                    help="with --micro: relative threshold on the time per call (default 0.10)")

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks.baseline import (
+from benchmarks.core.errors import OncobenchError
+from benchmarks.records.baseline import (
     BASELINES_DIR,
     describe_machine,
     list_baselines,
@@ -14,7 +15,6 @@ from benchmarks.baseline import (
     record_pairs,
     save_baseline,
 )
-from benchmarks.errors import OncobenchError
 
 
 def save(args: argparse.Namespace) -> int:

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from benchmarks.commands.args import add_data_dir, add_plugins
-from benchmarks.errors import OncobenchError
-from benchmarks.plugins import load_plugins
+from benchmarks.core.errors import OncobenchError
+from benchmarks.core.plugins import load_plugins
 
 
 def _methods(text: str | None) -> tuple[str, ...] | None:
@@ -37,7 +37,7 @@ def _needs_plugins(run_dir: Path, given: list[str]) -> None:
     """Without consent: refuse when a record's model or dataset is registered only by a plugin the
     folder names (the run cannot be explained without importing it)."""
     from benchmarks.plugin_consent import SUITE_FILE, refusal, untrusted
-    from benchmarks.results import load_results
+    from benchmarks.records.results import load_results
     from datasets.registry import list_datasets
     from models.registry import list_models
 

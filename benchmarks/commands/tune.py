@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from benchmarks.commands.args import add_data_options, add_output, add_plugins, data_options_given, names
-from benchmarks.errors import OncobenchError
-from benchmarks.plugins import load_plugins
+from benchmarks.core.errors import OncobenchError
+from benchmarks.core.plugins import load_plugins
 
 RESULTS_ROOT = Path("results")
 
@@ -28,8 +28,8 @@ def run(args: argparse.Namespace) -> int:
     check_seed(args.seed, "--seed")
     if args.folds < 2:
         raise OncobenchError(f"--folds {args.folds}: need at least 2")
-    from benchmarks import tune
     from benchmarks.config import get_profile, validate
+    from benchmarks.execution import tune
     from datasets.base import LoadOptions
     from models.registry import get_model
 
@@ -42,9 +42,9 @@ def run(args: argparse.Namespace) -> int:
     datasets = names(args.dataset, "--dataset") or []
     config = validate(get_profile(args.profile).with_(epochs=args.epochs))
     from benchmarks.api import quiet_tensorflow
-    from benchmarks.atomic import check_writable_dir
-    from benchmarks.runner import new_run_dir
-    from benchmarks.suite import check_options
+    from benchmarks.config.suite import check_options
+    from benchmarks.core.atomic import check_writable_dir
+    from benchmarks.execution.runner import new_run_dir
 
     given = data_options_given(args)
     if "data_dir" in given:
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 def _tune_all(args: argparse.Namespace, specs: list, datasets: list[str], options, config, out: Path,
               storage: str) -> list:
     """Tune every (model, dataset) pair; each trial is stored in ``storage`` as it finishes."""
-    from benchmarks import tune
+    from benchmarks.execution import tune
     from datasets.registry import get_dataset
 
     def log(line: str) -> None:

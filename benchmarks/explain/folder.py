@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 from benchmarks.explain.record import ExplainSettings, explain_record
 from benchmarks.explain.restore import checkpoint_path
 from datasets.base import Dataset, LoadOptions
@@ -68,8 +68,8 @@ def explain_folder(run_dir: Path, settings: ExplainSettings, *, data_dir: Path |
 
 def _explain_folder(run_dir: Path, settings: ExplainSettings, *, data_dir: Path | None,
                     log: Log) -> list[dict[str, Any]]:
-    from benchmarks.results import ResultsStore, is_ok, load_results
-    from benchmarks.tables import finish
+    from benchmarks.records.results import ResultsStore, is_ok, load_results
+    from benchmarks.records.tables import finish
     from datasets.registry import get_dataset
 
     doc = load_results(run_dir)

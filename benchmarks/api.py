@@ -16,7 +16,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from benchmarks import folder_lock
 from benchmarks.config import RunConfig, validate
 from benchmarks.config.suite import (
     DATA_KEYS,
@@ -27,6 +26,7 @@ from benchmarks.config.suite import (
     suite_from_mapping,
     suite_to_toml,
 )
+from benchmarks.core import folder_lock
 from benchmarks.core.atomic import atomic_write_text, check_writable_dir
 from benchmarks.core.errors import OncobenchError
 from benchmarks.core.plugins import load_plugins

@@ -70,7 +70,7 @@ def test_two_concurrent_runs_on_one_folder_lose_no_record(tmp_path):
 
 
 def test_the_folder_lock_refuses_a_second_holder_and_frees_on_exit(tmp_path, capsys):
-    from benchmarks import folder_lock
+    from benchmarks.core import folder_lock
 
     out = tmp_path / "held"
     holder = subprocess.Popen(
@@ -582,7 +582,7 @@ def test_a_full_disk_while_writing_a_checkpoint_is_one_line(how, tmp_path, capsy
 
     import keras
 
-    from benchmarks import checkpoints
+    from benchmarks.core import checkpoints
 
     def fail(self, path, *a, **k):
         Path(path).write_bytes(b"half")  # what a failing write leaves

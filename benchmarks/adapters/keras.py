@@ -17,8 +17,8 @@ from benchmarks import measure
 from benchmarks.adapters.base import AdapterResult, RunContext, resolve_recipe
 from benchmarks.adapters.distributed_loop import fit_distributed
 from benchmarks.adapters.features import select_features
-from benchmarks.checkpoints import save_weights
 from benchmarks.config import RunConfig
+from benchmarks.core.checkpoints import save_weights
 from benchmarks.core.errors import OncobenchError
 from benchmarks.core.paths import safe_filename
 from datasets.base import Dataset, is_lazy, to_float

@@ -27,8 +27,8 @@ def _methods(text: str | None) -> tuple[str, ...] | None:
 
 def run_plugins(run_dir: Path, given: list[str] | None = None, trust: bool = False) -> list[str]:
     """The plugins of the run folder's ``suite.toml`` to import: only with consent (``--trust-plugins``;
-    a plugin passed with ``--plugin`` is the user's own). See ``benchmarks.plugin_consent``."""
-    from benchmarks.plugin_consent import folder_plugins
+    a plugin passed with ``--plugin`` is the user's own). See ``benchmarks.config.plugin_consent``."""
+    from benchmarks.config.plugin_consent import folder_plugins
 
     return folder_plugins(run_dir, given or [], trust, log=lambda s: print(s, file=sys.stderr, flush=True))
 
@@ -36,7 +36,7 @@ def run_plugins(run_dir: Path, given: list[str] | None = None, trust: bool = Fal
 def _needs_plugins(run_dir: Path, given: list[str]) -> None:
     """Without consent: refuse when a record's model or dataset is registered only by a plugin the
     folder names (the run cannot be explained without importing it)."""
-    from benchmarks.plugin_consent import SUITE_FILE, refusal, untrusted
+    from benchmarks.config.plugin_consent import SUITE_FILE, refusal, untrusted
     from benchmarks.records.results import load_results
     from datasets.registry import list_datasets
     from models.registry import list_models

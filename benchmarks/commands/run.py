@@ -99,7 +99,7 @@ def _target(text: str | None) -> tuple[str, float] | None:
 def suite_from_args(args: argparse.Namespace) -> Suite:
     """The validated ``Suite``: the ``--config`` file (if any) overlaid with the command line."""
     if args.config:  # a run folder's saved suite imports its plugins only with consent (issue 27)
-        from benchmarks.plugin_consent import check_suite_plugins
+        from benchmarks.config.plugin_consent import check_suite_plugins
 
         check_suite_plugins(Path(args.config), args.plugin or (), args.trust_plugins)
     hp = parse_hparams(args.hp or [])

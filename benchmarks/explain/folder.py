@@ -55,9 +55,9 @@ def explain_folder(run_dir: Path, settings: ExplainSettings, *, data_dir: Path |
     """Explain every finished record of ``run_dir``; rewrite results.json/.csv and summary.md.
 
     Keras models are rebuilt and their checkpoints loaded (never retrained); returns the records.
-    Holds the folder's lock (``benchmarks.folder_lock``): a run writing it makes this one line.
+    Holds the folder's lock (``benchmarks.core.folder_lock``): a run writing it makes this one line.
     """
-    from benchmarks import folder_lock
+    from benchmarks.core import folder_lock
 
     run_dir = Path(run_dir)
     if run_dir.is_file():

@@ -362,7 +362,7 @@ REWRITTEN = (RESULTS_JSON, "results.csv", "summary.md", "suite.toml")
 def clean_stale_temps(run_dir: Path) -> list[Path]:
     """Remove the temporary files a killed writer left (``.results.json.XXXX`` ...), only while this
     process holds the folder's lock (no other writer can be mid-write); returns what it removed."""
-    from benchmarks import folder_lock
+    from benchmarks.core import folder_lock
 
     run_dir = Path(run_dir)
     if not folder_lock.holds(run_dir):

@@ -26,6 +26,7 @@ from benchmarks.config.suite import (
     suite_from_mapping,
     suite_to_toml,
 )
+from benchmarks.core import folder_lock
 from benchmarks.core.atomic import atomic_write_text, check_writable_dir
 from benchmarks.core.errors import OncobenchError
 from benchmarks.core.plugins import load_plugins
@@ -133,13 +134,11 @@ def suite(models: str | Iterable[str] | None = None, datasets: str | Iterable[st
 
 
 def check_hparams(config: RunConfig) -> None:
-    """Fail early on an unknown model, hyper-parameter or recipe field (after plugins are loaded)."""
-    from models.registry import get_model
+    """Fail early on an unknown model, hyper-parameter or recipe field, or a value out of range,
+    from flags, a suite file or tuned values alike (after plugins are loaded)."""
+    from benchmarks.config import check_models
 
-    for name, overrides in config.hparams.items():
-        get_model(name).hparams(overrides)
-    for name, overrides in config.recipes.items():
-        get_model(name).recipe_for(overrides)
+    check_models(config)
 
 
 def quiet_tensorflow() -> None:
@@ -185,7 +184,7 @@ def run_suite(s: Suite, *, run_dir: Path | None = None, restart: bool = False, c
     """Run every job of ``s`` into ``run_dir`` (default: ``s.output`` or results/<run-id>), save
     the resolved suite beside the results (``suite.toml``) and return the results store."""
     from benchmarks.core import quiet
-    from benchmarks.execution.runner import execute, experiment_of, new_run_dir, plan_pairs
+    from benchmarks.execution.runner import new_run_dir, plan_pairs
 
     quiet.install()  # TensorFlow's native start-up log, wherever TensorFlow is first imported
     log = progress or LOGGER.info
@@ -196,6 +195,15 @@ def run_suite(s: Suite, *, run_dir: Path | None = None, restart: bool = False, c
         log(f"skipped: {note}")
     run_dir = Path(run_dir or s.output or new_run_dir(RESULTS_ROOT))
     check_writable_dir(run_dir)
+    with folder_lock.locked(run_dir):  # one writer per folder (issue 27): a second run is refused
+        return _run_locked(s, plan, run_dir, restart=restart, command=command, log=log)
+
+
+def _run_locked(s: Suite, plan: Any, run_dir: Path, *, restart: bool, command: str,
+                log: Progress) -> "ResultsStore":
+    """``run_suite`` once ``run_dir``'s lock is held."""
+    from benchmarks.execution.runner import execute, experiment_of
+
     models = list({m.name: m for m, _ in plan.pairs}.values())
     config = s.config
     configs = [config.with_(federated=way) for way in s.ways]  # the suite checked each way

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
+import os
 import sys
 import typing
 from pathlib import Path
@@ -41,6 +43,22 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> typing.NoReturn:
         raise OncobenchError(f"{self.prog}: {message} (see: {self.prog} --help)")
+KERAS_BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch", "numpy": "numpy",
+                  "openvino": "openvino"}  # KERAS_BACKEND -> the module it needs
+
+
+def check_keras_backend() -> None:
+    """Fail in one line, before Keras is imported, when ``KERAS_BACKEND`` names a backend that does
+    not exist or is not installed (Keras raises at import time, deep inside the first command)."""
+    name = os.environ.get("KERAS_BACKEND")
+    if not name:
+        return
+    if name not in KERAS_BACKENDS:
+        raise OncobenchError(f"KERAS_BACKEND={name!r} is not a Keras backend; valid: "
+                             f"{', '.join(KERAS_BACKENDS)} (or unset it for tensorflow)")
+    if importlib.util.find_spec(KERAS_BACKENDS[name]) is None:
+        raise OncobenchError(f"KERAS_BACKEND={name} but {KERAS_BACKENDS[name]} is not installed; install it "
+                             "(e.g. pip install 'oncobench[jax]' for jax) or unset KERAS_BACKEND")
 
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
@@ -71,6 +89,7 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     quiet.install()
     try:
         check_packages()
+        check_keras_backend()
         parser = build_parser(prog)
         args = parser.parse_args(argv)
         args.argv = argv

@@ -85,6 +85,9 @@ class DatasetSpec:
         if options.cv_folds and not self.supports_cv:
             raise no_cv_error(self.name)
         ds = self.loader(options)
+        if not isinstance(ds, Dataset):  # a plugin loader returning None, a tuple, ...
+            raise DataError(f"dataset {self.name!r}: its loader returned {type(ds).__name__}, not a "
+                            "datasets.base.Dataset; fix the loader (return Dataset(...))")
         ds.memory_budget = options.memory_budget()
         problems = self.mismatches(ds)
         if problems:

@@ -91,15 +91,25 @@ def export_bundled(name: str, out_root: Path | None = None) -> Path:
     return out
 
 
-def resolve_handle(handle: str) -> str:
-    """A loadable handle: bundled names are exported to the cache, others pass through."""
+def check_handle(handle: str) -> None:
+    """A handle is a bundled name, a URL or an existing SavedModel folder (checked before training)."""
     if handle.startswith("bundled:"):
-        return str(export_bundled(handle.split(":", 1)[1]))
+        if handle.split(":", 1)[1] not in BUNDLED:
+            raise OncobenchError(f"hub handle {handle!r}: no such bundled model; valid: "
+                                 f"{', '.join('bundled:' + n for n in BUNDLED)}")
+        return
     if "://" not in handle and not Path(handle).expanduser().exists():
         raise OncobenchError(
             f"hub handle {handle!r} is neither a URL nor an existing SavedModel directory; "
             f"pass a TF-Hub URL, a local SavedModel path, or {DEFAULT_HANDLE}"
         )
+
+
+def resolve_handle(handle: str) -> str:
+    """A loadable handle: bundled names are exported to the cache, others pass through."""
+    check_handle(handle)
+    if handle.startswith("bundled:"):
+        return str(export_bundled(handle.split(":", 1)[1]))
     return handle
 
 
@@ -214,6 +224,7 @@ SEARCH_SPACE = {
 
 @register_model("mobilenet_v2_hub", modalities=("image",), fine_tune=fine_tune, recipe=RECIPE,
                 search_space=SEARCH_SPACE, profile_hparams={"full": {"handle": FULL_HANDLE}},
+                checks={"handle": check_handle},
                 ranges={"dropout": Range(0, 1, high_open=True), "image_size": Range(32),
                         "fine_tune_epochs": Range(1), "fine_tune_lr_scale": Range(0, low_open=True)})
 def build(

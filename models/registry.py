@@ -22,7 +22,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from benchmarks.core.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError, quote
 from benchmarks.core.modalities import MODALITIES
 from benchmarks.core.plugins import (
     BUILTIN,
@@ -123,6 +123,8 @@ class ModelSpec:
     fine_tune: Callable[[Any], None] | None = None
     kinds: dict[str, list[Any]] = field(default_factory=dict)  # hp -> accepted value kinds
     ranges: dict[str, Range] = field(default_factory=dict)  # hp -> declared valid range
+    # hp -> a check beyond type and range (a handle that must exist, say): raises OncobenchError
+    checks: dict[str, Callable[[Any], None]] = field(default_factory=dict)
     origin: str = BUILTIN  # where it was registered from: oncobench, a plugin, an entry point
     recipe: Recipe = field(default_factory=Recipe)  # how the Keras adapter trains it
     search_space: SearchSpace = field(default_factory=dict)  # what ``tune`` may vary
@@ -142,7 +144,7 @@ class ModelSpec:
 
     def check_value(self, key: str, value: Any) -> Any:
         """``value`` if it fits hyper-parameter ``key``'s type and range, else a one-line error."""
-        flag = f"--hp {self.name}.{key}={value!r}"
+        flag = f"--hp {self.name}.{key}={quote(value)}"
         kinds = self.kinds.get(key) or []
         if kinds and not any(_matches(value, k) for k in kinds):
             want = " or ".join(_kind_name(k) for k in kinds)
@@ -152,6 +154,8 @@ class ModelSpec:
         if rng is not None and isinstance(value, (int, float)) and not isinstance(value, bool) \
                 and value not in rng:
             raise OncobenchError(f"{flag}: out of range; valid: {rng.describe(key)}")
+        if key in self.checks:
+            self.checks[key](value)
         if isinstance(value, list):
             value = tuple(value)
         return value
@@ -174,7 +178,34 @@ class ModelSpec:
                seed: int) -> Any:
         """Call the builder with ``hp``, passing ``seed`` when it declares one."""
         extra = {"seed": seed} if self.takes_seed else {}
-        return self.build(input_shape, num_classes, **hp, **extra)
+        built = self.build(input_shape, num_classes, **hp, **extra)
+        problem = self.built_problem(built, num_classes)
+        if problem:
+            raise OncobenchError(f"model {self.name!r} ({self.origin}): its builder {problem}; fix the "
+                                 "builder")
+        return built
+
+    def built_problem(self, built: Any, num_classes: int) -> str | None:
+        """Why ``built`` is not what this model's framework trains (None when it is): a Keras model
+        whose output gives one unit per class (one sigmoid unit for two), or a scikit-learn
+        estimator with ``fit`` and ``predict``."""
+        if self.framework == "sklearn":
+            if not (callable(getattr(built, "fit", None)) and callable(getattr(built, "predict", None))):
+                return f"returned {type(built).__name__}, not a scikit-learn estimator (fit/predict)"
+            return None
+        import keras
+
+        if not isinstance(built, keras.Model):
+            return f"returned {type(built).__name__}, not a keras.Model"
+        try:
+            units = built.outputs[0].shape[-1] if len(built.outputs) == 1 else None
+        except (AttributeError, ValueError, TypeError):  # a subclassed model not built yet
+            return None
+        want = (1, 2) if num_classes == 2 else (num_classes,)
+        if units is not None and units not in want:
+            return (f"output has {units} unit(s) for {num_classes} classes; end with "
+                    "models.heads.classifier_output(x, num_classes)")
+        return None
 
 
 def signature_kinds(fn: Callable[..., Any], defaults: dict[str, Any]) -> dict[str, list[Any]]:
@@ -224,13 +255,16 @@ def register_model(
     recipe: Recipe | None = None,
     search_space: SearchSpace | None = None,
     profile_hparams: dict[str, dict[str, Any]] | None = None,
+    checks: dict[str, Callable[[Any], None]] | None = None,
 ):
     """Decorator: register ``build(input_shape, num_classes, *, **hparams)`` under ``name``.
 
     ``ranges``: hyper-parameter -> ``Range`` of valid values, checked on every override.
     ``recipe``: how it trains (``models.recipe.Recipe``); ``search_space``: what ``tune``
     varies, builder hyper-parameters or ``models.recipe.TRAINING_KEYS``; ``profile_hparams``:
-    profile -> hyper-parameters that replace the defaults under it (``--hp`` still wins).
+    profile -> hyper-parameters that replace the defaults under it (``--hp`` still wins);
+    ``checks``: hyper-parameter -> a function that raises ``OncobenchError`` for a bad value (run
+    on every override before anything trains, after the type and range checks).
     """
     bad = set(modalities) - set(MODALITIES)
     if bad:
@@ -243,9 +277,9 @@ def register_model(
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} registered twice (first by {_REGISTRY[name].origin})")
         defaults, takes_seed = signature_defaults(name, fn)
-        unknown = sorted(set(ranges or {}) - set(defaults))
+        unknown = sorted((set(ranges or {}) | set(checks or {})) - set(defaults))
         if unknown:
-            raise ValueError(f"model {name!r}: ranges for unknown hyper-parameters {unknown}")
+            raise ValueError(f"model {name!r}: ranges/checks for unknown hyper-parameters {unknown}")
         unknown = sorted(set(search_space or {}) - set(defaults) - set(TRAINING_KEYS))
         if unknown:
             raise ValueError(f"model {name!r}: search space names unknown parameters {unknown}")
@@ -269,6 +303,7 @@ def register_model(
             fine_tune=fine_tune,
             kinds=signature_kinds(fn, defaults),
             ranges=dict(ranges or {}),
+            checks=dict(checks or {}),
             recipe=recipe or Recipe(),
             search_space=dict(search_space or {}),
             profile_hparams={k: dict(v) for k, v in (profile_hparams or {}).items()},

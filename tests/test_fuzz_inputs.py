@@ -329,3 +329,283 @@ def test_fuzz_end_to_end_cli(cases, monkeypatch, capsys):
         for r in records:
             assert r["status"] == "ok", f"{case.what}: {r.get('error')}"
             assert 0.0 <= r["accuracy"] <= 1.0, case.what
+
+
+# ================================================================ files beside the data (issue 27)
+# Suite files, tuned files, results files and plugin files, generated from the same seed. Each is
+# read through the function the commands call (in-process, fast); it either passes every check
+# (exit 0: for results files, compare's numbers are finite) or raises OncobenchError, one line
+# under 300 characters (exit 2). Anything else (a traceback) fails the test.
+N_SUITES, N_TUNED, N_RESULTS, N_PLUGINS = 60, 50, 50, 30
+VALUES = [0, 1, -1, 3, 2**32, 2**40, 0.5, -0.5, 7.0, 1e308, float("nan"), float("inf"), True, "", "x",
+          "dnn", "logreg", "fast", "x" * 400, [], [1, 2], ["dnn", "dnn"], [""], {}, {"a": 1},
+          {"dnn": {"dropout": 7}}, ["a", ["b"]]]
+
+
+def _toml(value) -> str:
+    """A TOML value (inline tables for dicts); big ints stay as written (TOML rejects them: a case)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return "nan" if value != value else ("inf" if value == float("inf") else repr(value))
+    if isinstance(value, (int,)):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml(v)}" for k, v in value.items()) + "}"
+
+
+SUITE_BASE = {"models": ["logreg", "dnn"], "datasets": ["wisconsin"], "profile": "quick", "seeds": [0, 1],
+              "training": {"epochs": 2, "learning_rate": 0.001}, "data": {"val_fraction": 0.15},
+              "hparams": {"dnn": {"dropout": 0.3}}, "recipes": {"dnn": {"label_smoothing": 0.1}},
+              "tuned": {"dnn|wisconsin": {"hparams": {"dropout": 0.2}, "learning_rate": 0.002}},
+              "execution": {"workers": 1}}
+SUITE_PATHS = [("models",), ("datasets",), ("profile",), ("seeds",), ("training", "epochs"),
+               ("training", "learning_rate"), ("training", "scaling"), ("training", "strategy"),
+               ("data", "val_fraction"), ("data", "test_fraction"), ("data", "sep"), ("data", "data_dir"),
+               ("hparams", "dnn", "dropout"), ("hparams", "dnn", "bogus"), ("hparams", "nosuch"),
+               ("recipes", "dnn", "schedule"), ("tuned", "dnn|wisconsin", "learning_rate"),
+               ("tuned", "dnn|wisconsin", "hparams"), ("tuned", "nokey"), ("execution", "workers"),
+               ("execution", "run_timeout"), ("federated",), ("plugins",), ("explain",), ("threads",),
+               ("bogus_key",)]
+
+
+def _mutate(doc: dict, path: tuple, value) -> None:
+    for key in path[:-1]:
+        nxt = doc.get(key)
+        if not isinstance(nxt, dict):
+            nxt = doc[key] = {}
+        doc = nxt
+    doc[path[-1]] = value
+
+
+def _suite_case(rng: random.Random, k: int) -> Path:
+    doc = json.loads(json.dumps(SUITE_BASE))
+    for _ in range(rng.choice([1, 1, 2, 3])):
+        path = rng.choice(SUITE_PATHS)
+        strategy = rng.choice(["fedadam", "fedprox", "fedavg", "central", "x"])
+        option = rng.choice(["server_lr", "proximal_mu", "clients", "rounds"])
+        value = rng.choice(VALUES) if path != ("federated",) else [{"strategy": strategy,
+                                                                     option: rng.choice(VALUES)}]
+        _mutate(doc, path, value)
+    if rng.random() < 0.1:
+        doc = {}
+    text = "\n".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in doc.items()) + "\n"
+    form = rng.choice(["plain"] * 8 + ["utf16", "latin1", "truncate", "deep"])
+    data = text.encode()
+    if form == "utf16":
+        data = text.encode("utf-16")
+    elif form == "latin1":
+        data = text.replace("wisconsin", "wisconsin-é").encode("latin-1")
+    elif form == "truncate":
+        data = data[: rng.randrange(0, len(data))]
+    elif form == "deep":
+        data = ("x = " + "[" * 5000 + "]" * 5000 + "\n").encode()
+    path = Path(f"suite{k}.toml")
+    path.write_bytes(data)
+    return path
+
+
+def _check_suite(path: Path) -> None:
+    from benchmarks.config import check_models
+    from benchmarks.config.suite import check_selection, read_suite
+    from benchmarks.execution.runner import plan_pairs
+
+    s = check_selection(read_suite(path), source=str(path))
+    check_models(s.config)
+    plan_pairs(list(s.models) or None, list(s.datasets) or None, s.data)
+
+
+TUNED_BASE = {"format": 1, "meta": {}, "pairs": {"dnn|wisconsin": {
+    "hparams": {"dropout": 0.3, "hidden_units": [64]}, "recipe": {"label_smoothing": 0.1},
+    "learning_rate": 0.001, "best_value": 0.2}}}
+TUNED_PATHS = [("format",), ("pairs",), ("pairs", "dnn|wisconsin"), ("pairs", "dnn|wisconsin", "hparams"),
+               ("pairs", "dnn|wisconsin", "hparams", "dropout"), ("pairs", "dnn|wisconsin", "hparams", "x"),
+               ("pairs", "dnn|wisconsin", "hparams", "hidden_units"), ("pairs", "dnn|wisconsin", "recipe"),
+               ("pairs", "dnn|wisconsin", "recipe", "schedule"), ("pairs", "dnn|wisconsin", "learning_rate"),
+               ("pairs", "dnn|wisconsin", "source"), ("pairs", "nosuch|wisconsin"), ("pairs", "nopipe"),
+               ("pairs", "logreg|wisconsin", "hparams", "C"), ("pairs", "dnn|wisconsin", "bogus")]
+
+
+def _tuned_case(rng: random.Random, k: int) -> Path:
+    doc = json.loads(json.dumps(TUNED_BASE))
+    for _ in range(rng.choice([1, 1, 2])):
+        _mutate(doc, rng.choice(TUNED_PATHS), rng.choice(VALUES))
+    text = json.dumps(doc)
+    form = rng.choice(["plain"] * 8 + ["truncate", "list", "deep"])
+    if form == "truncate":
+        text = text[: rng.randrange(0, len(text))]
+    elif form == "list":
+        text = "[1, 2]"
+    elif form == "deep":
+        text = "[" * 50_000 + "]" * 50_000
+    path = Path(f"tuned{k}.json")
+    path.write_text(text)
+    return path
+
+
+def _check_tuned(path: Path) -> None:
+    from benchmarks.config import RunConfig, check_models, validate
+    from benchmarks.execution.tune import load_tuned
+
+    check_models(validate(RunConfig(tuned=load_tuned(path))))
+
+
+RECORD_FIELDS = ["accuracy", "f1_macro", "roc_auc", "balanced_accuracy", "train_time_s", "latency_ms_p50",
+                 "train_samples_per_s", "environment", "data", "hparams", "model", "dataset", "key", "seed",
+                 "status", "schema_version"]
+
+
+def _results_case(rng: random.Random, k: int, base: dict) -> Path:
+    doc = json.loads(json.dumps(base))
+    for _ in range(rng.choice([1, 1, 2, 3])):
+        m = rng.choice(["field"] * 6 + ["drop", "duplicate", "records", "meta", "version"])
+        recs = [r for r in doc["records"] if isinstance(r, dict)] if isinstance(doc["records"], list) else []
+        if m == "field" and recs:
+            rng.choice(recs)[rng.choice(RECORD_FIELDS)] = rng.choice(VALUES)
+        elif m == "drop" and recs:
+            rng.choice(recs).pop(rng.choice(RECORD_FIELDS), None)
+        elif m == "duplicate" and recs:
+            recs.append(dict(rng.choice(recs)))
+        elif m == "records":
+            doc["records"] = rng.choice(VALUES)
+        elif m == "meta":
+            doc["meta"] = rng.choice(VALUES)
+        elif m == "version":
+            doc["schema_version"] = rng.choice(VALUES)
+    text = json.dumps(doc)
+    if rng.random() < 0.1:
+        text = text[: rng.randrange(0, len(text))]
+    path = Path(f"results{k}.json")
+    path.write_text(text)
+    return path
+
+
+def _check_results(path: Path, base: Path) -> None:
+    import math
+
+    from benchmarks.compare import Thresholds, compare_records
+    from benchmarks.records.baseline import load_side
+    from benchmarks.records.tables import comparison_table
+
+    cur = load_side(path)
+    rows = compare_records(load_side(base).records, cur.records, Thresholds.load(None)).rows
+    for row in rows:
+        for v in (row.baseline, row.current, row.delta):
+            assert v is None or math.isfinite(v), (path, row)
+    comparison_table(cur.records)
+
+
+PLUGIN_HEAD = "import sys\nimport numpy as np\nfrom models.registry import register_model\n" \
+              "from datasets.registry import register_dataset\n"
+PLUGIN_PARTS = {
+    "good_keras": "@register_model('fz_k{k}', modalities=('tabular',))\n"
+                  "def build(input_shape, num_classes, *, units: int = 4):\n"
+                  "    import keras\n    from models.heads import classifier_output\n"
+                  "    i = keras.Input(input_shape)\n"
+                  "    return keras.Model(i, classifier_output(i, num_classes))\n",
+    "good_sklearn": "@register_model('fz_s{k}', modalities=('tabular',), framework='sklearn')\n"
+                    "def build(input_shape, num_classes, *, c: float = 1.0):\n"
+                    "    from sklearn.linear_model import LogisticRegression\n"
+                    "    return LogisticRegression(C=c)\n",
+    "returns_none": "@register_model('fz_n{k}', modalities=('tabular',))\n"
+                    "def build(input_shape, num_classes):\n    return None\n",
+    "returns_list": "@register_model('fz_l{k}', modalities=('tabular',), framework='sklearn')\n"
+                    "def build(input_shape, num_classes):\n    return [1, 2]\n",
+    "bad_head": "@register_model('fz_h{k}', modalities=('tabular',))\n"
+                "def build(input_shape, num_classes):\n    import keras\n"
+                "    i = keras.Input(input_shape)\n    return keras.Model(i, keras.layers.Dense(9)(i))\n",
+    "duplicate": "@register_model('dnn', modalities=('tabular',))\n"
+                 "def build(input_shape, num_classes):\n    return None\n",
+    "varargs": "@register_model('fz_v{k}', modalities=('tabular',))\n"
+               "def build(input_shape, num_classes, *args):\n    return None\n",
+    "no_default": "@register_model('fz_d{k}', modalities=('tabular',))\n"
+                  "def build(input_shape, num_classes, *, units):\n    return None\n",
+    "bad_modality": "@register_model('fz_m{k}', modalities=('sound',))\n"
+                    "def build(input_shape, num_classes):\n    return None\n",
+    "syntax": "def broken(:\n",
+    "raises": "raise RuntimeError('plugin failed on import')\n",
+    "exit0": "sys.exit(0)\n",
+    "exit3": "sys.exit(3)\n",
+    "missing_import": "import no_such_module_fz\n",
+    "loader_none": "from benchmarks.core.modalities import TABULAR\nfrom datasets.base import Provenance\n"
+                   "from datasets.spec import SeededSplit\n"
+                   "@register_dataset('fz_data{k}', modality=TABULAR, classes=('a', 'b'), size='1', "
+                   "split=SeededSplit(), provenance=Provenance('t', 'CC0'))\n"
+                   "def load(options):\n    return None\n",
+}
+
+
+def _plugin_case(rng: random.Random, k: int) -> Path:
+    parts = rng.sample(sorted(PLUGIN_PARTS), rng.choice([1, 1, 2]))
+    body = PLUGIN_HEAD + "\n\n".join(PLUGIN_PARTS[p].format(k=k) for p in parts)
+    path = Path(f"plugin{k}.py") if rng.random() > 0.1 else Path(f"plugin{k}_folder")
+    if path.suffix == ".py":
+        path.write_text(body)
+    else:
+        path.mkdir()
+    return path
+
+
+def _check_plugin(path: Path) -> None:
+    from benchmarks.core.plugins import import_plugin
+    from datasets import registry as dreg
+    from models import registry as mreg
+
+    before_m, before_d = set(mreg._REGISTRY), set(dreg._REGISTRY)
+    import_plugin(str(path))
+    for name in sorted(set(mreg._REGISTRY) - before_m):
+        mreg.get_model(name).create((4,), 3, {}, seed=0)
+    for name in sorted(set(dreg._REGISTRY) - before_d):
+        dreg.get_dataset(name).load()
+
+
+@pytest.fixture(scope="module")
+def base_results(tmp_path_factory) -> dict:
+    """A real results.json (logreg on Wisconsin, three seeds) to tamper with."""
+    from benchmarks.cli import main
+
+    out = tmp_path_factory.mktemp("fuzz-base") / "run"
+    assert main(["run", "--model", "logreg", "--dataset", "wisconsin", "--profile", "quick", "--seeds",
+                 "0,1,2", "--output", str(out)]) == 0
+    return json.loads((out / "results.json").read_text())
+
+
+def test_fuzz_suite_tuned_results_and_plugin_files(base_results, tmp_path, monkeypatch):
+    """Files that configure or describe a run: exit 0 (valid; finite compare numbers) or exit 2 in
+    one short line; no traceback."""
+    from benchmarks.core import plugins
+    from datasets import registry as dreg
+    from models import registry as mreg
+
+    mreg.list_models(), dreg.list_datasets()
+    monkeypatch.setattr(mreg, "_REGISTRY", dict(mreg._REGISTRY))
+    monkeypatch.setattr(dreg, "_REGISTRY", dict(dreg._REGISTRY))
+    monkeypatch.setattr(plugins, "_loaded", {})
+    monkeypatch.chdir(tmp_path)
+    base = Path("base.json")
+    base.write_text(json.dumps(base_results))
+    rng = random.Random(SEED + 27)
+    jobs: list[tuple[str, Path, Callable]] = []
+    jobs += [("suite", _suite_case(rng, k), _check_suite) for k in range(N_SUITES)]
+    jobs += [("tuned", _tuned_case(rng, k), _check_tuned) for k in range(N_TUNED)]
+    jobs += [("results", _results_case(rng, k, base_results), lambda p: _check_results(p, base))
+             for k in range(N_RESULTS)]
+    jobs += [("plugin", _plugin_case(rng, k), _check_plugin) for k in range(N_PLUGINS)]
+    codes: dict[str, list[int]] = {}
+    for kind, path, check in jobs:
+        case = Case(f"{kind} {path}", str(path), LoadOptions())
+        try:
+            check(path)
+            codes.setdefault(kind, []).append(0)
+        except OncobenchError as exc:
+            assert exc.exit_code == 2
+            _assert_one_line(str(exc), case)
+            codes.setdefault(kind, []).append(2)
+        except Exception as exc:  # noqa: BLE001 - the point: name the case that tracebacks
+            raise AssertionError(f"{case.what}: {type(exc).__name__}: {exc}"[:2000]) from exc
+    for kind, got in codes.items():  # each kind exercises both outcomes
+        assert 0 in got and 2 in got, (kind, got)
+    assert N_CASES + sum(map(len, codes.values())) >= 400

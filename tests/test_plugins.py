@@ -189,7 +189,7 @@ def test_download_a_plugin_dataset(isolated, tmp_path, capsys):
 
 
 def test_explain_reloads_the_plugins_of_a_run(isolated, tmp_path, capsys):
-    """``explain RUN`` registers the run's plugin models again (from its suite.toml)."""
+    """``explain RUN --trust-plugins`` registers the run's plugin models again (from its suite.toml)."""
     plugin = _write(tmp_path / "mine.py", FILE_PLUGIN)
     out = tmp_path / "r"
     assert main(["run", "--model", "file_knn", "--dataset", "wisconsin", "--profile", "quick",
@@ -199,7 +199,10 @@ def test_explain_reloads_the_plugins_of_a_run(isolated, tmp_path, capsys):
 
     del mreg._REGISTRY["file_knn"], dreg._REGISTRY["file_blobs"]  # as in a new process
     plugins._loaded.clear()
-    assert main(["explain", str(out), "--method", "permutation", "--samples", "20", "--no-sanity"]) == 0
+    explain = ["explain", str(out), "--method", "permutation", "--samples", "20", "--no-sanity"]
+    assert main(explain) == 2  # a folder's plugins run code: imported only with consent (issue 27)
+    assert "--trust-plugins" in capsys.readouterr().err and "file_knn" not in mreg._REGISTRY
+    assert main([*explain, "--trust-plugins"]) == 0
     capsys.readouterr()
     (rec,) = json.loads((out / "results.json").read_text())["records"]
     assert rec["faithfulness"] is not None and rec["explanations"]["methods"]["permutation"]

@@ -93,7 +93,7 @@ def test_fine_tuning_epochs_come_from_hp_then_profile_then_model():
     assert "fine_tune_epochs" not in experiment_of(get_profile("standard"), Options(), [spec])["config"]
 
 
-def test_full_profile_builds_mobilenet_on_the_larger_bundled_backbone():
+def test_full_profile_builds_mobilenet_on_the_larger_bundled_backbone(tmp_path):
     from benchmarks.adapters.base import resolve_hparams
     from benchmarks.execution.runner import experiment_of
     from datasets import LoadOptions as Options
@@ -106,8 +106,8 @@ def test_full_profile_builds_mobilenet_on_the_larger_bundled_backbone():
     assert resolve_hparams(spec, get_profile("ci"))["handle"] == DEFAULT_HANDLE
     full = get_profile("full")
     assert resolve_hparams(spec, full)["handle"] == FULL_HANDLE
-    mine = replace(full, hparams={"mobilenet_v2_hub": {"handle": "/my/savedmodel"}})
-    assert resolve_hparams(spec, mine)["handle"] == "/my/savedmodel"  # an explicit --hp wins
+    mine = replace(full, hparams={"mobilenet_v2_hub": {"handle": str(tmp_path)}})  # (a handle must exist)
+    assert resolve_hparams(spec, mine)["handle"] == str(tmp_path)  # an explicit --hp wins
     # recorded in the experiment (resume fingerprint, suite.toml), so --config reproduces it
     assert experiment_of(full, Options(), [spec])["hparams"]["mobilenet_v2_hub"]["handle"] == FULL_HANDLE
     from benchmarks.commands.listing import model_rows  # list --json says so too

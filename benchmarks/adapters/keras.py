@@ -19,6 +19,7 @@ from benchmarks.adapters.distributed_loop import fit_distributed
 from benchmarks.adapters.features import select_features
 from benchmarks.adapters.live import callbacks as live_callbacks
 from benchmarks.config import RunConfig
+from benchmarks.core.checkpoints import save_weights
 from benchmarks.core.errors import OncobenchError
 from benchmarks.core.paths import safe_filename
 from datasets.base import Dataset, is_lazy, to_float
@@ -356,7 +357,7 @@ class KerasAdapter:
             timers.append(timer)
             for k in curves:
                 curves[k] += [float(v) for v in hist.history.get(k, [])]
-            model.save_weights(str(ckpt))  # best (or, monitor "none", last) epoch of this phase
+            save_weights(model, ckpt)  # best (or, monitor "none", last) epoch; full disk: one line
             scores = hist.history.get(monitor, [])
             if monitor == "none":
                 best_epoch = len(curves["loss"])

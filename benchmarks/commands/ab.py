@@ -23,7 +23,7 @@ from benchmarks.commands.args import (
     positive_int,
 )
 from benchmarks.compare.thresholds import DEFAULT_THRESHOLDS
-from benchmarks.core.atomic import atomic_write_text
+from benchmarks.core.atomic import atomic_write_text, check_writable_dir
 from benchmarks.core.errors import OncobenchError
 
 DEFAULT_MODELS = "logreg,dnn"
@@ -40,6 +40,11 @@ def _check(args: argparse.Namespace) -> None:
                              "from the steady training throughput)")
     if not 0 < args.confidence < 1:
         raise OncobenchError(f"--confidence {args.confidence}: must be in (0, 1), e.g. 0.95")
+    if not args.micro:  # an incompatible or unknown pair is refused here, not after both trees start
+        from benchmarks.execution.runner import plan_pairs
+        from datasets.base import LoadOptions
+
+        plan_pairs(list(args.model), list(args.dataset), LoadOptions())
 
 
 def _progress(msg: str) -> None:
@@ -68,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     repo = ab.repo_root()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     out = Path(args.output or repo / "results" / "ab" / stamp).resolve()
+    check_writable_dir(out)
     _interrupt_on_sigterm()  # a cancelled CI job still removes the temporary worktrees
     try:
         with ab.revisions(repo, args.base, args.head) as (base, head):

@@ -12,13 +12,14 @@ Adder = argparse._ActionsContainer
 DATA_DIR_HELP = "download cache (default: $ONCOBENCH_DATA or ~/.cache/oncobench/data)"
 
 
-def names(text: str | list[str] | None) -> list[str] | None:
-    """A comma-separated ``--model``/``--dataset`` value as a list ("a, b," -> ["a", "b"]); None
-    when not given. A list (already converted by ``comma_list``) is returned as is; a ``multi:``
-    dataset keeps its comma-separated blocks (up to its ``;labels=``)."""
+def names(text: str | list[str] | None, flag: str = "--model/--dataset") -> list[str] | None:
+    """A comma-separated ``--model``/``--dataset`` value as a list ("a, b," -> ["a", "b"]), each
+    name once; None when not given. A list (already converted by ``comma_list``) is returned as
+    is; a ``multi:`` dataset keeps its comma-separated blocks (up to its ``;labels=``). A value
+    that names nothing ('' or ',') is a one-line error (it used to mean "everything")."""
     if isinstance(text, list):
         return text
-    if not text:
+    if text is None:
         return None
     out: list[str] = []
     for t in text.split(","):
@@ -26,15 +27,19 @@ def names(text: str | list[str] | None) -> list[str] | None:
             out[-1] += "," + t
         else:
             out.append(t)
-    return [t.strip() for t in out if t.strip()]
+    out = list(dict.fromkeys(t.strip() for t in out if t.strip()))
+    if not out:
+        raise OncobenchError(f"{flag} {text!r}: names nothing; give a name, e.g. --model logreg "
+                             "(see: list), or leave the flag out")
+    return out
 
 
 def comma_list(text: str) -> list[str]:
     """``type=`` of every comma-separated option ("a, b," -> ["a", "b"]; see ``names``)."""
-    items = names(text) or []
-    if not items:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated names, e.g. dnn,logreg")
-    return items
+    try:
+        return names(text) or []
+    except OncobenchError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def folder(text: str) -> str:
@@ -164,6 +169,9 @@ def add_plugins(parser: Adder) -> None:
     parser.add_argument("--plugin", action="append", metavar="MODULE_OR_FILE.py",
                         help="import a module or .py file that registers models/datasets with "
                              "@register_model / @register_dataset (repeatable)")
+    parser.add_argument("--trust-plugins", action="store_true",
+                        help="also import the plugins a run folder's suite.toml names (explain, run "
+                             "--config FOLDER/suite.toml); they run code, so only for folders you trust")
 
 
 def add_profile(group: Adder, default: str | None = None,

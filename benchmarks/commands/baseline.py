@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.commands.args import examples
+from benchmarks.core.errors import OncobenchError
 from benchmarks.records.baseline import (
     BASELINES_DIR,
     describe_machine,
@@ -35,6 +36,9 @@ def list_(args: argparse.Namespace) -> int:
     """``baseline list``: one table row per saved baseline."""
     from tabulate import tabulate
 
+    if Path(args.dir).exists() and not Path(args.dir).is_dir():
+        raise OncobenchError(f"--dir {args.dir}: is a file, not a folder; give the folder that holds the "
+                             "baselines (default results/baselines)")
     rows = list_baselines(Path(args.dir))
     if not rows:
         print(f"no baselines under {args.dir}/; save one with: python -m benchmarks baseline save "

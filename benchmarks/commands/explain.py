@@ -10,7 +10,7 @@ from pathlib import Path
 
 from benchmarks.commands.args import add_data_dir, add_plugins, examples
 from benchmarks.core.errors import OncobenchError
-from benchmarks.core.plugins import is_file_reference, load_plugins
+from benchmarks.core.plugins import load_plugins
 
 
 def _methods(text: str | None) -> tuple[str, ...] | None:
@@ -25,14 +25,31 @@ def _methods(text: str | None) -> tuple[str, ...] | None:
     return names
 
 
-def run_plugins(run_dir: Path) -> list[str]:
-    """The plugins a run folder's ``suite.toml`` names that can be found from here (modules, and
-    files that exist): the models and datasets of its records register again."""
-    from benchmarks.config.suite import SUITE_FILE, read_toml
+def run_plugins(run_dir: Path, given: list[str] | None = None, trust: bool = False) -> list[str]:
+    """The plugins of the run folder's ``suite.toml`` to import: only with consent (``--trust-plugins``;
+    a plugin passed with ``--plugin`` is the user's own). See ``benchmarks.config.plugin_consent``."""
+    from benchmarks.config.plugin_consent import folder_plugins
 
-    path = run_dir / SUITE_FILE
-    refs = read_toml(path).get("plugins") or [] if path.exists() else []
-    return [r for r in refs if isinstance(r, str) and (not is_file_reference(r) or Path(r).exists())]
+    return folder_plugins(run_dir, given or [], trust, log=lambda s: print(s, file=sys.stderr, flush=True))
+
+
+def _needs_plugins(run_dir: Path, given: list[str]) -> None:
+    """Without consent: refuse when a record's model or dataset is registered only by a plugin the
+    folder names (the run cannot be explained without importing it)."""
+    from benchmarks.config.plugin_consent import SUITE_FILE, refusal, untrusted
+    from benchmarks.records.results import load_results
+    from datasets.registry import list_datasets
+    from models.registry import list_models
+
+    refs = untrusted(run_dir / SUITE_FILE, given)
+    if not refs:
+        return
+    records = load_results(run_dir)["records"]
+    models, datasets = {m.name for m in list_models()}, {d.name for d in list_datasets()}
+    unknown = [r for r in records if r.get("model") not in models
+               or (r.get("dataset") not in datasets and ":" not in str(r.get("dataset")))]
+    if unknown:
+        raise refusal(f"{run_dir / SUITE_FILE}", refs, "explain")
 
 
 def settings_from_args(args: argparse.Namespace):
@@ -57,7 +74,10 @@ def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.results_dir)
     if not run_dir.exists():
         raise OncobenchError(f"{run_dir}: no such results folder")
-    load_plugins([*run_plugins(run_dir), *(args.plugin or [])])
+    given = list(args.plugin or [])
+    load_plugins([*run_plugins(run_dir, given, args.trust_plugins), *given])
+    if not args.trust_plugins:
+        _needs_plugins(run_dir, given)
     from benchmarks.api import quiet_tensorflow
     from benchmarks.explain.folder import explain_folder
 
@@ -67,6 +87,11 @@ def run(args: argparse.Namespace) -> int:
     from benchmarks.explain.summary import explain_table
 
     print(explain_table(records))
+    failed = [r.get("key") for r in records if ((r.get("explanations") or {}).get("error"))]
+    if failed:
+        print(f"explaining failed for {len(failed)} run(s) ({', '.join(map(str, failed[:3]))}"
+              f"{', ...' if len(failed) > 3 else ''}); see the lines above", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -16,8 +16,11 @@ def run(args: argparse.Namespace) -> int:
     from benchmarks.report.build import FIGURES_DIR, REPORT_MD
 
     load_plugins(args.plugin or ())
+    results = Path(args.results_dir)
     if args.output:
         check_writable_dir(Path(args.output))
+    elif results.exists():  # the report goes into the run folder: refuse a read-only one up front
+        check_writable_dir(results if results.is_dir() else results.parent, "RESULTS_DIR (report goes there)")
     html_path = write_report(Path(args.results_dir), args.output, extra=tuple(args.with_dirs or ()))
     out = html_path.parent
     print(f"{out / REPORT_MD}\n{html_path}\n{out / FIGURES_DIR}/")

@@ -27,7 +27,7 @@ from benchmarks.commands.args import (
     names,
 )
 from benchmarks.config.constants import OPTIMIZERS
-from benchmarks.config.suite import SUITE_FILE, Suite
+from benchmarks.config.suite import SUITE_FILE, Suite, check_selection
 from benchmarks.core.errors import OncobenchError
 from benchmarks.records.results import is_ok
 
@@ -134,6 +134,10 @@ def suite_args(args: argparse.Namespace) -> dict[str, Any]:
 def suite_from_args(args: argparse.Namespace) -> Suite:
     """The validated ``Suite``: the ``--config`` file (if any) overlaid with the command line,
     built by the same function as ``api.suite``."""
+    if args.config:  # a run folder's saved suite imports its plugins only with consent (issue 27)
+        from benchmarks.config.plugin_consent import check_suite_plugins
+
+        check_suite_plugins(Path(args.config), args.plugin or (), args.trust_plugins)
     return api.suite(**suite_args(args))
 
 
@@ -162,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     if not (args.all or args.model or args.dataset or args.config):
         raise OncobenchError("say what to run: --all, --model M[,M2] and/or --dataset D[,D2], "
                              "or --config suite.toml")
-    s = suite_from_args(args)
+    s = check_selection(suite_from_args(args), everything=args.all, source=args.config)
     command = "python -m benchmarks " + " ".join(shlex.quote(a) for a in args.argv)
     from benchmarks.execution.progress import RunProgress
 

@@ -46,7 +46,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 def run(args: argparse.Namespace) -> int:
     """Time every compatible (model, dataset) pair; print a table, write JSON with the machine."""
     from benchmarks.commands.run import parse_hparams
-    from benchmarks.config import get_profile, validate
+    from benchmarks.config import check_models, check_seed, get_profile, validate
     from benchmarks.core.atomic import atomic_write_text, check_writable_dir
     from benchmarks.core.errors import OncobenchError
     from benchmarks.core.plugins import load_plugins
@@ -65,8 +65,14 @@ def run(args: argparse.Namespace) -> int:
     changes = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
                                  ("precision", args.precision)) if v is not None}
     config = validate(base.with_(**changes, hparams=parse_hparams(args.hp or [])))
+    check_models(config)
+    check_seed(args.seed, "--seed")
     options = LoadOptions(seed=args.seed, **({"data_dir": Path(args.data_dir)} if args.data_dir else {}))
-    plan = plan_pairs(names(args.model), names(args.dataset), options)
+    plan = plan_pairs(names(args.model, "--model"), names(args.dataset, "--dataset"), options)
+    if not any(m.framework == "keras" for m, _ in plan.pairs):
+        other = sorted({m.name for m, _ in plan.pairs})
+        raise OncobenchError(f"speed times Keras models only; {', '.join(other)} is not one: name a Keras "
+                             "model, e.g. --model dnn (see: list)")
     info = backend_info()
     print(f"speed: Keras {info['keras']} on {info['backend']}, {info['device_kind']} "
           f"{info['device_name']}; {config.epochs} epochs, batch {config.batch_size}, {config.precision}")

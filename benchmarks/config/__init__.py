@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from typing import Any, Mapping
 
 from benchmarks.config.constants import JIT_COMPILE, OPTIMIZERS, PRECISIONS, STRATEGIES
 from benchmarks.config.federated import FederatedConfig, validate_federated
-from benchmarks.core.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError, quote
 from benchmarks.core.profiles import PROFILE_NAMES
 from models.recipe import SCHEDULES
 
@@ -109,6 +109,116 @@ def _finite(value: float) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+MAX_SEED = 2**32 - 1  # numpy's and scikit-learn's seeds are 32-bit
+
+
+def check_seed(seed: Any, flag: str = "--seeds") -> int:
+    """``seed`` if it is an integer in 0 .. 2^32-1, else a one-line error naming ``flag``."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise OncobenchError(f"{flag} {quote(seed)}: a seed must be an integer from 0 to {MAX_SEED} "
+                             "(2^32 - 1), e.g. 0")
+    return seed
+
+
+def check_learning_rate(value: Any, flag: str = "--lr") -> None:
+    """A learning rate is a finite number >= 0 (None: unset). 0 is allowed: an untrained model
+    is a deliberate control (tests/test_compare.py uses it)."""
+    if value is not None and (not _finite(value) or value < 0):
+        raise OncobenchError(f"{flag} {quote(value)}: must be a finite number >= 0, e.g. 1e-3")
+
+
+TUNED_KEYS = ("hparams", "recipe", "learning_rate", "source")
+
+
+def check_tuned(where: str, value: Any) -> dict[str, dict[str, Any]]:
+    """Tuned values (``run --tuned`` / a suite's ``[tuned]``) in their one shape: ``"MODEL|DATASET"``
+    -> a table of ``hparams`` (table), ``recipe`` (table), ``learning_rate`` (number), ``source``.
+    Lists in ``hparams`` become tuples. Values are checked against each model by ``check_models``."""
+    if not isinstance(value, Mapping):
+        raise OncobenchError(f"{where}: expected one table per \"MODEL|DATASET\" pair, "
+                             f"got {type(value).__name__}")
+    out = {}
+    for key, entry in value.items():
+        model, bar, dataset = str(key).partition("|")
+        if not (isinstance(key, str) and bar and model and dataset) or not isinstance(entry, Mapping):
+            raise OncobenchError(f"{where} {quote(key)}: expected a table keyed \"MODEL|DATASET\" with "
+                                 f"{', '.join(TUNED_KEYS)}, got {type(entry).__name__}")
+        unknown = [k for k in entry if k not in TUNED_KEYS and k not in TUNED_EXTRA]
+        if unknown:
+            raise OncobenchError(f"{where} {key!r}: unknown key {quote(unknown[0])}; valid: "
+                                 f"{', '.join(TUNED_KEYS)}")
+        for sub in ("hparams", "recipe"):
+            if not isinstance(entry.get(sub) or {}, Mapping):
+                raise OncobenchError(f"{where} {key!r}.{sub}: expected a table of NAME = VALUE, got "
+                                     f"{type(entry[sub]).__name__}")
+        lr = entry.get("learning_rate")
+        check_learning_rate(lr, f"{where} {key!r}: learning_rate")
+        source = entry.get("source")
+        if source is not None and not isinstance(source, str):
+            raise OncobenchError(f"{where} {key!r}.source = {quote(source)}: expected a file name")
+        hp = {str(k): tuple(v) if isinstance(v, list) else v for k, v in (entry.get("hparams") or {}).items()}
+        out[key] = {"hparams": hp, "recipe": dict(entry.get("recipe") or {}), "learning_rate": lr,
+                    "source": source}
+    return out
+
+
+# keys ``tune`` writes beside the tuned values (informational; not applied)
+TUNED_EXTRA = ("best_value", "default_value", "trials", "elapsed_s")
+
+
+def check_models(config: RunConfig) -> None:
+    """Every model-specific value of ``config`` against the model registry (after plugins are
+    loaded): ``hparams`` and ``recipes`` per model, and each tuned entry's hyper-parameters and
+    recipe; an unknown model, hyper-parameter or field, or a value out of range, is one line."""
+    from models.registry import get_model
+
+    for name, overrides in config.hparams.items():
+        get_model(name).hparams(overrides)
+    for name, overrides in config.recipes.items():
+        get_model(name).recipe_for(overrides)
+    for key, entry in config.tuned.items():
+        model = key.partition("|")[0]
+        where = f"{entry.get('source') or 'tuned'} {key!r}"
+        try:
+            spec = get_model(model)
+            spec.hparams(entry.get("hparams") or {})
+            spec.recipe_for(entry.get("recipe") or {})
+        except OncobenchError as exc:
+            raise OncobenchError(f"{where}: {exc}") from None
+
+
+def check_tf_config(text: str | None = None) -> dict[str, Any]:
+    """``TF_CONFIG`` (``--strategy multiworker``) as JSON: {"cluster": {"worker": [HOST:PORT, ...]},
+    "task": {"type": "worker", "index": I}}, checked before TensorFlow starts; one line if not."""
+    import json
+    import os
+
+    text = os.environ.get("TF_CONFIG") if text is None else text
+    example = ('e.g. TF_CONFIG=\'{"cluster": {"worker": ["127.0.0.1:12345", "127.0.0.1:12346"]}, '
+               '"task": {"type": "worker", "index": 0}}\'')
+    if not text:
+        raise OncobenchError(f"--strategy multiworker needs TF_CONFIG (the cluster and this worker's task), "
+                             f"{example}")
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise OncobenchError(f"TF_CONFIG is not valid JSON ({exc}); {example}") from None
+    cluster = doc.get("cluster") if isinstance(doc, dict) else None
+    task = doc.get("task") if isinstance(doc, dict) else None
+    if not (isinstance(cluster, dict) and cluster and all(
+            isinstance(v, list) and v and all(isinstance(w, str) and ":" in w for w in v)
+            for v in cluster.values())):
+        raise OncobenchError(f"TF_CONFIG: cluster must map each job (worker, chief) to a list of HOST:PORT; "
+                             f"{example}")
+    jobs = cluster.get(task.get("type")) if isinstance(task, dict) else None
+    index = task.get("index") if isinstance(task, dict) else None
+    if not (jobs and isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(jobs)):
+        raise OncobenchError("TF_CONFIG: task must name this process, {\"type\": JOB, \"index\": I} "
+                             f"with JOB one of {', '.join(map(str, cluster))} and I within its list; "
+                             f"{example}")
+    return doc
+
+
 def validate(config: RunConfig) -> RunConfig:
     """Reject impossible settings with a one-line message naming the flag and the valid range."""
     if config.optimizer not in OPTIMIZERS:
@@ -128,16 +238,18 @@ def validate(config: RunConfig) -> RunConfig:
     ft = config.fine_tune_epochs
     if ft is not None and (isinstance(ft, bool) or not isinstance(ft, int) or ft < 1):
         raise OncobenchError(f"fine_tune_epochs {ft!r}: must be an integer of at least 1")
-    # lr 0 is allowed: an untrained model is a deliberate control (tests/test_compare.py uses it)
-    if not _finite(config.learning_rate) or config.learning_rate < 0:
-        raise OncobenchError(f"--lr {config.learning_rate}: must be a finite number >= 0, e.g. 1e-3")
+    check_learning_rate(config.learning_rate)
     if not _finite(config.inference_min_time_s) or config.inference_min_time_s < 0:
         raise OncobenchError(f"inference_min_time_s {config.inference_min_time_s}: must be finite and >= 0")
+    if config.strategy == "multiworker":
+        check_tf_config()
+    if config.scaling and config.strategy == "none":
+        raise OncobenchError("--scaling times one replica against a multi-device strategy; add "
+                             "--strategy mirrored (or multiworker), or drop --scaling")
     if not config.seeds:
         raise OncobenchError("--seeds needs at least one seed, e.g. --seeds 0,1,2")
-    bad = [s for s in config.seeds if isinstance(s, bool) or not isinstance(s, int) or s < 0]
-    if bad:
-        raise OncobenchError(f"--seeds {bad[0]}: seeds must be integers >= 0, e.g. --seeds 0,1,2")
+    for seed in config.seeds:
+        check_seed(seed)
     if len(set(config.seeds)) != len(config.seeds):
         dup = next(s for s in config.seeds if config.seeds.count(s) > 1)
         raise OncobenchError(f"--seeds: seed {dup} is listed twice; list each seed once, e.g. --seeds 0,1,2")
@@ -146,6 +258,7 @@ def validate(config: RunConfig) -> RunConfig:
                              "finite number, e.g. val_accuracy=0.85")
     if config.schedule is not None and config.schedule not in SCHEDULES:
         raise OncobenchError(f"unknown schedule {config.schedule!r}; valid: {', '.join(SCHEDULES)}")
+    check_tuned("tuned", config.tuned)
     if config.federated is not None:
         validate_federated(config.federated)
         if config.precision != "float32":

@@ -72,9 +72,15 @@ def validate_federated(fed: FederatedConfig) -> FederatedConfig:
             raise OncobenchError(f"{flag} {value}: must be an integer of at least 1")
     if fed.clients < 2:
         raise OncobenchError(f"--clients {fed.clients}: federated training needs at least 2 clients")
-    if not (0 < fed.fraction_fit <= 1):
+    if isinstance(fed.fraction_fit, bool) or not isinstance(fed.fraction_fit, (int, float)) \
+            or not (0 < fed.fraction_fit <= 1):
         raise OncobenchError(f"--fraction-fit {fed.fraction_fit}: must be in (0, 1]")
     parse_partition(fed.partition)
+    for flag, value, low, example in (("--proximal-mu", fed.proximal_mu, "0 or more", 0.1),
+                                      ("--server-lr", fed.server_lr, "above 0", 0.01)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or value < 0 or (flag == "--server-lr" and value == 0):
+            raise OncobenchError(f"{flag} {value!r}: must be a finite number {low}, e.g. {flag} {example}")
     if (fed.dp_noise is None) != (fed.dp_clip is None):
         raise OncobenchError("--dp-noise and --dp-clip go together, e.g. --dp-noise 0.5 --dp-clip 1.0")
     if fed.dp_noise is not None:

@@ -21,10 +21,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
-from benchmarks.config import RunConfig, get_profile, validate
+from benchmarks.config import RunConfig, check_tuned, get_profile, validate
 from benchmarks.config.constants import EXECUTORS
 from benchmarks.config.federated import CENTRAL, FederatedConfig, validate_federated
-from benchmarks.core.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError, quote
 from benchmarks.core.plugins import is_file_reference
 from datasets.base import LoadOptions
 
@@ -47,7 +47,6 @@ FEDERATED_KEYS = tuple(f.name for f in fields(FederatedConfig))
 # [execution]: keyword arguments of runner.execute (run --isolate/--jobs/--run-timeout/...)
 EXECUTION_DEFAULTS: dict[str, Any] = {"isolate": False, "workers": 1, "run_timeout": None,
                                       "retry_failed": False, "executor": "local", "ray_address": None}
-TUNED_KEYS = ("hparams", "recipe", "learning_rate", "source")
 
 
 @dataclass(frozen=True)
@@ -109,21 +108,21 @@ def _typed(where: str, table: Mapping[str, Any], cls: type, valid: tuple[str, ..
     hints = typing.get_type_hints(cls)
     for key, value in table.items():
         if not _hint_ok(value, hints[key]):
-            raise OncobenchError(f"{where}.{key} = {value!r}: expected {_hint_name(hints[key])}")
+            raise OncobenchError(f"{where}.{key} = {quote(value)}: expected {_hint_name(hints[key])}")
     return dict(table)
 
 
 def _names(where: str, value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",") if v.strip()]
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
         raise OncobenchError(f"{where}: expected a list of names, e.g. [\"dnn\", \"logreg\"]")
-    return tuple(value)
+    return tuple(dict.fromkeys(v.strip() for v in value))  # a name listed twice runs once
 
 
 def _optional_int(where: str, value: Any) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise OncobenchError(f"{where} = {value!r}: must be an integer of at least 1 (or leave it out)")
+        raise OncobenchError(f"{where} = {quote(value)}: must be an integer of at least 1 (or leave it out)")
     return value
 
 
@@ -182,20 +181,7 @@ def _federated(where: str, value: Any) -> tuple[FederatedConfig | None, ...]:
 
 def _tuned(where: str, value: Any) -> dict[str, dict[str, Any]]:
     """``[tuned."MODEL|DATASET"]``: what ``run --tuned`` loaded, kept in the suite."""
-    if not isinstance(value, Mapping):
-        raise OncobenchError(f"{where}: expected one table per \"MODEL|DATASET\" pair")
-    out = {}
-    for key, entry in value.items():
-        if "|" not in key or not isinstance(entry, Mapping):
-            raise OncobenchError(f"{where}.{key!r}: expected a table keyed \"MODEL|DATASET\"")
-        _known(f"{where}.{key!r}", entry, TUNED_KEYS)
-        for sub in ("hparams", "recipe"):
-            if not isinstance(entry.get(sub) or {}, Mapping):
-                raise OncobenchError(f"{where}.{key!r}.{sub}: expected a table")
-        hp = {k: tuple(v) if isinstance(v, list) else v for k, v in (entry.get("hparams") or {}).items()}
-        out[key] = {"hparams": hp, "recipe": dict(entry.get("recipe") or {}),
-                    "learning_rate": entry.get("learning_rate"), "source": entry.get("source")}
-    return out
+    return check_tuned(where, value)
 
 
 def check_options(options: LoadOptions) -> LoadOptions:
@@ -205,10 +191,32 @@ def check_options(options: LoadOptions) -> LoadOptions:
     for flag, value in (("--top-k-genes", options.top_k_genes), ("--image-size", options.image_size)):
         if value is not None and value < 1:
             raise OncobenchError(f"{flag} {value}: must be at least 1 (or leave it out)")
+    sep = {"\\t": "\t", "tab": "\t"}.get(options.sep, options.sep)  # as datasets/custom/table.py reads it
+    if not isinstance(sep, str) or len(sep) != 1 or sep in "\"\n\r":
+        raise OncobenchError(f"--sep {sep!r}: a CSV field separator is one character, e.g. --sep ';' or "
+                             "--sep tab")
+    for name in ("val_fraction", "test_fraction"):
+        value = getattr(options, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+            raise OncobenchError(f"{name} {value!r}: must be a fraction between 0 and 1 (exclusive), "
+                                 f"e.g. {getattr(LoadOptions, name)}")
+    if options.val_fraction + options.test_fraction > 0.8:
+        raise OncobenchError(f"val_fraction {options.val_fraction} + test_fraction {options.test_fraction} "
+                             "leave under 20% of the samples to train on; keep their sum at most 0.8, "
+                             "e.g. 0.15 + 0.2")
     gb = options.cache_memory_gb
     if gb is not None and not (0 <= gb < float("inf")):
         raise OncobenchError(f"--cache-memory-gb {gb}: must be a finite number of GB, 0 or more")
     return options
+
+
+def check_selection(s: Suite, *, everything: bool = False, source: str | None = None) -> Suite:
+    """A suite must name what to run: models and/or datasets (or ``everything``: ``run --all``); an
+    empty suite file no longer plans the full suite."""
+    if not (everything or s.models or s.datasets):
+        raise OncobenchError(f"{source or 'the suite'} names no models or datasets; add models = [...] "
+                             "and/or datasets = [...], or pass --model/--dataset (--all for everything)")
+    return s
 
 
 def suite_from_mapping(doc: Mapping[str, Any], *, source: str = "suite",
@@ -254,6 +262,12 @@ def suite_from_mapping(doc: Mapping[str, Any], *, source: str = "suite",
     if any(ways) and config.precision != "float32":
         raise OncobenchError(f"--precision {config.precision}: federated training runs in float32; "
                              "drop --precision")
+    columns = {w.partition.partition(":")[2] for w in ways if w and w.partition.startswith("by-column:")}
+    if len(columns) > 1:
+        raise OncobenchError(f"{source} [[federated]]: by-column partitions name different columns "
+                             f"({', '.join(sorted(columns))}); use one site column")
+    if columns and not data.get("site_column"):  # the site column is no feature (as run --partition)
+        data["site_column"] = columns.pop()
     return Suite(
         models=_names(f"{source} models", doc.get("models") or []),
         datasets=_names(f"{source} datasets", doc.get("datasets") or []),
@@ -276,6 +290,12 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise OncobenchError(f"--config {path}: no such file") from None
     except tomllib.TOMLDecodeError as exc:
         raise OncobenchError(f"--config {path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:  # tomllib reads UTF-8 only (UTF-16, Latin-1 files)
+        raise OncobenchError(f"--config {path}: not UTF-8 text (byte {exc.start}: {exc.reason}); TOML "
+                             "files are UTF-8: re-save it as UTF-8") from None
+    except RecursionError:
+        raise OncobenchError(f"--config {path}: nested too deeply to read; a suite file needs at most a "
+                             "few levels of tables and arrays") from None
     except OSError as exc:
         raise OncobenchError(f"--config {path}: cannot read ({exc.strerror})") from None
 

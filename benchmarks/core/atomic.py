@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from benchmarks.core.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError, quote
 
 
 class WriteError(OncobenchError, OSError):
@@ -40,11 +40,16 @@ def check_writable_dir(path: Path, flag: str = "--output") -> None:
     is created and removed; creates nothing else.
     """
     path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise OncobenchError(f"{flag} {path}: is a file, not a folder; give a folder path")
-    probe_dir = path
-    while not probe_dir.exists():
-        probe_dir = probe_dir.parent
+    try:
+        if path.exists() and not path.is_dir():
+            raise OncobenchError(f"{flag} {path}: is a file, not a folder; give a folder path")
+        probe_dir = path
+        while not probe_dir.exists():
+            probe_dir = probe_dir.parent
+    except OSError as exc:  # e.g. a folder name over the file system's limit (255 bytes)
+        fix = ("use a shorter name (at most 255 characters per folder name)"
+               if exc.errno == errno.ENAMETOOLONG else "give another folder path")
+        raise OncobenchError(f"{flag} {quote(str(path), 80)}: {exc.strerror}; {fix}") from None
     if not probe_dir.is_dir():
         raise OncobenchError(f"{flag} {path}: {probe_dir} is a file, not a folder; give a folder path")
     if not os.access(probe_dir, os.W_OK | os.X_OK):

@@ -33,10 +33,29 @@ def cache_dir() -> Path:
 
 def data_dir(override: str | os.PathLike | None = None) -> Path:
     """Downloaded datasets: ``--data-dir``, else ``$ONCOBENCH_DATA``, else ``cache_dir()/data``."""
-    if override:
-        return Path(override).expanduser()
     env = os.environ.get("ONCOBENCH_DATA")
-    return Path(env).expanduser() if env else cache_dir() / "data"
+    if override:
+        path, source = Path(override).expanduser(), "--data-dir (or a suite's data_dir)"
+    elif env:
+        path, source = Path(env).expanduser(), "$ONCOBENCH_DATA"
+    else:
+        path, source = cache_dir() / "data", "the cache folder ($ONCOBENCH_CACHE)"
+    return require_folder(path, source)
+
+
+def require_folder(path: Path, source: str) -> Path:
+    """``path`` unless it, or the nearest part of it that exists, is a file: then one line naming
+    ``source`` (the flag or variable it came from) and the fix."""
+    part = Path(path)
+    try:
+        while not part.exists() and part != part.parent:
+            part = part.parent
+    except OSError as exc:  # a name too long, a permission problem
+        raise DataError(f"{source} {path}: cannot use it ({exc.strerror}); point it at a folder") from None
+    if part.exists() and not part.is_dir():
+        what = "is a file" if part == Path(path) else f"is inside {part}, which is a file"
+        raise DataError(f"{source} {path}: {what}, not a folder; point it at a folder")
+    return Path(path)
 
 
 def path_problem(path: str | os.PathLike) -> str | None:

@@ -59,6 +59,9 @@ def is_file_reference(ref: str) -> bool:
 
 
 def _import_file(path: Path) -> ModuleType:
+    if path.is_dir():
+        raise OncobenchError(f"{path} is a folder; pass a .py file, or the folder's package as a module "
+                             "name (on PYTHONPATH)")
     if not path.is_file():
         raise FileNotFoundError(f"no such file {path}")
     digest = hashlib.sha256(str(path).encode()).hexdigest()[:8]
@@ -96,6 +99,9 @@ def import_plugin(ref: str, origin: str | None = None) -> ModuleType:
                 else importlib.import_module(ref)
     except Exception as exc:  # noqa: BLE001 - any plugin failure is one line naming it
         raise OncobenchError(f"{origin}: {_problem(exc)}; fix the plugin or leave it out") from exc
+    except SystemExit as exc:  # sys.exit() in a plugin would end the run silently, even with 0
+        raise OncobenchError(f"{origin}: called sys.exit({exc.code!r}) while being imported; a plugin "
+                             "must only register models/datasets: fix the plugin or leave it out") from None
     _loaded[key] = module
     return module
 

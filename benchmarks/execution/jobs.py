@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.config import RunConfig
+from benchmarks.core.atomic import WriteError
 from benchmarks.core.errors import DataError, OncobenchError
 
 # Failure kinds a rerun does not retry unless --retry-failed: the job's process died or hung.
@@ -215,7 +216,8 @@ def run_job(job: Job, *, callbacks: list | None = None) -> dict[str, Any]:
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # noqa: BLE001 - one failed run must not lose the others
-        return failed_record(job, error_line(exc), failure="data" if isinstance(exc, DataError) else "error")
+        kind = "data" if isinstance(exc, DataError) else "write" if isinstance(exc, WriteError) else "error"
+        return failed_record(job, error_line(exc), failure=kind)
     rec["fingerprint"] = job.fingerprint
     rec["failure"] = None
     rec["jobs_beside"] = job.beside

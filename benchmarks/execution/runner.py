@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from benchmarks.adapters.base import resolve_hparams
 from benchmarks.config import RunConfig
+from benchmarks.core.atomic import WriteError
 from benchmarks.core.errors import DataError, OncobenchError
 from benchmarks.execution.jobs import NOT_RETRIED, Job, job_plugins, options_dict
 from benchmarks.records.results import (
@@ -247,6 +248,8 @@ def _reporter(store: ResultsStore, tracker: Any, config: RunConfig) -> Callable[
             status = f"FAILED {rec.get('error')}"
         tracker.finished(label, took, status)
         store.append(rec)  # a write error (full disk, read-only) stops the suite in one line
+        if rec.get("failure") == "write":  # the job could not write (a full disk): later ones cannot either
+            raise WriteError(rec.get("error") or "cannot write")
 
     return on_record
 

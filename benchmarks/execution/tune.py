@@ -172,10 +172,56 @@ class PairResult:
     elapsed_s: float
 
 
+OPTUNA_DB = "optuna.db"  # the default storage in the tune folder: trials kept as they finish
+
+
+def default_storage(out_dir: Path) -> str:
+    """``sqlite:///OUT/optuna.db`` (absolute), the storage ``tune`` resumes from."""
+    return f"sqlite:///{Path(out_dir).resolve() / OPTUNA_DB}"
+
+
+def study_name(spec: ModelSpec, ds: Dataset, config: RunConfig, metric: str, seed: int, folds: int) -> str:
+    """The study of one (model, dataset) search: the pair plus a fingerprint of what shapes its
+    trials, so a rerun of the same command resumes it and a changed command starts another."""
+    from benchmarks.records.results import fingerprint
+
+    shape = {"metric": metric, "seed": seed, "folds": folds, "profile": config.profile,
+             "epochs": config.epochs, "space": {k: repr(v) for k, v in spec.search_space.items()}}
+    return f"{spec.name}|{ds.name}|{fingerprint(shape)}"
+
+
+def open_study(storage: str | None, name: str, direction: str, seed: int) -> Any:
+    """The Optuna study ``name`` in ``storage`` (created, or loaded to resume); one line on a bad URL."""
+    optuna = require_optuna()
+    try:
+        return optuna.create_study(
+            storage=storage, study_name=name, load_if_exists=True, direction=direction,
+            sampler=optuna.samplers.TPESampler(seed=seed),
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=3))
+    except ImportError as exc:
+        raise OncobenchError(f"--optuna-storage {storage}: needs a database driver ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy/Optuna errors on a bad URL or file
+        line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise OncobenchError(f"--optuna-storage {storage}: cannot open the study ({line}); pass a "
+                             "database URL such as sqlite:///tune.db, or leave the flag out") from None
+
+
+def finished(study: Any) -> int:
+    """Trials that count against ``--trials``: completed or pruned (an interrupted one is not)."""
+    optuna = require_optuna()
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    return sum(1 for t in study.get_trials(deepcopy=False, states=states))
+
+
 def tune_pair(spec: ModelSpec, ds: Dataset, config: RunConfig, *, trials: int | None,
               budget_s: float | None, metric: str = "log_loss", seed: int = 0, folds: int = 3,
-              work_dir: Path | None = None) -> PairResult:
-    """Search ``spec``'s space on ``ds``'s validation views (see ``tuning_views``)."""
+              work_dir: Path | None = None, storage: str | None = None,
+              log: Any = None) -> PairResult:
+    """Search ``spec``'s space on ``ds``'s validation views (see ``tuning_views``).
+
+    With ``storage`` (an Optuna database URL) every trial is stored as it finishes and a rerun
+    resumes the same study: ``trials`` counts the finished ones of every session.
+    """
     from benchmarks.execution.harness import run_one
 
     optuna = require_optuna()
@@ -188,11 +234,13 @@ def tune_pair(spec: ModelSpec, ds: Dataset, config: RunConfig, *, trials: int | 
     # Tuning measures quality only: no latency/throughput timing.
     cfg = replace(config, latency_calls=1, inference_min_time_s=0.0, seeds=(seed,), tuned={})
     direction = OBJECTIVES[metric]
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        direction=direction, sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=3))
-    study.enqueue_trial(default_params(spec, config))
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # failed trials are counted below, no tracebacks
+    study = open_study(storage, study_name(spec, ds, config, metric, seed, folds), direction, seed)
+    before = finished(study)
+    if before == 0:  # the defaults first (again, when a first session was cut off before them)
+        study.enqueue_trial(default_params(spec, config), user_attrs={"default": True}, skip_if_exists=True)
+    elif log is not None:
+        log(f"{spec.name} on {ds.name}: resuming {before} finished trial(s) from {storage}")
     work = Path(work_dir or tempfile.mkdtemp(prefix="oncobench-tune-"))
 
     def objective(trial: Any) -> float:
@@ -204,25 +252,33 @@ def tune_pair(spec: ModelSpec, ds: Dataset, config: RunConfig, *, trials: int | 
         for i, view in enumerate(views):
             sign = 1.0 if direction == "minimize" else -1.0
             cbs = [pruning_callback(trial, i * (cfg.epochs + 1), sign)] if spec.framework == "keras" else []
-            rec = run_one(spec, view, seed, run_cfg, run_dir=work, callbacks=cbs)
+            try:
+                rec = run_one(spec, view, seed, run_cfg, run_dir=work, callbacks=cbs)
+            except OncobenchError as exc:
+                trial.set_user_attr("error", str(exc))
+                raise
             proba = np.asarray(rec["test_scores"])
             values.append(score(metric, view.test.y, proba))
             trial.report(float(np.nanmean(values)), (i + 1) * (cfg.epochs + 1) - 1)
         return float(np.nanmean(values))
 
     t0 = time.perf_counter()
-    study.optimize(objective, n_trials=trials, timeout=budget_s, catch=(OncobenchError,))
+    left = None if trials is None else max(0, trials - before)
+    if left != 0:
+        study.optimize(objective, n_trials=left, timeout=budget_s, catch=(OncobenchError,))
     elapsed = time.perf_counter() - t0
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not done:
-        raise OncobenchError(f"tune {spec.name} on {ds.name}: no trial finished; "
+        errors = [t.user_attrs["error"] for t in study.trials if t.user_attrs.get("error")]
+        why = f" (the last trial failed: {errors[-1]})" if errors else ""
+        raise OncobenchError(f"tune {spec.name} on {ds.name}: no trial finished{why}; "
                              "raise --trials or --budget-s")
     best = study.best_trial
     rows = [{"number": t.number, "state": t.state.name.lower(), "value": t.value,
              "params": {k: _plain(v) for k, v in t.params.items()},
+             **({"error": t.user_attrs["error"]} if t.user_attrs.get("error") else {}),
              "duration_s": t.duration.total_seconds() if t.duration else None} for t in study.trials]
-    first = study.trials[0]
-    default_value = first.value if first.state == optuna.trial.TrialState.COMPLETE else None
+    default_value = next((t.value for t in done if t.user_attrs.get("default")), None)
     chosen = suggest(optuna.trial.FixedTrial(best.params), spec.search_space)
     return PairResult(spec.name, ds.name, _plain(split_params(spec, chosen)), float(best.value),
                       default_value, rows, elapsed)
@@ -264,13 +320,14 @@ def load_tuned(path: Path) -> dict[str, dict[str, Any]]:
         raise OncobenchError(f"--tuned {path}: no such file; run `tune` first") from None
     except (OSError, ValueError) as exc:
         raise OncobenchError(f"--tuned {path}: not a readable tuned.json ({exc})") from None
+    except RecursionError:
+        raise OncobenchError(f"--tuned {path}: nested too deeply to be a tuned.json written by `tune`") \
+            from None
     if not isinstance(doc, dict) or doc.get("format") != TUNED_FORMAT \
             or not isinstance(doc.get("pairs"), dict):
         raise OncobenchError(f"--tuned {path}: not a tuned.json written by `tune` "
                              f"(format {TUNED_FORMAT})")
-    out = {}
-    for key, entry in doc["pairs"].items():
-        hp = {k: tuple(v) if isinstance(v, list) else v for k, v in (entry.get("hparams") or {}).items()}
-        out[key] = {"hparams": hp, "recipe": dict(entry.get("recipe") or {}),
-                    "learning_rate": entry.get("learning_rate"), "source": str(path)}
-    return out
+    from benchmarks.config import check_tuned
+
+    pairs = check_tuned(f"--tuned {path}", doc["pairs"])
+    return {key: {**entry, "source": str(path)} for key, entry in pairs.items()}

@@ -55,14 +55,23 @@ def explain_folder(run_dir: Path, settings: ExplainSettings, *, data_dir: Path |
     """Explain every finished record of ``run_dir``; rewrite results.json/.csv and summary.md.
 
     Keras models are rebuilt and their checkpoints loaded (never retrained); returns the records.
+    Holds the folder's lock (``benchmarks.core.folder_lock``): a run writing it makes this one line.
     """
-    from benchmarks.records.results import ResultsStore, is_ok, load_results
-    from benchmarks.records.tables import finish
-    from datasets.registry import get_dataset
+    from benchmarks.core import folder_lock
 
     run_dir = Path(run_dir)
     if run_dir.is_file():
         run_dir = run_dir.parent
+    with folder_lock.locked(run_dir, flag="explain"):
+        return _explain_folder(run_dir, settings, data_dir=data_dir, log=log)
+
+
+def _explain_folder(run_dir: Path, settings: ExplainSettings, *, data_dir: Path | None,
+                    log: Log) -> list[dict[str, Any]]:
+    from benchmarks.records.results import ResultsStore, is_ok, load_results
+    from benchmarks.records.tables import finish
+    from datasets.registry import get_dataset
+
     doc = load_results(run_dir)
     records = [r for r in doc["records"] if is_ok(r)]
     if not records:

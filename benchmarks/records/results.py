@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from benchmarks.core.atomic import atomic_write_text
-from benchmarks.core.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError, quote
 from benchmarks.core.paths import path_problem, require_path
 from benchmarks.metrics import catalogue as metric_catalogue
 
@@ -182,6 +182,9 @@ def read_json(path: Path, fix: str = CORRUPT_FIX) -> Any:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise OncobenchError(f"{path}: not valid JSON ({exc}); the file is corrupt: {fix}") from None
+    except RecursionError:
+        raise OncobenchError(f"{path}: JSON nested too deeply to be a results file; the file is corrupt: "
+                             f"{fix}") from None
     except OSError as exc:
         raise OncobenchError(f"{path}: cannot read ({exc.strerror})") from None
 
@@ -194,7 +197,7 @@ def check_version(path: Path, version: Any, what: str = "results", redo: str = "
     if version == SCHEMA_VERSION:
         return
     if not isinstance(version, int) or isinstance(version, bool):
-        raise OncobenchError(f"{path}: {what} schema version {version!r} is not a number; the file is "
+        raise OncobenchError(f"{path}: {what} schema version {quote(version)} is not a number; the file is "
                              f"corrupt: {CORRUPT_FIX}")
     newer = version > SCHEMA_VERSION
     fix = ("upgrade oncobench (pip install -U oncobench, or git pull)" if newer else
@@ -217,13 +220,49 @@ def check_records(path: Path, records: Any, required: Sequence[str] = NAMED) -> 
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise OncobenchError(f"{path}: 'records' is not a list of objects; the file is corrupt: "
                              f"{CORRUPT_FIX}")
+    seen: dict[str, int] = {}
     for i, r in enumerate(records):
         check_version(path, r.get("schema_version", SCHEMA_VERSION), f"record {i}'s")
         for name in required:
             if not isinstance(r.get(name), str) or not r[name]:
                 raise OncobenchError(f"{path}: record {i} has no {name} name; the file is corrupt: "
                                      f"{CORRUPT_FIX}")
+        problem = record_problem(r)
+        if problem:
+            raise OncobenchError(f"{path}: record {i} {problem}; the file is corrupt: {CORRUPT_FIX}")
+        key = r.get("key")
+        if isinstance(key, str) and key:
+            if key in seen:
+                raise OncobenchError(f"{path}: records {seen[key]} and {i} are both {quote(key, 60)} (a "
+                                     "duplicated record would count twice); the file is corrupt: "
+                                     f"{CORRUPT_FIX}")
+            seen[key] = i
     return records
+
+
+# Valid values of the catalogue's metrics: fractions in [0, 1] (faithfulness, a difference of two,
+# in [-1, 1]); costs finite, >= 0 and below MAX_COST (no measurement comes near; sums stay finite).
+MAX_COST = 1e18
+NESTED = ("environment", "data", "hparams", "config")
+
+
+def record_problem(record: dict[str, Any]) -> str | None:
+    """Why ``record`` cannot be a record of this schema (a metric that is not a number in its range,
+    a nested field that is not an object), or None."""
+    for m in (*metric_catalogue.quality(), *metric_catalogue.cost()):
+        value = record.get(m.name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return f"{m.name} = {quote(value)}: not a finite number"
+        low, high = ((-1.0, 1.0) if m.name == "faithfulness" else (0.0, 1.0)) if m.unit == "fraction" \
+            else (0.0, MAX_COST)
+        if not low <= value <= high:
+            return f"{m.name} = {value!r}: outside {low:g} .. {high:g}"
+    for name in NESTED:
+        if record.get(name) is not None and not isinstance(record[name], dict):
+            return f"{name} = {quote(record[name])}: not an object"
+    return None
 
 
 def read_document(path: Path, what: str = "results", redo: str = "rerun the benchmark",
@@ -283,7 +322,7 @@ def _changes(old: Any, new: Any, prefix: str = "") -> list[str]:
         return [c for k in sorted(set(old) | set(new), key=str)
                 for c in _changes(old.get(k), new.get(k), f"{prefix}{k}.")]
     old, new = _clean(old), _clean(new)
-    return [] if old == new else [f"{prefix.rstrip('.')} {old!r} -> {new!r}"]
+    return [] if old == new else [f"{prefix.rstrip('.')} {quote(old)} -> {quote(new)}"]
 
 
 def experiment_changes(old_meta: dict[str, Any], experiment: dict[str, Any]) -> list[str]:
@@ -329,6 +368,29 @@ def move_aside(run_dir: Path) -> Path:
     return target
 
 
+# files rewritten atomically in a run folder; ``atomic_open`` writes each as ``.NAME.XXXX`` first
+REWRITTEN = (RESULTS_JSON, "results.csv", "summary.md", "suite.toml")
+
+
+def clean_stale_temps(run_dir: Path) -> list[Path]:
+    """Remove the temporary files a killed writer left (``.results.json.XXXX`` ...), only while this
+    process holds the folder's lock (no other writer can be mid-write); returns what it removed."""
+    from benchmarks.core import folder_lock
+
+    run_dir = Path(run_dir)
+    if not folder_lock.holds(run_dir):
+        return []
+    removed = []
+    for name in REWRITTEN:
+        for tmp in run_dir.glob(f".{name}.*"):
+            try:
+                tmp.unlink()
+                removed.append(tmp)
+            except OSError:
+                pass
+    return removed
+
+
 class ResultsStore:
     """``results.json`` of one run folder, rewritten atomically after every record."""
 
@@ -337,6 +399,7 @@ class ResultsStore:
         self.path = self.run_dir / RESULTS_JSON
         self.meta: dict[str, Any] = dict(meta or {})
         self.records: list[dict[str, Any]] = []
+        clean_stale_temps(self.run_dir)
         if self.path.exists():  # resume: keep every finished record
             doc = load_results(self.path)
             self.records = list(doc["records"])

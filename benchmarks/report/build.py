@@ -176,7 +176,12 @@ def write_report(results_dir: Path, output_dir: Path | None = None, command: str
     report = build(results_dir, command, tuple(Path(p) for p in extra))
     out = Path(output_dir) if output_dir else (results_dir.parent if results_dir.is_file() else results_dir)
     fig_dir = out / FIGURES_DIR
-    fig_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fig_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a read-only folder, a file in the way: one line (issue 27)
+        from benchmarks.core.atomic import write_error
+
+        raise write_error(fig_dir, exc) from None
     for ref in report.ranking_figures:
         atomic_write_bytes(fig_dir / ref.name, ref.png)
     for figs in report.figures.values():

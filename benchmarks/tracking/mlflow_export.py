@@ -193,6 +193,10 @@ def export_mlflow(results_dir: Path, tracking_uri: str | None = None,
     except mlflow.exceptions.MlflowException as exc:
         first = (str(exc).strip().splitlines() or [""])[0]
         raise OncobenchError(f"export mlflow to {uri}: {first}") from exc
+    except OSError as exc:  # a file: store that cannot be created or written (issue 27)
+        raise OncobenchError(f"export mlflow to {uri}: cannot write {exc.filename or ''} "
+                             f"({exc.strerror}); pass a writable --tracking-uri, e.g. file:///tmp/mlruns") \
+            from None
     finally:
         logger.setLevel(level)
 

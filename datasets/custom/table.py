@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,10 @@ def _csv_call(path: Path, sep: str, fn):
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: file has no header or data; point csv:PATH at a CSV file") from None
     except UnicodeDecodeError as exc:
+        packed = _archive_kind(path)
+        if packed:  # a zip (or gz/bz2/xz) file named .csv is no Latin-1 text
+            raise DataError(f"{path}: is a {packed} archive, not text; unpack it, or name it "
+                            f"{path.name}.{packed} so it is read as one") from None
         byte = exc.object[exc.start]
         raise DataError(f"{path}: not UTF-8 text (byte 0x{byte:02x} at position {exc.start}); "
                         "save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
@@ -53,12 +58,29 @@ def _csv_call(path: Path, sep: str, fn):
         raise read_error(path, exc) from None
 
 
+MAGIC = ((b"PK\x03\x04", "zip"), (b"\x1f\x8b", "gz"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"))
+
+
+def _archive_kind(path: Path) -> str | None:
+    """``zip``/``gz``/``bz2``/``xz`` when the file starts with that format's magic bytes."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return None
+    return next((kind for magic, kind in MAGIC if head.startswith(magic)), None)
+
+
 def _read_csv(path: Path, options: LoadOptions):
     """The CSV as a DataFrame (``--transpose``: first column as index); decoder, encoding and
     duplicate-header problems are DataErrors."""
     import pandas as pd
 
     sep = _sep(options)
+    packed = _archive_kind(path)
+    if packed and not path.name.lower().endswith((".gz", ".bz2", ".xz", ".zip")):
+        raise DataError(f"{path}: is a {packed} archive, not text; unpack it, or name it "
+                        f"{path.name}.{packed} so it is read as one")
     header = _csv_call(path, sep, lambda: pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str,
                                                       keep_default_na=False))
     names = [str(v).strip() for v in header.iloc[0].tolist()] if len(header) else []
@@ -85,6 +107,9 @@ def _sep_hint(path: Path, names: list[str], options: LoadOptions) -> str:
     return f"; the header looks {flag}-separated: pass --sep {flag}"
 
 
+DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")  # "1,5": a decimal comma (European locales)
+
+
 def _numeric_features(frame, path: Path, transposed: bool):
     """Frame converted to numbers; a non-numeric cell names its feature (column, or gene row)."""
     import pandas as pd
@@ -102,6 +127,9 @@ def _numeric_features(frame, path: Path, transposed: bool):
             if transposed:
                 raise DataError(f"{path}: non-numeric values in gene row {quote(row)} (e.g. {value} for "
                                 f"{quote(col)[1:-1]}); fix or drop that row, or name it with --label-column")
+            if DECIMAL_COMMA.match(str(s[row]).strip()):
+                raise DataError(f"{path}: column {quote(col)} holds {value}, a number with a decimal comma; "
+                                "save the file with decimal points (1.5 instead of 1,5)")
             raise DataError(f"{path}: non-numeric feature column {quote(col)} (e.g. {value} at "
                             f"{quote(row)[1:-1]}); drop the column or name it with --id-column / "
                             "--label-column")
@@ -170,12 +198,16 @@ def load_csv(path_str: str, options: LoadOptions) -> Dataset:
     if options.transpose:
         dups = sorted({str(n) for n in df.index[df.index.duplicated()]})
         if dups:
+            hint = (f"; {quote(label)} is a column, so samples are rows: drop --transpose"
+                    if label in {*map(str, df.columns), str(df.index.name)} else "")
             raise DataError(f"{path}: duplicate row names {some(quote(d) for d in dups)}; rename them so "
-                            "each row is unique")
+                            f"each row is unique{hint}")
     if label not in names:
         hint = _sep_hint(path, names, options)
         if not hint and not options.transpose:
             hint = "; for genes as rows and samples as columns add --transpose"
+        if not hint and options.transpose and label in {*map(str, df.columns), str(df.index.name)}:
+            hint = f"; {quote(label)} is a column, so samples are rows: drop --transpose"
         raise DataError(f"{path}: no label {axis} {quote(label)} ({axis}s: {some_of(names)}); "
                         f"pass --label-column with one of them{hint}")
     drop = [label]

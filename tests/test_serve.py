@@ -59,50 +59,19 @@ def dicom_folder(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, dicom_folder) -> Path:
-    out = tmp_path_factory.mktemp("serve") / "run"
-    assert (
-        main(
-            [
-                "run",
-                "--model",
-                "cnn",
-                "--dataset",
-                f"folder:{dicom_folder}",
-                "--image-size",
-                "32",
-                "--profile",
-                "quick",
-                "--epochs",
-                "1",
-                "--seeds",
-                "0",
-                "--output",
-                str(out),
-            ]
+    """Two runs (cnn on the DICOM folder, dnn on Golub; 1 epoch) exported to ``artifacts/``."""
+    out = tmp_path_factory.mktemp("serve")
+    (out / "artifacts").mkdir()  # export model --output wants an existing folder
+    cnn = ["cnn", f"folder:{dicom_folder}", "--image-size", "32"]
+    for model, dataset, *extra in (cnn, ["dnn", "golub"]):
+        args = ["run", "--model", model, "--dataset", dataset, *extra, "--profile", "quick", "--epochs", "1"]
+        assert main([*args, "--seeds", "0", "--output", str(out / model)]) == 0
+        assert (
+            main(
+                ["export", "model", str(out / model), "--formats", "onnx", "--output", str(out / "artifacts")]
+            )
+            == 0
         )
-        == 0
-    )
-    assert (
-        main(
-            [
-                "run",
-                "--model",
-                "dnn",
-                "--dataset",
-                "golub",
-                "--profile",
-                "quick",
-                "--epochs",
-                "1",
-                "--seeds",
-                "0",
-                "--output",
-                str(out),
-            ]
-        )
-        == 0
-    )
-    assert main(["export", "model", str(out), "--formats", "onnx"]) == 0
     return out
 
 
@@ -115,7 +84,7 @@ def server(run_dir):
     from benchmarks.serve.loadtest import free_port, start_server, stop_server
 
     port = free_port()
-    proc = start_server([str(run_dir)], port, ["--max-body-mb", "1"], run_dir / "server.log")
+    proc = start_server([str(run_dir / "artifacts")], port, ["--max-body-mb", "1"], run_dir / "server.log")
     yield f"http://127.0.0.1:{port}"
     stop_server(proc)
     assert proc.returncode is not None
@@ -133,7 +102,8 @@ def _call(url: str, body: bytes | None = None, ctype: str | None = "application/
 
 
 def _records(run_dir: Path) -> dict[str, dict]:
-    return {r["model"]: r for r in json.loads((run_dir / "results.json").read_text())["records"]}
+    docs = [json.loads((run_dir / m / "results.json").read_text()) for m in ("cnn", "dnn")]
+    return {r["model"]: r for d in docs for r in d["records"]}
 
 
 # ------------------------------------------------------------------------------------------- DICOM

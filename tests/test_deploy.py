@@ -54,7 +54,8 @@ for fmt, art in index["artifacts"].items():
         names = [v.name for v in s.get_outputs()]
         name = "probabilities" if "probabilities" in names else names[-1]
         inp = s.get_inputs()[0]
-        p = s.run([name], {inp.name: x.astype(np.float64 if inp.type == "tensor(double)" else x.dtype)})[0]
+        dtype = {"tensor(double)": np.float64, "tensor(float)": np.float32}.get(inp.type, x.dtype)
+        p = s.run([name], {inp.name: x.astype(dtype)})[0]
     out[fmt] = np.asarray(p, dtype=float).tolist()
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("keras", "tf_keras", "benchmarks", "models",
                                                              "datasets") and sys.modules[m] is not None)
@@ -136,6 +137,12 @@ def test_deploy_measures_each_format_into_the_record(run_dir, tmp_path, capsys):
     assert row["peak_rss_mb"] > 0 and row["project_modules_imported"] == []
     assert "| logreg" in (run_dir / "deployment.md").read_text()
     assert "onnx" in capsys.readouterr().out
+    from benchmarks.report.build import write_report
+
+    write_report(run_dir, tmp_path / "report")
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert "### Deployment" in md and "| logreg | wisconsin | 0 | onnx |" in md
+    assert (tmp_path / "report" / "figures" / "wisconsin-deployment.png").exists()
 
 
 def _bad(argv: list[str], capsys) -> str:

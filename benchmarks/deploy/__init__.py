@@ -20,8 +20,9 @@ Artifact layout (one folder per record; what a server, e.g. issue 31, reads)::
         test_inputs.npy              the record's raw test inputs (as the dataset stores them)
         deployment.json              written by ``deploy``: the measurements per format
 
-Every artifact takes ONE input, ``raw``: the dataset's raw values (float32 (n, features) for
-tabular/expression data, NaN allowed; stored pixels, e.g. uint8 (n, H, W, C), for images) and
+Every artifact takes ONE input, ``raw``: the dataset's raw values ((n, features) for
+tabular/expression data, NaN allowed: float32 for Keras artifacts, float64 for scikit-learn ONNX,
+as ``<artifact>.json`` ``input.dtype`` says; stored pixels, e.g. uint8 (n, H, W, C), for images) and
 returns float32 (n, classes) probabilities in ``class_names`` order (predicted class: argmax).
 The per-artifact manifest (``manifest_version`` 1) holds: ``record`` (key, run_id, model, dataset,
 seed, fold, profile, hparams, best_epoch, checkpoint, fingerprint), ``restored``, ``input``,

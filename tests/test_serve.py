@@ -84,7 +84,7 @@ def server(run_dir):
     from benchmarks.serve.loadtest import free_port, start_server, stop_server
 
     port = free_port()
-    proc = start_server([str(run_dir / "artifacts")], port, ["--max-body-mb", "1"], run_dir / "server.log")
+    proc = start_server([str(run_dir / "artifacts")], port, ["--max-body-mb", "4"], run_dir / "server.log")
     yield f"http://127.0.0.1:{port}"
     stop_server(proc)
     assert proc.returncode is not None
@@ -236,7 +236,7 @@ def _malformed(model: str, shape: list[int]) -> list[tuple[str, bytes, str | Non
     add(b"\xff\xfe garbage \x00")
     add(b"")
     add(b"[" * 100_000 + b"]" * 100_000)  # deep nesting
-    add(b"x" * (2 * 1024 * 1024))  # oversized body (the server runs with --max-body-mb 1)
+    add(b"x" * (5 * 1024 * 1024))  # oversized body (the server runs with --max-body-mb 4)
     add({"inputs": [good]}, ctype="text/plain")
     add({"inputs": [good]}, ctype="application/xml")
     add({"inputs": [good]}, p="/v2/models/no-such-model/infer")

@@ -157,7 +157,7 @@ def run_locust(
         "--only-summary",
         "-u",
         str(users),
-        "-r",
+        "-r",  # all users at once; paced users then wait a random phase (locustfile on_start)
         str(users),
         "--host",
         url,

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 
+import gevent
 from locust import FastHttpUser, constant, constant_throughput, events, task
 from locust.exception import StopUser
 
@@ -57,6 +59,13 @@ class V2User(FastHttpUser):
         if opts.rate > 0:
             return constant_throughput(opts.rate / max(1, opts.num_users))(self)
         return constant(0)(self)
+
+    def on_start(self) -> None:
+        """Paced (``--rate``): start at a random phase of the period, so that the users' requests
+        interleave instead of arriving together (locust starts a batch of users at once)."""
+        opts = self.environment.parsed_options
+        if opts.rate > 0:
+            gevent.sleep(random.random() * max(1, opts.num_users) / opts.rate)
 
     @task
     def infer(self) -> None:

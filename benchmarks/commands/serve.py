@@ -33,10 +33,8 @@ def run(args: argparse.Namespace) -> int:
     rates = _floats(args.rates, "--rates") if args.rates else ()
     if args.requests < 1:
         raise OncobenchError(f"--requests {args.requests}: must be at least 1")
-    from benchmarks.api import quiet_tensorflow
     from benchmarks.serve.models import load_models
 
-    quiet_tensorflow()
     models = load_models([Path(p) for p in args.paths], args.format, args.threads)
     max_body = int(args.max_body_mb * 1024 * 1024)
     if args.loadtest:

@@ -119,6 +119,9 @@ def _onnx(path: Path, threads: int) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def _savedmodel(path: Path, threads: int) -> Callable[[np.ndarray], np.ndarray]:
+    from benchmarks.api import quiet_tensorflow  # imported only here: an ONNX server has no TensorFlow
+
+    quiet_tensorflow()
     import tensorflow as tf
 
     if threads:

@@ -31,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
         raise OncobenchError("--threads must be >= 0, --max-batch >= 1 and --max-body-mb > 0")
     concurrency = tuple(int(c) for c in _floats(args.concurrency, "--concurrency"))
     rates = _floats(args.rates, "--rates") if args.rates else ()
+    if args.rate_users < 1:
+        raise OncobenchError(f"--rate-users {args.rate_users}: must be at least 1")
     if args.requests < 1:
         raise OncobenchError(f"--requests {args.requests}: must be at least 1")
     from benchmarks.serve.models import load_models
@@ -44,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
             concurrency=concurrency,
             requests=args.requests,
             rates=rates,
+            rate_users=args.rate_users,
             max_seconds=args.max_seconds,
             p99_bound_ms=args.p99_bound_ms,
         )
@@ -123,6 +126,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--requests", type=int, default=2000, help="requests per level (default 2000)")
     g.add_argument(
         "--rates", default="", help="target rates, requests/s (MLPerf server scenario), e.g. 50,100,200"
+    )
+    g.add_argument(
+        "--rate-users", type=int, default=32, help="locust users sharing a target rate (default 32)"
     )
     g.add_argument("--max-seconds", type=float, default=120.0, help="time bound per level (default 120)")
     g.add_argument(

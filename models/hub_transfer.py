@@ -17,8 +17,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from benchmarks.errors import OncobenchError
-from benchmarks.paths import cache_dir
+from benchmarks.core.errors import OncobenchError
+from benchmarks.core.paths import cache_dir
 from models.heads import classifier_output, image_augmentation
 from models.recipe import Recipe, floats
 from models.registry import Range, register_model
@@ -48,7 +48,7 @@ def export_bundled(name: str, out_root: Path | None = None) -> Path:
     bool (traced for both), and exposes ``variables`` / ``trainable_variables`` /
     ``regularization_losses`` like a TF-Hub TF2 module. Returns its directory.
     """
-    from benchmarks.hashing import verify_file
+    from benchmarks.core.hashing import verify_file
 
     if name not in BUNDLED:
         raise OncobenchError(f"unknown bundled backbone {name!r}; valid: {', '.join(BUNDLED)}")

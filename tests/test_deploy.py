@@ -194,9 +194,9 @@ def test_bad_input_one_line_exit_2_nothing_written(run_dir, tmp_path, capsys):
 
 
 def test_a_failing_converter_leaves_no_half_written_folder(run_dir, tmp_path, monkeypatch):
+    from benchmarks.core.errors import OncobenchError
     from benchmarks.deploy import artifacts
     from benchmarks.deploy.folder import export_folder
-    from benchmarks.errors import OncobenchError
 
     def boom(*_a, **_k):
         raise OncobenchError("converter exploded")

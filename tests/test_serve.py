@@ -25,7 +25,7 @@ if importlib.util.find_spec("locust") is None:  # not imported here: locust monk
 from pydicom.data import get_testdata_file  # noqa: E402
 
 from benchmarks.cli import main  # noqa: E402
-from benchmarks.errors import DataError  # noqa: E402
+from benchmarks.core.errors import DataError  # noqa: E402
 from datasets.custom.dicom import dicom_pixels  # noqa: E402
 
 N_PER_CLASS = 12

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.commands.args import add_data_dir
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 
 
 def formats_arg(text: str | None) -> tuple[str, ...] | None:
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.latency_calls < 1:
         raise OncobenchError(f"--latency-calls {args.latency_calls}: must be at least 1")
     from benchmarks.api import quiet_tensorflow
-    from benchmarks.atomic import atomic_write_text
+    from benchmarks.core.atomic import atomic_write_text
     from benchmarks.deploy.folder import deploy_run
     from benchmarks.deploy.measure import deployment_table
 
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
                          data_dir=Path(args.data_dir) if args.data_dir else None,
                          latency_calls=args.latency_calls,
                          log=lambda s: print(s, file=sys.stderr, flush=True))
-    from benchmarks.results import load_results
+    from benchmarks.records.results import load_results
 
     folder = run_dir.parent if run_dir.is_file() else run_dir
     table = deployment_table(load_results(folder)["records"])

@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 

@@ -13,9 +13,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from benchmarks.core.errors import OncobenchError
 from benchmarks.deploy import FORMATS, KERAS_FORMATS, SKLEARN_FORMATS, artifact_file
 from benchmarks.deploy.source import Source
-from benchmarks.errors import OncobenchError
 
 CALIBRATION_SAMPLES = 200  # training samples for full-integer calibration (all when fewer)
 ONNX_OPSET = 17
@@ -207,7 +207,7 @@ def export_record(src: Source, out_root: Path, formats: tuple[str, ...] | None =
     """Write ``src``'s artifacts and manifests to ``out_root/<model>-<dataset>-s<seed>``; returns
     the folder. Built in a temporary sibling folder and renamed into place (an older export of
     the same record is replaced only then)."""
-    from benchmarks.atomic import check_writable_dir, write_error
+    from benchmarks.core.atomic import check_writable_dir, write_error
     from benchmarks.deploy.manifest import write_manifests
 
     formats = formats_for(src.framework, formats)

@@ -18,7 +18,7 @@ def default_output(run_dir: Path) -> Path:
 
 def _selected(run_dir: Path, model: str | None, dataset: str | None, seed: int | None,
               formats: tuple[str, ...] | None, output: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    from benchmarks.atomic import check_writable_dir
+    from benchmarks.core.atomic import check_writable_dir
 
     records, meta = find_records(run_dir, model, dataset, seed)
     for r in records:  # fail before any work: failed record, no checkpoint, nothing applies
@@ -45,7 +45,7 @@ def deploy_run(run_dir: Path, *, model: str | None = None, dataset: str | None =
     """Export and measure every matching record; the ``deployment`` field goes into results.json
     (rewritten atomically after each record); returns the updated records."""
     from benchmarks.deploy.measure import deploy_folder
-    from benchmarks.results import ResultsStore
+    from benchmarks.records.results import ResultsStore
 
     run_dir = Path(run_dir)
     if run_dir.is_file():

@@ -39,7 +39,7 @@ def size_bytes(path: Path) -> int:
 def record_metrics(record: dict[str, Any]) -> dict[str, Any]:
     """The record's test metrics with 95% percentile-bootstrap CIs (1000 resamples of the test split)."""
     from benchmarks.metrics.classification import metric_from_scores
-    from benchmarks.stats import bootstrap_interval
+    from benchmarks.records.stats import bootstrap_interval
 
     out: dict[str, Any] = {}
     y, s = record.get("test_labels"), record.get("test_scores")

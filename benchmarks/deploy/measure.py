@@ -14,10 +14,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from benchmarks.core.errors import OncobenchError
 from benchmarks.deploy import FLOAT_FORMATS, artifact_file
 from benchmarks.deploy.manifest import size_bytes
 from benchmarks.deploy.source import Source
-from benchmarks.errors import OncobenchError
 
 PROBE = Path(__file__).with_name("probe.py")
 QUALITY = ("accuracy", "f1_macro", "roc_auc")
@@ -93,7 +93,7 @@ def deploy_folder(src: Source, folder: Path, latency_calls: int = 200,
                   log: Callable[[str], None] = print) -> dict[str, Any]:
     """Measure every artifact listed in ``folder/manifest.json``; write ``deployment.json`` there
     and return the record field ``deployment``."""
-    from benchmarks.atomic import atomic_write_text
+    from benchmarks.core.atomic import atomic_write_text
 
     index = json.loads((folder / "manifest.json").read_text())
     ref_q = quality(src.y_test, src.reference)

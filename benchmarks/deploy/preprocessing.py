@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 from datasets.base import Dataset, LoadOptions
 
 # Standardised values are clipped to +-GUARD standard deviations (a no-op on real data). The clip

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.core.errors import OncobenchError
 from benchmarks.deploy.preprocessing import Prep, prep_for, with_options
-from benchmarks.errors import OncobenchError
 from datasets.base import Dataset
 
 
@@ -45,7 +45,7 @@ def find_records(run_dir: Path, model: str | None = None, dataset: str | None = 
                  seed: int | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The records of ``run_dir`` matching the filters (failed ones included), and the meta.
     One-line errors for a missing folder or no match."""
-    from benchmarks.results import load_results
+    from benchmarks.records.results import load_results
 
     run_dir = Path(run_dir)
     if not run_dir.exists():
@@ -65,7 +65,7 @@ def find_records(run_dir: Path, model: str | None = None, dataset: str | None = 
 def check_exportable(record: dict[str, Any], run_dir: Path) -> None:
     """Fail in one line for a failed record, an unknown framework or a missing checkpoint."""
     from benchmarks.explain.restore import checkpoint_path
-    from benchmarks.results import is_ok
+    from benchmarks.records.results import is_ok
 
     key = record.get("key")
     if not is_ok(record):

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 from benchmarks.serve.models import V2_DATATYPES, ServedModel
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -222,7 +222,7 @@ def loadtest(
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Run ``plan`` against a fresh server; writes loadtest.json / .md / .png under ``output``."""
-    from benchmarks.atomic import atomic_write_text, check_writable_dir
+    from benchmarks.core.atomic import atomic_write_text, check_writable_dir
 
     check_writable_dir(output, "--output")
     output.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 
 SERVED_FORMATS = ("onnx", "savedmodel")  # in order of preference
 PLATFORMS = {"onnx": "onnxruntime_onnx", "savedmodel": "tensorflow_savedmodel"}

@@ -145,7 +145,7 @@ def raw_array(t: dict[str, Any], model: ServedModel, max_batch: int) -> np.ndarr
 def dicom_array(t: dict[str, Any], model: ServedModel, max_batch: int) -> tuple[np.ndarray, list[str]]:
     """``dicom`` input (base64 DICOM files) decoded to the artifact's raw input; returns the array
     and each file's SOP Instance UID (the FHIR reference)."""
-    from benchmarks.errors import OncobenchError
+    from benchmarks.core.errors import OncobenchError
     from datasets.custom.common import resize_array
     from datasets.custom.dicom import dicom_pixels
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.errors import DataError, quote
+from benchmarks.core.errors import DataError, quote
 
 DICOM_SUFFIXES = (".dcm", ".dicom")
 MAX_DICOM_PIXELS = 64_000_000  # rows x columns x samples: the same order as MAX_IMAGE_PIXELS

@@ -157,7 +157,7 @@ def test_every_command_module_registers():
         assert callable(parser.get_default("func")) or name == "baseline", module  # baseline: per action
         names.append(name)
     assert names == ["list", "run", "download", "baseline", "compare", "ab", "report", "rank", "explain",
-                     "export", "deploy", "tune", "speed"]
+                     "export", "deploy", "serve", "tune", "speed"]
 
 
 @pytest.mark.parametrize("argv", _subcommands(), ids=" ".join)

@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "benchmarks.commands.explain",
     "benchmarks.commands.export",
     "benchmarks.commands.deploy",
+    "benchmarks.commands.serve",
     "benchmarks.commands.tune",
     "benchmarks.commands.speed",
 )

@@ -36,7 +36,9 @@ class Source:
     def name(self) -> str:
         r = self.record
         fold = "" if r.get("fold") is None else f"-f{r['fold']}"
-        return f"{r['model']}-{r['dataset']}-s{r['seed']}{fold}"
+        ds = str(r["dataset"])  # folder:/a/b/scans -> folder-scans (a path is no folder name)
+        ds = f"{ds.split(':', 1)[0]}-{Path(ds.split(':', 1)[1]).name}" if ":" in ds else ds
+        return f"{r['model']}-{ds}-s{r['seed']}{fold}"
 
 
 def find_records(run_dir: Path, model: str | list[str] | None = None,

@@ -1,4 +1,5 @@
-"""``folder:PATH``: one sub-folder of images per class, decoded one at a time within a memory bound."""
+"""``folder:PATH``: one sub-folder of images per class (PNG/JPEG/TIFF, or DICOM: see
+``datasets.custom.dicom``), decoded one at a time within a memory bound."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from datasets.custom.common import (
     image_size,
     resize_array,
 )
+from datasets.custom.dicom import DICOM_SUFFIXES, dicom_header, dicom_pixels, is_dicom
 from datasets.preprocess import (
     MAX_PIXEL_INT,
     pixel_scale,
@@ -35,12 +37,12 @@ from datasets.preprocess import (
 def _folder_files(root: Path) -> tuple[list[str], list[tuple[Path, int]]]:
     classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     files = [(f, i) for i, c in enumerate(classes) for f in sorted((root / c).iterdir())
-             if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES]
+             if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES + DICOM_SUFFIXES]
     present = {i for _, i in files}
     if len(classes) < 2 or len(present) < 2:
         empty = [c for i, c in enumerate(classes) if i not in present]
         extra = f" (no images in {some(empty, 3)})" if empty and len(classes) >= 2 else ""
-        raise DataError(f"{root}: needs one sub-folder per class (at least two) holding PNG/JPEG/TIFF "
+        raise DataError(f"{root}: needs one sub-folder per class (at least two) holding PNG/JPEG/TIFF/DICOM "
                         f"images; found {len(classes)} sub-folders and {len(files)} images{extra}")
     return classes, files
 
@@ -91,6 +93,9 @@ def _image_array(path: Path, size: int | None, rgb: bool) -> tuple[np.ndarray, i
     returns (array, source bit depth)."""
     from PIL import Image
 
+    if is_dicom(path):
+        arr, bits, _ = dicom_pixels(path, str(path))
+        return _sized(arr, size, rgb), bits
     img = _open_image(path)
     try:
         with img, warnings.catch_warnings():
@@ -108,11 +113,27 @@ def _image_array(path: Path, size: int | None, rgb: bool) -> tuple[np.ndarray, i
         raise DataError(f"{path}: image too large to decode in memory; downscale it") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise _image_error(path, exc) from None
+    return _sized(arr, size, rgb), bits
+
+
+def _sized(arr: np.ndarray, size: int | None, rgb: bool) -> np.ndarray:
+    """Resized to size x size (when given) and made RGB (when the folder is)."""
     if size and arr.shape[:2] != (size, size):
         arr = resize_array(arr[None], size)[0]
     if rgb and arr.shape[-1] == 1:
         arr = np.repeat(arr, 3, axis=-1)
-    return arr, bits
+    return arr
+
+
+def _head(path: Path) -> tuple[tuple[int, int], str]:
+    """((width, height), PIL-style mode) from the header; DICOM: 'RGB' or 'I;16' (grayscale)."""
+    if is_dicom(path):
+        wh, rgb = dicom_header(path)
+        return wh, "RGB" if rgb else "I;16"
+    img = _open_image(path)
+    head = (img.size, img.mode)
+    img.close()
+    return head
 
 
 def _mode_array(img, path: Path) -> tuple[np.ndarray, int]:
@@ -186,11 +207,7 @@ def load_folder(path_str: str, options: LoadOptions) -> Dataset:
     root = existing_path(path_str, "folder")
     size = image_size(options)
     classes, files = _folder_files(root)
-    heads = []
-    for f, _ in files:
-        img = _open_image(f)
-        heads.append((img.size, img.mode))
-        img.close()
+    heads = [_head(f) for f, _ in files]
     rgb = not all(mode in GRAY_MODES for _, mode in heads)
     if not size:
         sizes = {s for s, _ in heads}

@@ -270,6 +270,37 @@ def _flops_fields(model: Any, cost: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _frozen_prefix_inputs(model: Any, recipe: Recipe, strategy: Any, ds: Dataset, fit_x: Any,
+                          fit_y: np.ndarray, batch: int, seed: int, budget: int | None, no_val: bool,
+                          stem: Any) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """(head model, train pipeline, val pipeline, record) when this phase's frozen prefix is
+    cached (``feature_cache.plan``: computed once per split, batched), else (None, None, None,
+    record saying why not). Splits go to ``stem``-train/val.npy when over ``budget``."""
+    from benchmarks.adapters import feature_cache
+
+    if not recipe.feature_cache:
+        return None, None, None, {"cached": None, "reason": "off (recipe feature_cache=False)"}
+    if strategy is not None:
+        return None, None, None, {"cached": None, "reason": "not with --strategy"}
+    plan = feature_cache.plan(model)
+    if plan.head is None:
+        return None, None, None, plan.describe()
+    t0 = time.perf_counter()
+    feats = feature_cache.compute(plan.prefix, fit_x, ds.train.scale, budget=budget,
+                                  path=stem.with_name(stem.name + "-train.npy"))
+    held = budget is not None and pipeline_caches(feats, budget)
+    val_budget = budget - feats.nbytes if held else budget
+    train = make_pipeline(feats, fit_y, batch, shuffle=True, seed=seed, memory_budget=budget)
+    val = None
+    if not no_val:
+        val_feats = feature_cache.compute(plan.prefix, ds.val.x, ds.val.scale, budget=val_budget,
+                                          path=stem.with_name(stem.name + "-val.npy"))
+        val = make_pipeline(val_feats, ds.val.y, batch, shuffle=False, seed=seed, memory_budget=val_budget)
+    record = {**plan.describe(), "seconds": round(time.perf_counter() - t0, 3),
+              "stored": "file" if is_lazy(feats) else "memory"}
+    return plan.head, train, val, record
+
+
 class KerasAdapter:
     """Trains Keras models; see the module docstring."""
 
@@ -311,14 +342,23 @@ class KerasAdapter:
         train_time = 0.0
         timers = []
         best_epoch = None
+        cache_record: dict[str, Any] = {}
+        phase_rates: dict[str, float | None] = {}
         for phase, lr, epochs in _phases(spec, config, hp):
             if phase == "fine_tune":
                 with strategy.scope() if strategy is not None else contextlib.nullcontext():
                     spec.fine_tune(model)
             warmup = recipe.warmup_epochs if phase == "train" else 0
             schedule = lr_schedule(recipe.schedule, lr, epochs, steps, warmup)
+            t0 = time.perf_counter()
+            fit_model, fit_train, fit_val, cache_record[phase] = _frozen_prefix_inputs(
+                model, recipe, strategy, ds, fit_x, fit_y, batch, seed, budget, val is None,
+                ctx.run_dir / "feature_cache" / f"{ckpt.name.removesuffix('.weights.h5')}-{phase}")
+            fit_model = fit_model or model
+            fit_train, fit_val = (train, val) if fit_train is None else (fit_train, fit_val)
+            train_time += time.perf_counter() - t0  # caching counts as training time
             with strategy.scope() if strategy is not None else contextlib.nullcontext():
-                compile_model(model, ds.num_classes, config, schedule, recipe=recipe, monitor=monitor)
+                compile_model(fit_model, ds.num_classes, config, schedule, recipe=recipe, monitor=monitor)
             timer = measure.make_timing_callback(config.target)
             guard = divergence_guard()
             # EarlyStopping keeps the best epoch's weights (by the monitor) in memory and restores
@@ -337,12 +377,12 @@ class KerasAdapter:
             ]
             t0 = time.perf_counter()
             if config.strategy == "multiworker":  # Keras 3's fit cannot (keras-team/keras#20585)
-                hist = fit_distributed(model, strategy, train, val, epochs=epochs, callbacks=cbs,
+                hist = fit_distributed(fit_model, strategy, fit_train, fit_val, epochs=epochs, callbacks=cbs,
                                        loss_fn=loss_for(ds.num_classes, recipe, reduction=None),
                                        binary=ds.num_classes == 2, auc=monitor == "val_auc",
                                        class_weight=weights)
             else:
-                hist = model.fit(train, validation_data=val, epochs=epochs, callbacks=cbs,
+                hist = fit_model.fit(fit_train, validation_data=fit_val, epochs=epochs, callbacks=cbs,
                                  verbose=config.verbose, class_weight=weights)
             train_time += time.perf_counter() - t0
             if guard.reason:
@@ -350,6 +390,9 @@ class KerasAdapter:
                                        f"{' (fine-tuning)' if phase == 'fine_tune' else ''}; "
                                        "lower --lr or check the input scaling")
             timers.append(timer)
+            phase_rates[phase] = measure.steady_throughput(timer.epoch_times, timer.epoch_steps,
+                                                           len(fit_y))["train_samples_per_s"]
+            fit_train = fit_val = fit_model = None  # release a cached split (and its file) now
             for k in curves:
                 curves[k] += [float(v) for v in hist.history.get(k, [])]
             model.save_weights(str(ckpt))  # best (or, monitor "none", last) epoch of this phase
@@ -391,6 +434,8 @@ class KerasAdapter:
             **measure.memory_fields(ds),
             "recipe": {**recipe.as_dict(), "monitor": monitor, "class_weights": weights},
             "feature_selection": selected,
+            "feature_cache": cache_record,
+            "phase_train_samples_per_s": phase_rates,
         }
         cost.update(_flops_fields(model, cost))
         cost.update({"replicas": replicas, "global_batch_size": batch, "scaling_efficiency": None,

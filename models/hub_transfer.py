@@ -41,30 +41,54 @@ BUNDLED = {
 }
 
 
+def split_handle(handle: str, from_block: int) -> tuple[str, str]:
+    """The (bottom, top) handles of a bundled backbone cut below MobileNetV2 block ``from_block``:
+    ``bundled:NAME@:K`` maps images to block K-1's feature map, ``bundled:NAME@K:`` that map to
+    the pooled features."""
+    if not handle.startswith("bundled:") or "@" in handle or not 1 <= from_block <= 16:
+        raise OncobenchError(f"fine_tune_from={from_block} needs a bundled backbone (e.g. {DEFAULT_HANDLE}) "
+                             f"and a block 1..16, got handle {handle!r}; use fine_tune_from=0 "
+                             "(the whole backbone) for other handles")
+    return f"{handle}@:{from_block}", f"{handle}@{from_block}:"
+
+
 def export_bundled(name: str, out_root: Path | None = None) -> Path:
     """Export a bundled Keras-Applications checkpoint to a TF-Hub-format SavedModel (once).
 
     The SavedModel takes float32 images in [0, 1] of any size, ``training`` as a Python
     bool (traced for both), and exposes ``variables`` / ``trainable_variables`` /
-    ``regularization_losses`` like a TF-Hub TF2 module. Returns its directory.
+    ``regularization_losses`` like a TF-Hub TF2 module. ``NAME@:K`` exports the blocks below K
+    (images to a feature map), ``NAME@K:`` the rest (that feature map to pooled features).
+    Returns its directory.
     """
     from benchmarks.hashing import verify_file
 
+    name, _, cut = name.partition("@")
     if name not in BUNDLED:
         raise OncobenchError(f"unknown bundled backbone {name!r}; valid: {', '.join(BUNDLED)}")
     fname, sha, alpha = BUNDLED[name]
     weights = PRETRAINED_DIR / fname
     verify_file(weights, sha)
-    out = (out_root or cache_dir() / "hub") / f"{name}-{sha[:12]}"
+    suffix = f"-{cut.replace(':', 'to')}" if cut else ""
+    out = (out_root or cache_dir() / "hub") / f"{name}-{sha[:12]}{suffix}"
     if (out / "saved_model.pb").is_file():
         return out
 
     import keras
     import tensorflow as tf
 
-    base = keras.applications.MobileNetV2(
+    full = keras.applications.MobileNetV2(
         input_shape=(None, None, 3), alpha=alpha, include_top=False, pooling="avg", weights=str(weights)
     )
+    base, scale, channels = full, True, 3
+    if cut:
+        low, high = cut.split(":")
+        k = int(low or high)
+        end = [layer for layer in full.layers if layer.name.startswith(f"block_{k - 1}_")][-1].output
+        if low:
+            base, scale, channels = keras.Model(end, full.output), False, int(end.shape[-1])
+        else:
+            base = keras.Model(full.input, end)
     module = tf.__internal__.tracking.AutoTrackable()
     module.variables = [v.value for v in base.weights]
     module.trainable_variables = [v.value for v in base.trainable_weights]
@@ -73,9 +97,9 @@ def export_bundled(name: str, out_root: Path | None = None) -> Path:
 
     @tf.function
     def call(images, training=False):
-        return base(images * 2.0 - 1.0, training=training)  # MobileNetV2 wants [-1, 1]
+        return base(images * 2.0 - 1.0 if scale else images, training=training)  # MobileNetV2: [-1, 1]
 
-    spec = tf.TensorSpec([None, None, None, 3], tf.float32)
+    spec = tf.TensorSpec([None, None, None, channels], tf.float32)
     for training in (False, True):
         call.get_concrete_function(spec, training)
     module.__call__ = call
@@ -140,7 +164,7 @@ def backbone_layer_class():
                 for i, v in enumerate(module.variables)
             ]
             self._module_trainable = [id(v) in trainable_ids for v in module.variables]
-            self._features: int | None = None
+            self._features: tuple[int, ...] | None = None
             self.built = True
             self.set_trainable(trainable)
 
@@ -157,12 +181,12 @@ def backbone_layer_class():
             return self._hub_module(images, training=bool(training) and self.trainable and self.train_bn)
 
         def compute_output_shape(self, input_shape):
-            if self._features is None:  # probe the module once with one blank image
+            if self._features is None:  # probe the module once with one blank input
                 import tensorflow as tf
 
                 probe = tf.zeros([1, *input_shape[1:]], tf.float32)
-                self._features = int(self._hub_module(probe, training=False).shape[-1])
-            return (input_shape[0], self._features)
+                self._features = tuple(int(d) for d in self._hub_module(probe, training=False).shape[1:])
+            return (input_shape[0], *self._features)
 
         def get_config(self):
             return {**super().get_config(), "handle": self.handle, "train_bn": self.train_bn}
@@ -171,7 +195,8 @@ def backbone_layer_class():
 
 
 def fine_tune(model) -> None:
-    """Unfreeze the backbone for the second, low-learning-rate phase."""
+    """Unfreeze the backbone (its top blocks when ``fine_tune_from`` split it) for the
+    low-learning-rate phase; the blocks below the split stay frozen (and are cached)."""
     model.get_layer("backbone").set_trainable(True)
 
 
@@ -215,7 +240,8 @@ SEARCH_SPACE = {
 @register_model("mobilenet_v2_hub", modalities=("image",), fine_tune=fine_tune, recipe=RECIPE,
                 search_space=SEARCH_SPACE, profile_hparams={"full": {"handle": FULL_HANDLE}},
                 ranges={"dropout": Range(0, 1, high_open=True), "image_size": Range(32),
-                        "fine_tune_epochs": Range(1), "fine_tune_lr_scale": Range(0, low_open=True)})
+                        "fine_tune_epochs": Range(1), "fine_tune_lr_scale": Range(0, low_open=True),
+                        "fine_tune_from": Range(0, 17)})
 def build(
     input_shape: tuple[int, ...],
     num_classes: int,
@@ -228,6 +254,7 @@ def build(
     fine_tune_lr_scale: float = 0.1,
     train_bn: bool = False,
     augment: bool = False,
+    fine_tune_from: int = 0,
 ):
     """TF-Hub MobileNetV2 feature vector (frozen, then fine-tuned) + dropout + new softmax head.
 
@@ -247,7 +274,11 @@ def build(
     if augment:
         x = image_augmentation(x)
     x = keras.layers.Resizing(image_size, image_size, name="resize")(x)
-    x = backbone_layer_class()(handle, trainable=False, train_bn=train_bn, name="backbone")(x)
+    hub = backbone_layer_class()
+    if fine_tune_from:  # blocks below fine_tune_from never train: a layer of their own
+        bottom, handle = split_handle(handle, fine_tune_from)
+        x = hub(bottom, trainable=False, train_bn=train_bn, name="backbone_bottom")(x)
+    x = hub(handle, trainable=False, train_bn=train_bn, name="backbone")(x)
     x = keras.layers.Dropout(dropout, name="dropout")(x)
     model = keras.Model(inputs, classifier_output(x, num_classes), name="mobilenet_v2_hub")
     return model

@@ -27,7 +27,8 @@ def _data(n: int = 96, seed: int = 0) -> Dataset:
         x[y == 1, :4] //= 2  # a learnable signal
         return Split(x, y, scale=255.0)
 
-    return Dataset("toy", "image", ["a", "b"], split(n), split(48), split(32), Provenance("generated", "none"))
+    return Dataset("toy", "image", ["a", "b"], split(n), split(48), split(32),
+                   Provenance("generated", "none"))
 
 
 def _build(input_shape, num_classes, *, frozen: bool = True):

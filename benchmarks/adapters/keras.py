@@ -343,7 +343,7 @@ class KerasAdapter:
         timers = []
         best_epoch = None
         cache_record: dict[str, Any] = {}
-        phase_rates: dict[str, float | None] = {}
+        phase_rates: dict[str, dict[str, Any]] = {}
         for phase, lr, epochs in _phases(spec, config, hp):
             if phase == "fine_tune":
                 with strategy.scope() if strategy is not None else contextlib.nullcontext():
@@ -390,8 +390,11 @@ class KerasAdapter:
                                        f"{' (fine-tuning)' if phase == 'fine_tune' else ''}; "
                                        "lower --lr or check the input scaling")
             timers.append(timer)
-            phase_rates[phase] = measure.steady_throughput(timer.epoch_times, timer.epoch_steps,
-                                                           len(fit_y))["train_samples_per_s"]
+            phase_rates[phase] = {
+                "train_samples_per_s": measure.steady_throughput(
+                    timer.epoch_times, timer.epoch_steps, len(fit_y))["train_samples_per_s"],
+                "first_epoch_s": timer.epoch_times[0] if timer.epoch_times else None,
+                "epochs": len(timer.epoch_times), "fit_s": round(time.perf_counter() - t0, 3)}
             fit_train = fit_val = fit_model = None  # release a cached split (and its file) now
             for k in curves:
                 curves[k] += [float(v) for v in hist.history.get(k, [])]
@@ -435,7 +438,7 @@ class KerasAdapter:
             "recipe": {**recipe.as_dict(), "monitor": monitor, "class_weights": weights},
             "feature_selection": selected,
             "feature_cache": cache_record,
-            "phase_train_samples_per_s": phase_rates,
+            "phases": phase_rates,  # per phase: steady samples/s, first epoch, epochs, fit time
         }
         cost.update(_flops_fields(model, cost))
         cost.update({"replicas": replicas, "global_batch_size": batch, "scaling_efficiency": None,

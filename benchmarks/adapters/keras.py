@@ -270,6 +270,24 @@ def _flops_fields(model: Any, cost: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _inner_cv(spec: ModelSpec, ds: Dataset, seed: int, config: RunConfig, hp: dict[str, Any],
+              recipe: Recipe) -> tuple[Recipe, dict[str, Any], dict[str, Any]]:
+    """The recipe's ``inner_cv`` grid point chosen on the data the run trains on (train, and
+    val when nothing is selected on it), or the recipe as declared with the reason."""
+    from benchmarks.adapters import inner_cv
+
+    why = inner_cv.applies(ds.train.x, recipe) or ("rows on disk" if is_lazy(ds.train.x) else None)
+    if why:
+        return recipe, hp, {"chosen": None, "reason": why}
+    x, y = ds.train.x, ds.train.y
+    if monitor_for(recipe, ds.num_classes, len(ds.val)) == "none":
+        x, y = np.concatenate([x, ds.val.x]), np.concatenate([y, ds.val.y])
+    recipe, hp, record = inner_cv.choose(spec, to_float(x, ds.train.scale), np.asarray(y, np.int64),
+                                         ds.num_classes, recipe, hp, config, seed)
+    _seed_and_policy(seed, config)  # the run itself starts from the same state as without the grid
+    return recipe, hp, record
+
+
 def _frozen_prefix_inputs(model: Any, recipe: Recipe, strategy: Any, ds: Dataset, fit_x: Any,
                           fit_y: np.ndarray, batch: int, seed: int, budget: int | None, no_val: bool,
                           stem: Any) -> tuple[Any, Any, Any, dict[str, Any]]:
@@ -316,6 +334,7 @@ class KerasAdapter:
         _seed_and_policy(seed, config)
         measure.reset_gpu_peak()
         recipe = resolve_recipe(spec, config)
+        recipe, hp, tuned_inner = _inner_cv(spec, ds, seed, config, hp, recipe)
         ds, selected = select_features(ds, recipe.select_features)
         monitor = monitor_for(recipe, ds.num_classes, len(ds.val))
         mode = "max" if monitor == "val_auc" else "min"
@@ -339,7 +358,7 @@ class KerasAdapter:
         ckpt = ckpt_dir / f"{safe_filename(ctx.key.replace('|', '__'), 100)}.weights.h5"  # csv:/paths too
 
         curves: dict[str, list[float]] = {"loss": [], "val_loss": [], "accuracy": [], "val_accuracy": []}
-        train_time = 0.0
+        train_time = tuned_inner.get("seconds", 0.0)  # the inner cross-validation trains too
         timers = []
         best_epoch = None
         cache_record: dict[str, Any] = {}
@@ -425,6 +444,7 @@ class KerasAdapter:
                 predict, sample, timed_batch, config.inference_min_time_s),
             "inference_batch_size": measure.timed_batch_size(timed_batch, sample),
             **measure.latency_ms(predict, sample[:1], config.latency_calls),
+            "latency_n_jobs": None,
             "params": int(model.count_params()),
             "trainable_params": int(sum(int(np.prod(w.shape)) for w in model.trainable_weights)),
             "checkpoint": str(ckpt.relative_to(ctx.run_dir)) if ckpt.exists() else None,
@@ -438,6 +458,7 @@ class KerasAdapter:
             "recipe": {**recipe.as_dict(), "monitor": monitor, "class_weights": weights},
             "feature_selection": selected,
             "feature_cache": cache_record,
+            "inner_cv": tuned_inner,
             "phases": phase_rates,  # per phase: steady samples/s, first epoch, epochs, fit time
         }
         cost.update(_flops_fields(model, cost))

@@ -126,6 +126,15 @@ def test_a_trainable_prefix_forced_into_the_cache_trains_differently(tmp_path, m
                            _weights(tmp_path / "b", forced, spec_through, ds)[0])
 
 
+def test_a_run_over_the_budget_caches_to_files_and_removes_them(tmp_path):
+    from dataclasses import replace
+
+    ds = replace(_data(), memory_budget=1000)  # 96 x 24 float32 features do not fit
+    result = _run(tmp_path, _spec(cache=True), ds)
+    assert result.cost["feature_cache"]["train"]["stored"] == "file"
+    assert not list((tmp_path / "feature_cache").glob("*.npy"))
+
+
 def test_over_the_budget_the_cache_is_a_file_read_by_rows(tmp_path):
     from benchmarks.adapters import feature_cache
     from datasets.base import is_lazy

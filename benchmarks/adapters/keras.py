@@ -370,9 +370,9 @@ class KerasAdapter:
             warmup = recipe.warmup_epochs if phase == "train" else 0
             schedule = lr_schedule(recipe.schedule, lr, epochs, steps, warmup)
             t0 = time.perf_counter()
+            stem = ctx.run_dir / "feature_cache" / f"{ckpt.name.removesuffix('.weights.h5')}-{phase}"
             fit_model, fit_train, fit_val, cache_record[phase] = _frozen_prefix_inputs(
-                model, recipe, strategy, ds, fit_x, fit_y, batch, seed, budget, val is None,
-                ctx.run_dir / "feature_cache" / f"{ckpt.name.removesuffix('.weights.h5')}-{phase}")
+                model, recipe, strategy, ds, fit_x, fit_y, batch, seed, budget, val is None, stem)
             fit_model = fit_model or model
             fit_train, fit_val = (train, val) if fit_train is None else (fit_train, fit_val)
             train_time += time.perf_counter() - t0  # caching counts as training time
@@ -414,7 +414,9 @@ class KerasAdapter:
                     timer.epoch_times, timer.epoch_steps, len(fit_y))["train_samples_per_s"],
                 "first_epoch_s": timer.epoch_times[0] if timer.epoch_times else None,
                 "epochs": len(timer.epoch_times), "fit_s": round(time.perf_counter() - t0, 3)}
-            fit_train = fit_val = fit_model = None  # release a cached split (and its file) now
+            fit_train = fit_val = fit_model = None  # release a cached split now, and its files
+            for split in ("train", "val"):
+                stem.with_name(f"{stem.name}-{split}.npy").unlink(missing_ok=True)
             for k in curves:
                 curves[k] += [float(v) for v in hist.history.get(k, [])]
             model.save_weights(str(ckpt))  # best (or, monitor "none", last) epoch of this phase

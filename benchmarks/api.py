@@ -16,12 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from benchmarks.atomic import atomic_write_text, check_writable_dir
 from benchmarks.config import RunConfig, validate
-from benchmarks.errors import OncobenchError
-from benchmarks.plugins import load_plugins
-from benchmarks.results import fingerprint, flat_rows
-from benchmarks.suite import (
+from benchmarks.config.suite import (
     DATA_KEYS,
     SUITE_FILE,
     TRAINING_KEYS,
@@ -30,12 +26,16 @@ from benchmarks.suite import (
     suite_from_mapping,
     suite_to_toml,
 )
+from benchmarks.core.atomic import atomic_write_text, check_writable_dir
+from benchmarks.core.errors import OncobenchError
+from benchmarks.core.plugins import load_plugins
+from benchmarks.records.results import fingerprint, flat_rows
 from datasets.base import LoadOptions
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from benchmarks.results import ResultsStore
+    from benchmarks.records.results import ResultsStore
 
 __all__ = ["compare", "load", "records_frame", "report", "run", "run_suite", "suite"]
 
@@ -123,8 +123,8 @@ def same_experiment(run_dir: Path, experiment: dict[str, Any], *, restart: bool,
                     log: Progress) -> dict[str, Any]:
     """Refuse to resume into ``run_dir`` unless it holds the same experiment (``restart``: move
     it aside first); returns the experiment to store, with earlier models' hyper-parameters."""
-    from benchmarks.results import RESULTS_JSON, experiment_changes, load_results, move_aside
-    from benchmarks.runner import RESTART_HINT
+    from benchmarks.execution.runner import RESTART_HINT
+    from benchmarks.records.results import RESULTS_JSON, experiment_changes, load_results, move_aside
 
     if not (run_dir / RESULTS_JSON).exists():
         return experiment
@@ -146,7 +146,7 @@ def run_suite(s: Suite, *, run_dir: Path | None = None, restart: bool = False, c
               progress: Progress | None = None) -> "ResultsStore":
     """Run every job of ``s`` into ``run_dir`` (default: ``s.output`` or results/<run-id>), save
     the resolved suite beside the results (``suite.toml``) and return the results store."""
-    from benchmarks.runner import execute, experiment_of, new_run_dir, plan_pairs
+    from benchmarks.execution.runner import execute, experiment_of, new_run_dir, plan_pairs
 
     log = progress or LOGGER.info
     load_plugins(s.plugins)
@@ -204,8 +204,8 @@ def run_suite(s: Suite, *, run_dir: Path | None = None, restart: bool = False, c
                             threads=(s.threads, s.inter_op_threads), log=log, explain=explain,
                             **s.execution)
         if any(s.ways):
-            from benchmarks.federated.records import add_central_gaps
-            from benchmarks.tables import finish
+            from benchmarks.records.federated import add_central_gaps
+            from benchmarks.records.tables import finish
 
             add_central_gaps(store)
             finish(store)
@@ -246,7 +246,7 @@ def run(models: str | Iterable[str] | None = None, datasets: str | Iterable[str]
 
 def load(results_dir: str | Path) -> "pd.DataFrame":
     """The records of a run folder (or results.json / a baseline file) as a DataFrame."""
-    from benchmarks.baseline import load_side
+    from benchmarks.records.baseline import load_side
 
     return records_frame(load_side(results_dir).records)
 
@@ -258,8 +258,8 @@ def compare(baseline: str | Path, current: str | Path, *, thresholds: str | Path
 
     import pandas as pd
 
-    from benchmarks.baseline import load_side
     from benchmarks.compare import Row, Thresholds, compare_records
+    from benchmarks.records.baseline import load_side
 
     base, cur = load_side(baseline), load_side(current)
     cmp = compare_records(base.records, cur.records, Thresholds.load(thresholds),

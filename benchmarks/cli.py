@@ -13,7 +13,7 @@ from pathlib import Path
 
 from benchmarks import __version__
 from benchmarks.commands import COMMAND_MODULES
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 
 PROG = "oncobench"  # the console script; ``python -m benchmarks`` passes its own name
 

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.atomic import atomic_open, atomic_write_text
-from benchmarks.errors import DataError
+from benchmarks.core.atomic import atomic_open, atomic_write_text
+from benchmarks.core.errors import DataError
 
 CACHE_MIN_BYTES = 128 << 20  # npz files at least this large are unpacked and read lazily
 MANIFEST = "manifest.json"

@@ -1,4 +1,4 @@
-"""Safe ``.npz`` loading (never unpickles). Hashing lives in ``benchmarks.hashing``."""
+"""Safe ``.npz`` loading (never unpickles). Hashing lives in ``benchmarks.core.hashing``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.errors import DataError, quote
-from benchmarks.paths import require_path
+from benchmarks.core.errors import DataError, quote
+from benchmarks.core.paths import require_path
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK"

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterator, TextIO
 
-from benchmarks.atomic import atomic_write_text
-from benchmarks.errors import ChecksumError, DataError, OncobenchError
-from benchmarks.hashing import CHUNK, digests, file_digest
-from benchmarks.paths import data_dir, path_problem, require_path
+from benchmarks.core.atomic import atomic_write_text
+from benchmarks.core.errors import ChecksumError, DataError, OncobenchError
+from benchmarks.core.hashing import CHUNK, digests, file_digest
+from benchmarks.core.paths import data_dir, path_problem, require_path
 from datasets.base import LoadOptions
 
 

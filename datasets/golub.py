@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.errors import DataError
-from benchmarks.hashing import verify_file
-from benchmarks.modalities import EXPRESSION
+from benchmarks.core.errors import DataError
+from benchmarks.core.hashing import verify_file
+from benchmarks.core.modalities import EXPRESSION
 from datasets.base import Dataset, LoadOptions, Provenance, Split
 from datasets.preprocess import TabularPreprocessor
 from datasets.registry import register_dataset

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.errors import DataError
-from benchmarks.hashing import verify_file
-from benchmarks.modalities import IMAGE
+from benchmarks.core.errors import DataError
+from benchmarks.core.hashing import verify_file
+from benchmarks.core.modalities import IMAGE
 from datasets import download
 from datasets.arraycache import CACHE_MIN_BYTES, cache_dir_for, open_rows, stored_members, unpack_npz
 from datasets.base import Dataset, LoadOptions, Provenance, Split

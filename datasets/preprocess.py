@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.errors import DataError, some
+from benchmarks.core.errors import DataError, some
 from datasets.base import LoadOptions, Split
 
 IMPUTE_CHOICES = ("median", "mean", "zero", "error")

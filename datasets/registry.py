@@ -13,9 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, TypeVar
 
-from benchmarks.errors import DataError, OncobenchError
-from benchmarks.modalities import MODALITIES
-from benchmarks.plugins import BUILTIN, DATASET_GROUP, current_origin, entry_point_plugins, registering_from
+from benchmarks.core.errors import DataError, OncobenchError
+from benchmarks.core.modalities import MODALITIES
+from benchmarks.core.plugins import (
+    BUILTIN,
+    DATASET_GROUP,
+    current_origin,
+    entry_point_plugins,
+    registering_from,
+)
 from datasets import download
 from datasets.base import Dataset, LoadOptions, Provenance
 from datasets.download import Remote
@@ -33,7 +39,7 @@ class DatasetSpec:
     """Everything known about one dataset before loading it."""
 
     name: str
-    modality: str  # one of benchmarks.modalities.MODALITIES
+    modality: str  # one of benchmarks.core.modalities.MODALITIES
     loader: Loader
     classes: tuple[str, ...] | int  # class names, or only their count (0: known once loaded)
     size: str  # human summary, e.g. "546/78/156 x 28x28x1"

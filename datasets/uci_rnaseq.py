@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.atomic import atomic_open, atomic_write_text
-from benchmarks.errors import DataError
-from benchmarks.modalities import EXPRESSION
+from benchmarks.core.atomic import atomic_open, atomic_write_text
+from benchmarks.core.errors import DataError
+from benchmarks.core.modalities import EXPRESSION
 from datasets import download
 from datasets.base import Dataset, LoadOptions, Provenance
 from datasets.download import Remote

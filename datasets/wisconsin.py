@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from benchmarks.errors import ChecksumError
-from benchmarks.modalities import TABULAR
+from benchmarks.core.errors import ChecksumError
+from benchmarks.core.modalities import TABULAR
 from datasets.base import Dataset, LoadOptions, Provenance
 from datasets.preprocess import preprocess_splits, split_indices
 from datasets.registry import register_dataset

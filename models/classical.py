@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from benchmarks.modalities import MODALITIES as ALL_MODALITIES
+from benchmarks.core.modalities import MODALITIES as ALL_MODALITIES
 from models.recipe import Recipe, choice, floats, ints
 from models.registry import Range, register_model
 

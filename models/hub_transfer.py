@@ -17,8 +17,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from benchmarks.errors import OncobenchError
-from benchmarks.paths import cache_dir
+from benchmarks.core.errors import OncobenchError
+from benchmarks.core.paths import cache_dir
 from models.heads import classifier_output, image_augmentation
 from models.recipe import Recipe, floats
 from models.registry import Range, register_model
@@ -61,7 +61,7 @@ def export_bundled(name: str, out_root: Path | None = None) -> Path:
     (images to a feature map), ``NAME@K:`` the rest (that feature map to pooled features).
     Returns its directory.
     """
-    from benchmarks.hashing import verify_file
+    from benchmarks.core.hashing import verify_file
 
     name, _, cut = name.partition("@")
     if name not in BUNDLED:

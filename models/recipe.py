@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 
 SCHEDULES = ("constant", "cosine", "step")
 CLASS_WEIGHTS = ("none", "balanced", "sqrt")

@@ -23,13 +23,19 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from benchmarks.errors import OncobenchError
-from benchmarks.modalities import MODALITIES
-from benchmarks.plugins import BUILTIN, MODEL_GROUP, current_origin, entry_point_plugins, registering_from
+from benchmarks.core.errors import OncobenchError
+from benchmarks.core.modalities import MODALITIES
+from benchmarks.core.plugins import (
+    BUILTIN,
+    MODEL_GROUP,
+    current_origin,
+    entry_point_plugins,
+    registering_from,
+)
 from models.recipe import TRAINING_KEYS, Recipe, SearchSpace
 
 # Modules holding builders; imported on first registry access. Models from other packages
-# register with the same decorator: entry points of MODEL_GROUP, or --plugin (benchmarks.plugins).
+# register with the same decorator: entry points of MODEL_GROUP, or --plugin (benchmarks.core.plugins).
 _BUILDER_MODULES = ("models.dnn", "models.cnn", "models.hub_transfer", "models.classical")
 # Keyword-only builder parameters filled by the harness, never hyper-parameters.
 RESERVED = ("seed",)

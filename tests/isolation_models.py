@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from benchmarks.modalities import MODALITIES as ALL_MODALITIES
+from benchmarks.core.modalities import MODALITIES as ALL_MODALITIES
 from models import registry
 from models.registry import register_model
 

@@ -91,7 +91,7 @@ def main(argv: list[str]) -> int:
     import json
     from dataclasses import replace
 
-    from benchmarks.hashing import file_digest
+    from benchmarks.core.hashing import file_digest
     from datasets import registry, uci_rnaseq
     from datasets.base import LoadOptions
 

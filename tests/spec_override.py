@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from benchmarks.hashing import file_digest
+from benchmarks.core.hashing import file_digest
 from datasets import registry
 from datasets.registry import DatasetSpec, get_dataset
 

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from benchmarks import ab
 from benchmarks.cli import main
 from benchmarks.compare.paired import AB_METRICS, compare_rounds, paired_row, paired_verdict
 from benchmarks.compare.render import render_github, render_text
-from benchmarks.stats import paired_log_ratios, paired_ratio
+from benchmarks.records.stats import paired_log_ratios, paired_ratio
+from benchmarks.speed import ab
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from benchmarks import api
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "docs" / "api_example.py"

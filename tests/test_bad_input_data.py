@@ -16,7 +16,7 @@ import pytest
 from conftest_data import medmnist_arrays, write_image_folder, write_npz
 
 from benchmarks.cli import main
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 from datasets.base import LoadOptions
 from datasets.registry import get_dataset
 

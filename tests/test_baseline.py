@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.baseline import BASELINE_KIND, describe_machine, load_side, machine_id, save_baseline
 from benchmarks.cli import main
-from benchmarks.errors import OncobenchError
-from benchmarks.results import SCHEMA_VERSION, ResultsStore, record_key
+from benchmarks.core.errors import OncobenchError
+from benchmarks.records.baseline import BASELINE_KIND, describe_machine, load_side, machine_id, save_baseline
+from benchmarks.records.results import SCHEMA_VERSION, ResultsStore, record_key
 
 ENV = {"device_kind": "CPU", "device_name": "Test CPU", "cpu_model": "Test CPU", "cpu_count": 2, "gpus": [],
        "tensorflow": "2.21.0", "keras": "3.15.0", "python": "3.11.7", "platform": "Linux", "hostname": "h",

@@ -86,7 +86,7 @@ def test_run_quick_end_to_end_and_resume(tmp_path, capsys):
 
 
 def test_run_all_plans_every_compatible_pair():
-    from benchmarks.runner import plan_pairs
+    from benchmarks.execution.runner import plan_pairs
     from datasets import LoadOptions
 
     plan = plan_pairs(None, None, LoadOptions())

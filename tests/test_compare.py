@@ -16,7 +16,7 @@ import pytest
 
 from benchmarks.cli import main
 from benchmarks.compare import Thresholds, compare_records, min_exact_p, pooled_std
-from benchmarks.results import ResultsStore, record_key
+from benchmarks.records.results import ResultsStore, record_key
 
 ROOT = Path(__file__).resolve().parent.parent
 TH = Thresholds.load()
@@ -278,7 +278,7 @@ def test_runs_that_now_fail_are_worse_and_missing_pairs_not_comparable():
 
 
 def test_no_overlap_is_an_error():
-    from benchmarks.errors import OncobenchError
+    from benchmarks.core.errors import OncobenchError
 
     rng = np.random.default_rng(11)
     with pytest.raises(OncobenchError, match="no \\(model, dataset\\) pair in both"):
@@ -371,7 +371,7 @@ def test_cli_bad_input_exit_2(runs, tmp_path, capsys):
 
 def test_parser_imports_nothing_heavy():
     code = ("import sys; from benchmarks.cli import build_parser; build_parser(); "
-            "import benchmarks.compare, benchmarks.baseline; "
+            "import benchmarks.compare, benchmarks.records.baseline; "
             "heavy = [m for m in ('tensorflow', 'keras', 'scipy', 'matplotlib') if m in sys.modules]; "
             "assert not heavy, heavy")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -427,7 +427,7 @@ def test_real_delayed_train_step_is_a_speed_regression(real_baseline, real_dir, 
     import keras
 
     from benchmarks.config import get_profile
-    from benchmarks.runner import execute, plan_pairs
+    from benchmarks.execution.runner import execute, plan_pairs
     from datasets.base import LoadOptions
 
     class SlowStep(keras.callbacks.Callback):

@@ -16,8 +16,8 @@ from conftest_data import (
     write_npz,
 )
 
-from benchmarks.errors import OncobenchError
-from benchmarks.hashing import file_digest
+from benchmarks.core.errors import OncobenchError
+from benchmarks.core.hashing import file_digest
 from datasets.base import LoadOptions
 from datasets.registry import get_dataset
 

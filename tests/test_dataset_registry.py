@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.errors import DataError
-from benchmarks.modalities import MODALITIES
+from benchmarks.core.errors import DataError
+from benchmarks.core.modalities import MODALITIES
 from datasets import registry
 from datasets.base import Dataset, LoadOptions, Provenance, Split
 from datasets.registry import get_dataset, list_datasets, register_dataset, register_prefix, validate
@@ -88,7 +88,7 @@ def test_every_registered_spec_validates(name):
 
 
 def test_published_results_live_in_the_specs():
-    from benchmarks.report.published import cited, published_for
+    from benchmarks.records.published import cited, published_for
 
     results, note = published_for("breastmnist")
     assert [p.model for p in results][:2] == ["ResNet-18 (28)", "ResNet-18 (224)"]
@@ -156,19 +156,19 @@ def test_download_does_not_import_medmnist():
     assert out.stdout.strip() == "False"
 
 
-LEAVES = {"benchmarks.errors", "benchmarks.paths", "benchmarks.atomic", "benchmarks.hashing",
-          "benchmarks.modalities", "benchmarks.plugins"}
+LEAVES = {"benchmarks.core.errors", "benchmarks.core.paths", "benchmarks.core.atomic", "benchmarks.core.hashing",
+          "benchmarks.core.modalities", "benchmarks.core.plugins"}
 
 
 def test_plugins_is_a_leaf():
-    """benchmarks.plugins (origins, entry points) imports only the standard library and errors."""
+    """benchmarks.core.plugins (origins, entry points) imports only the standard library and errors."""
     tree = ast.parse((ROOT / "benchmarks" / "plugins.py").read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         names = ([a.name for a in node.names] if isinstance(node, ast.Import)
                  else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
         for name in names:
             top = name.split(".")[0]
-            assert top in sys.stdlib_module_names or name in ("__future__", "benchmarks.errors"), name
+            assert top in sys.stdlib_module_names or name in ("__future__", "benchmarks.core.errors"), name
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "datasets").glob("*.py")), ids=lambda p: p.name)

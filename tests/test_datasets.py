@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from benchmarks.errors import ChecksumError, OncobenchError
+from benchmarks.core.errors import ChecksumError, OncobenchError
 from datasets import LoadOptions, get_dataset, list_datasets
 from datasets.preprocess import TabularPreprocessor
 

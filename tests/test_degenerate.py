@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks.metrics.classification import degenerate_reason
+from benchmarks.records.tables import DEGENERATE_MARK, comparison_rows, comparison_table, published_best
 from benchmarks.report.analysis import dataset_section
 from benchmarks.report.content import comparison_table as report_table
 from benchmarks.report.content import runs_table
 from benchmarks.report.model import Report
-from benchmarks.tables import DEGENERATE_MARK, comparison_rows, comparison_table, published_best
 
 NAMES = ["malignant", "normal, benign"]
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.config import get_profile
-from benchmarks.harness import run_one
-from benchmarks.results import QUALITY_METRICS
+from benchmarks.execution.harness import run_one
+from benchmarks.records.results import QUALITY_METRICS
 from datasets import LoadOptions, get_dataset
 from datasets.base import Dataset, Split
 from models import get_model

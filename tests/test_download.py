@@ -15,8 +15,8 @@ from make_uci_fixture import make_uci_archive
 from spec_override import override_spec
 
 from benchmarks.cli import main
-from benchmarks.errors import ChecksumError, DataError, OncobenchError
-from benchmarks.hashing import file_digest
+from benchmarks.core.errors import ChecksumError, DataError, OncobenchError
+from benchmarks.core.hashing import file_digest
 from datasets import download, uci_rnaseq
 from datasets.base import LoadOptions
 from datasets.download import Progress, Remote

@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 from benchmarks.explain import Explainable, Samples, get_method, list_methods
 from benchmarks.explain.faithfulness import faithfulness
 from benchmarks.explain.features import jaccard, signal_to_noise, top_features

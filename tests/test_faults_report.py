@@ -14,10 +14,10 @@ from test_baseline import make_run
 
 from benchmarks.cli import main
 from benchmarks.compare import compare_records, render_github
-from benchmarks.errors import DataError, OncobenchError
-from benchmarks.hashing import file_digest, verify_file
-from benchmarks.results import SCHEMA_VERSION, load_results, record_key
-from benchmarks.tables import write_summary
+from benchmarks.core.errors import DataError, OncobenchError
+from benchmarks.core.hashing import file_digest, verify_file
+from benchmarks.records.results import SCHEMA_VERSION, load_results, record_key
+from benchmarks.records.tables import write_summary
 from datasets import download
 from datasets.base import LoadOptions
 from datasets.checksums import load_npz

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks import atomic, measure
+from benchmarks import measure
 from benchmarks.cli import main
+from benchmarks.core import atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK = ["run", "--model", "logreg", "--dataset", "wisconsin", "--profile", "quick"]
@@ -69,7 +70,7 @@ NONSENSE = [
 
 @pytest.mark.parametrize("extra,needle", NONSENSE, ids=[" ".join(a) for a, _ in NONSENSE])
 def test_nonsense_flags_are_refused_before_running(extra, needle, tmp_path, capsys, monkeypatch):
-    import benchmarks.runner as runner
+    import benchmarks.execution.runner as runner
 
     monkeypatch.setattr(runner, "execute", lambda *a, **k: pytest.fail("ran despite a bad flag"))
     assert main([*QUICK, "--output", str(tmp_path / "run"), *extra]) == 2
@@ -227,7 +228,7 @@ def test_resume_after_the_data_changed_is_refused(tmp_path, capsys):
 
 def test_diverged_training_is_a_failed_record_with_the_reason(tmp_path):
     from benchmarks.config import get_profile
-    from benchmarks.runner import Plan, execute
+    from benchmarks.execution.runner import Plan, execute
     from datasets import LoadOptions, get_dataset
     from models import get_model
 
@@ -270,7 +271,7 @@ def test_huge_batch_size_runs_and_records_the_timed_batch(tmp_path, capsys):
 # --- 20: Ctrl-C still leaves results.csv and summary.md --------------------------------------------
 
 def test_interrupt_writes_csv_and_summary(tmp_path, capsys, monkeypatch):
-    import benchmarks.runner as runner
+    import benchmarks.execution.runner as runner
 
     real = runner.run_one
     calls = {"n": 0}

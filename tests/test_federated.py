@@ -12,11 +12,11 @@ import pytest
 from conftest_data import free_ports
 
 from benchmarks.cli import main
-from benchmarks.errors import OncobenchError
+from benchmarks.config.federated import FederatedConfig, validate_federated
+from benchmarks.core.errors import OncobenchError
 from benchmarks.federated.partition import label_counts, partition
-from benchmarks.federated.records import central_gaps, model_label
-from benchmarks.federated.settings import FederatedConfig, validate_federated
-from benchmarks.tables import comparison_table
+from benchmarks.records.federated import central_gaps, model_label
+from benchmarks.records.tables import comparison_table
 
 FED = ["run", "--model", "dnn", "--dataset", "wisconsin", "--profile", "quick", "--federated", "fedavg"]
 HAS_FLOWER = all(importlib.util.find_spec(m) for m in ("flwr", "ray"))

@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 from datasets.base import LoadOptions
 from datasets.registry import get_dataset
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from benchmarks.config import get_profile
-from benchmarks.harness import run_one
-from benchmarks.results import FIELDS, ResultsStore
+from benchmarks.execution.harness import run_one
+from benchmarks.records.results import FIELDS, ResultsStore
 from datasets import LoadOptions, get_dataset
 from models import get_model
 
@@ -81,7 +81,7 @@ def test_sklearn_record(tmp_path, wisconsin, env):
 
 
 def test_incompatible_pair_is_refused(tmp_path, wisconsin):
-    from benchmarks.errors import OncobenchError
+    from benchmarks.core.errors import OncobenchError
 
     with pytest.raises(OncobenchError, match="does not accept tabular"):
         run_one(get_model("cnn"), wisconsin, 0, get_profile("quick"), run_dir=tmp_path)

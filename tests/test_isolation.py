@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.cli import main
-from benchmarks.jobs import Job, crash_reason
+from benchmarks.execution.jobs import Job, crash_reason
 
 
 @pytest.fixture

@@ -132,7 +132,7 @@ def _dense_flops(sizes: list[int], softmax: bool) -> int:
 def test_flops_per_sample_dense_by_hand():
     import keras
 
-    from benchmarks.flops import flops_per_sample
+    from benchmarks.measure.flops import flops_per_sample
 
     def dense(activation, bias=True):
         layer = keras.layers.Dense(3, activation=activation, use_bias=bias)
@@ -147,7 +147,7 @@ def test_flops_per_sample_dense_by_hand():
 
 @pytest.mark.parametrize("num_classes", [2, 3])
 def test_flops_per_sample_of_the_dnn(num_classes):
-    from benchmarks.flops import flops_per_sample
+    from benchmarks.measure.flops import flops_per_sample
     from models import get_model
 
     spec = get_model("dnn")
@@ -159,7 +159,7 @@ def test_flops_per_sample_of_the_dnn(num_classes):
 def test_flops_per_sample_conv():
     import keras
 
-    from benchmarks.flops import flops_per_sample
+    from benchmarks.measure.flops import flops_per_sample
 
     valid = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, use_bias=False)])
     assert flops_per_sample(valid) == 6 * 6 * 2 * (2 * 3 * 3 * 1)  # outputs x multiply-adds each
@@ -168,7 +168,7 @@ def test_flops_per_sample_conv():
 
 
 def test_flops_per_sample_never_raises():
-    from benchmarks.flops import flops_per_sample
+    from benchmarks.measure.flops import flops_per_sample
 
     assert flops_per_sample(object()) is None
 

@@ -15,9 +15,9 @@ import pytest
 
 from benchmarks.compare import Thresholds
 from benchmarks.compare.thresholds import metric_defaults
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 from benchmarks.metrics import METRICS, Metric, catalogue
-from benchmarks.results import COST_METRICS, FIELDS, QUALITY_METRICS
+from benchmarks.records.results import COST_METRICS, FIELDS, QUALITY_METRICS
 
 ROOT = Path(__file__).resolve().parent.parent
 # Field names that look like a measurement: they must be catalogue metrics.
@@ -73,7 +73,7 @@ def test_no_metric_in_fields_without_a_catalogue_entry():
 
 
 def test_tables_and_report_read_the_catalogue():
-    from benchmarks import tables
+    from benchmarks.records import tables
     from benchmarks.report.analysis import COLUMNS
 
     for name in tables.TABLE_METRICS:

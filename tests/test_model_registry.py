@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from benchmarks.adapters import adapter_for
-from benchmarks.errors import OncobenchError
-from benchmarks.modalities import EXPRESSION, IMAGE, TABULAR
+from benchmarks.core.errors import OncobenchError
+from benchmarks.core.modalities import EXPRESSION, IMAGE, TABULAR
 from models import get_model, list_models
 from models.registry import RESERVED, register_model
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 from models import get_model, list_models
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from benchmarks.suite import tomllib  # tomli on Python 3.10
+from benchmarks.config.suite import tomllib  # tomli on Python 3.10
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import plugins
 from benchmarks.cli import main
-from benchmarks.errors import OncobenchError
+from benchmarks.core import plugins
+from benchmarks.core.errors import OncobenchError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,7 +53,7 @@ def build(input_shape, num_classes, *, units: int = 8):
 FILE_PLUGIN = '''\
 import numpy as np
 
-from benchmarks.modalities import TABULAR
+from benchmarks.core.modalities import TABULAR
 from datasets.base import Dataset, Provenance, Split
 from datasets.registry import register_dataset
 from datasets.spec import SeededSplit
@@ -159,7 +159,7 @@ def test_download_a_plugin_dataset(isolated, tmp_path, capsys):
     source.write_text("a,b,label\n1,2,x\n3,4,y\n")
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
     plugin = _write(tmp_path / "remote_plugin.py", f'''
-        from benchmarks.modalities import TABULAR
+        from benchmarks.core.modalities import TABULAR
         from datasets.base import Provenance
         from datasets.download import Remote
         from datasets.registry import register_dataset

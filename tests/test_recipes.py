@@ -11,7 +11,7 @@ import pytest
 from benchmarks.adapters.features import select_features
 from benchmarks.adapters.keras import class_weights, lr_schedule, monitor_for
 from benchmarks.config import get_profile, validate
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 from datasets import LoadOptions, get_dataset
 from datasets.base import Split
 from models import get_model, list_models
@@ -86,7 +86,7 @@ def test_fine_tuning_epochs_come_from_hp_then_profile_then_model():
     assert ft(get_profile("full"), {"fine_tune": False}) == []
     assert resolve_hparams(get_model("cnn"), get_profile("full")) == get_model("cnn").defaults
     # the experiment (and the suite.toml saved from it) records what runs, so --config reproduces it
-    from benchmarks.runner import experiment_of
+    from benchmarks.execution.runner import experiment_of
     from datasets import LoadOptions as Options
 
     assert experiment_of(get_profile("full"), Options(), [spec])["hparams"]["mobilenet_v2_hub"][
@@ -96,7 +96,7 @@ def test_fine_tuning_epochs_come_from_hp_then_profile_then_model():
 
 def test_profiles_pick_mobilenet_backbones_and_fine_tuning():
     from benchmarks.adapters.base import resolve_hparams
-    from benchmarks.runner import experiment_of
+    from benchmarks.execution.runner import experiment_of
     from datasets import LoadOptions as Options
     from models.hub_transfer import BUNDLED, DEFAULT_HANDLE, PROFILE_HPARAMS, SMALL_HANDLE
     from models.registry import get_model
@@ -176,7 +176,7 @@ def test_feature_selection_is_fitted_on_train_only():
 
 
 def test_recipe_is_recorded_and_dnn_on_golub_keeps_the_selected_genes(tmp_path):
-    from benchmarks.harness import run_one
+    from benchmarks.execution.harness import run_one
 
     ds = get_dataset("golub").load(LoadOptions(seed=0))
     cfg = get_profile("quick").with_(epochs=3)

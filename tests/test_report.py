@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from benchmarks.cli import main
+from benchmarks.records.results import SCHEMA_VERSION, record_key
 from benchmarks.report.analysis import median_record, pareto_front
 from benchmarks.report.markdown import md
 from benchmarks.report.plots import model_colors
-from benchmarks.results import SCHEMA_VERSION, record_key
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EVIL = "<script>alert(1)</script>"

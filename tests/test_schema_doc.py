@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.config import RunConfig
-from benchmarks.results import FIELDS, SCHEMA_VERSION
+from benchmarks.records.results import FIELDS, SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,7 +63,7 @@ def test_record_fields_are_documented_and_present(run_doc, model):
     rec = next(r for r in run_doc["records"] if r["model"] == model)
     assert rec["status"] == "ok"
     undocumented = set(rec) - set(FIELDS)
-    assert not undocumented, f"add to benchmarks.results.FIELDS: {sorted(undocumented)}"
+    assert not undocumented, f"add to benchmarks.records.results.FIELDS: {sorted(undocumented)}"
     optional = set(schema.KERAS_ONLY) if rec["framework"] == "sklearn" else set()
     missing = set(FIELDS) - optional - set(rec)
     assert not missing, f"documented but absent from a {model} record: {sorted(missing)}"
@@ -83,7 +83,7 @@ def test_environment_is_documented(run_doc):
 
 def test_failed_record_fields():
     from benchmarks.config import get_profile
-    from benchmarks.runner import _failed
+    from benchmarks.execution.runner import _failed
     from datasets import get_dataset
     from models import get_model
 

@@ -44,8 +44,8 @@ def test_speed_table_rounds_for_reading():
 
 
 def test_model_needing_a_missing_package_is_one_line(monkeypatch, tmp_path):
-    from benchmarks import backend_speed
-    from benchmarks.errors import OncobenchError
+    from benchmarks.core.errors import OncobenchError
+    from benchmarks.speed import backend as backend_speed
     from datasets.registry import get_dataset
     from models.registry import get_model
 

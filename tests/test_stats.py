@@ -9,8 +9,15 @@ import pytest
 from scipy import stats as sps
 
 from benchmarks.metrics.classification import metric_from_scores
-from benchmarks.stats import Summary, aggregate, bootstrap_interval, group_records, summarize, t_interval
-from benchmarks.tables import comparison_rows
+from benchmarks.records.stats import (
+    Summary,
+    aggregate,
+    bootstrap_interval,
+    group_records,
+    summarize,
+    t_interval,
+)
+from benchmarks.records.tables import comparison_rows
 
 T_975_DF4 = 2.7764451051977987  # Student t, 97.5th percentile, 4 degrees of freedom (tables: 2.776)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.errors import DataError
+from benchmarks.core.errors import DataError
 from datasets import arraycache, medmnist
 from datasets.arraycache import RowReader, unpack_npz
 from datasets.base import Dataset, LoadOptions, Provenance, Split
@@ -191,7 +191,7 @@ def test_cli_baseline_refusal_exits_2(tmp_path, capsys):
 
 def test_record_has_memory_fields(tmp_path):
     from benchmarks.config import get_profile
-    from benchmarks.harness import run_one
+    from benchmarks.execution.harness import run_one
     from benchmarks.metrics.catalogue import METRICS
     from models.registry import get_model
 

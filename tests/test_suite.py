@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks.cli import main
 from benchmarks.config import get_profile
-from benchmarks.suite import Suite, read_suite, suite_to_toml
+from benchmarks.config.suite import Suite, read_suite, suite_to_toml
 from datasets.base import LoadOptions
 
 QUALITY = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "test_scores")
@@ -77,7 +77,7 @@ def test_round_trip_and_relative_plugins(tmp_path):
 
 
 def test_recipes_tuned_federated_and_execution_round_trip(tmp_path):
-    from benchmarks.federated.settings import FederatedConfig
+    from benchmarks.config.federated import FederatedConfig
 
     tuned = {"logreg|wisconsin": {"hparams": {"C": 0.25}, "recipe": {}, "learning_rate": None,
                                   "source": "t/tuned.json"},

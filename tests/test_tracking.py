@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks import api
 from benchmarks.cli import main
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ pytest.importorskip("optuna")
 from benchmarks import tune  # noqa: E402
 from benchmarks.cli import main  # noqa: E402
 from benchmarks.config import get_profile  # noqa: E402
-from benchmarks.harness import run_one  # noqa: E402
+from benchmarks.execution.harness import run_one  # noqa: E402
 from datasets import LoadOptions, get_dataset  # noqa: E402
 from datasets.base import Split  # noqa: E402
 from models import get_model  # noqa: E402
@@ -110,7 +110,7 @@ def test_tune_cli_writes_tuned_json_and_run_uses_it(tmp_path, golub, capsys):
 
 def test_tune_a_plugin_model(tmp_path, golub, capsys, monkeypatch):
     """``tune --plugin FILE`` tunes a model registered outside oncobench, search space and all."""
-    from benchmarks import plugins
+    from benchmarks.core import plugins
     from models import registry as mreg
 
     mreg.list_models()
@@ -135,7 +135,7 @@ def test_tune_a_plugin_model(tmp_path, golub, capsys, monkeypatch):
 
 
 def test_tune_and_tuned_errors(tmp_path):
-    from benchmarks.errors import OncobenchError
+    from benchmarks.core.errors import OncobenchError
 
     with pytest.raises(OncobenchError, match="no such file"):
         tune.load_tuned(tmp_path / "missing.json")

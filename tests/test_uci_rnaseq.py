@@ -11,7 +11,7 @@ import pytest
 from make_uci_fixture import TOP, csv_text, expression, make_uci_archive, real_labels, write_archive
 from spec_override import override_spec
 
-from benchmarks.errors import DataError
+from benchmarks.core.errors import DataError
 from datasets import uci_rnaseq
 from datasets.base import LoadOptions
 from datasets.preprocess import split_indices

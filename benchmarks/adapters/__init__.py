@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from benchmarks.adapters.base import Adapter, AdapterResult, RunContext
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 
 if TYPE_CHECKING:
     from benchmarks.config import RunConfig
@@ -26,7 +26,7 @@ _ADAPTERS: dict[str, Adapter | str] = {
 }
 # Ways to train chosen by the run config rather than the model's framework.
 _WAYS: dict[str, Adapter | str] = {
-    "federated": "benchmarks.adapters.federated",  # config.federated set (Flower)
+    "federated": "benchmarks.federated.adapter",  # config.federated set (Flower)
 }
 
 

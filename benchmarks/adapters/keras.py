@@ -18,8 +18,8 @@ from benchmarks.adapters.base import AdapterResult, RunContext, resolve_recipe
 from benchmarks.adapters.distributed_loop import fit_distributed
 from benchmarks.adapters.features import select_features
 from benchmarks.config import RunConfig
-from benchmarks.errors import OncobenchError
-from benchmarks.paths import safe_filename
+from benchmarks.core.errors import OncobenchError
+from benchmarks.core.paths import safe_filename
 from datasets.base import Dataset, is_lazy, to_float
 from models.recipe import Recipe
 from models.registry import ModelSpec
@@ -259,7 +259,7 @@ def _phases(spec: ModelSpec, config: RunConfig, hp: dict[str, Any]) -> list[tupl
 
 
 def _flops_fields(model: Any, cost: dict[str, Any]) -> dict[str, Any]:
-    from benchmarks.flops import flops_per_sample
+    from benchmarks.measure.flops import flops_per_sample
 
     fps = flops_per_sample(model)
     out: dict[str, Any] = {"flops_per_sample": fps}

@@ -13,7 +13,7 @@ from benchmarks import measure
 from benchmarks.adapters.base import AdapterResult, RunContext, resolve_recipe
 from benchmarks.adapters.features import select_features
 from benchmarks.config import RunConfig
-from benchmarks.errors import DataError
+from benchmarks.core.errors import DataError
 from datasets.base import Dataset
 from models.registry import ModelSpec
 

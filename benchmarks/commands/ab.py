@@ -11,9 +11,9 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks.atomic import atomic_write_text
 from benchmarks.compare.thresholds import DEFAULT_THRESHOLDS
-from benchmarks.errors import OncobenchError
+from benchmarks.core.atomic import atomic_write_text
+from benchmarks.core.errors import OncobenchError
 
 DEFAULT_MODELS = "logreg,dnn"
 DEFAULT_DATASETS = "wisconsin"
@@ -58,8 +58,8 @@ def _interrupt_on_sigterm() -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run both revisions in alternating rounds and print the paired verdict table."""
-    from benchmarks import ab
     from benchmarks.compare.thresholds import Thresholds
+    from benchmarks.speed import ab
 
     _check(args)
     th = Thresholds.load(args.thresholds)
@@ -123,7 +123,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--thresholds", help=f"TOML file merged over the defaults ({DEFAULT_THRESHOLDS.name}); "
                                         "[speed] rel and per-metric rel apply")
     p.add_argument("--micro", action="store_true",
-                   help="instead: the pytest-benchmark micro-benchmarks (tests/benchmarks/test_micro.py)")
+                   help="instead: the pytest-benchmark micro-benchmarks (tests/perf/test_micro.py)")
     p.add_argument("--micro-k", help="with --micro: pytest -k expression selecting micro-benchmarks")
     p.add_argument("--micro-threshold", type=float, default=0.10,
                    help="with --micro: relative threshold on the time per call (default 0.10)")

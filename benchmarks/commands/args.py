@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 
 # A parser or an argument group: anything with add_argument.
 Adder = argparse._ActionsContainer
@@ -108,7 +108,7 @@ def add_federated(parser: argparse.ArgumentParser) -> None:
 def federated_from_args(args: argparse.Namespace) -> list:
     """The ways to train ``--federated`` asks for: a ``FederatedConfig`` per strategy, ``None`` for
     ``central``; ``[None]`` without the flag."""
-    from benchmarks.federated.settings import CENTRAL, FederatedConfig, validate_federated
+    from benchmarks.config.federated import CENTRAL, FederatedConfig, validate_federated
 
     if not getattr(args, "federated", None):
         for flag in ("dp_noise", "dp_clip"):
@@ -154,7 +154,7 @@ def add_execution(parser: argparse.ArgumentParser) -> None:
 def execution_from_args(args: argparse.Namespace, base: dict | None = None) -> dict:
     """The keyword arguments of ``runner.execute``: ``base`` (a suite file's ``[execution]``)
     overlaid with the flags given on the command line, checked."""
-    from benchmarks.suite import check_execution
+    from benchmarks.config.suite import check_execution
 
     given = {"isolate": args.isolate or None, "workers": args.jobs, "run_timeout": args.run_timeout,
              "retry_failed": args.retry_failed or None, "executor": args.executor,

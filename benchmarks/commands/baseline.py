@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks.baseline import (
+from benchmarks.records.baseline import (
     BASELINES_DIR,
     describe_machine,
     list_baselines,

@@ -9,12 +9,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks.atomic import atomic_write_text
-from benchmarks.baseline import BASELINES_DIR, load_side
 from benchmarks.compare.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from benchmarks.compare.verdicts import FAIL_ON
-from benchmarks.errors import OncobenchError
+from benchmarks.core.atomic import atomic_write_text
+from benchmarks.core.errors import OncobenchError
 from benchmarks.metrics import catalogue
+from benchmarks.records.baseline import BASELINES_DIR, load_side
 
 
 def _metrics_arg(text: str | None) -> list[str] | None:

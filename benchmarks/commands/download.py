@@ -6,13 +6,13 @@ import argparse
 from pathlib import Path
 
 from benchmarks.commands.args import add_data_dir, add_plugins
-from benchmarks.errors import OncobenchError
-from benchmarks.plugins import load_plugins
+from benchmarks.core.errors import OncobenchError
+from benchmarks.core.plugins import load_plugins
 
 
 def run(args: argparse.Namespace) -> int:
     """Download (and verify) the named datasets; print where each file lies."""
-    from benchmarks.paths import data_dir
+    from benchmarks.core.paths import data_dir
     from datasets.base import LoadOptions
     from datasets.registry import get_dataset, remote_datasets
 

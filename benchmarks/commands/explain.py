@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from benchmarks.commands.args import add_data_dir, add_plugins
-from benchmarks.errors import OncobenchError
-from benchmarks.plugins import is_file_reference, load_plugins
+from benchmarks.core.errors import OncobenchError
+from benchmarks.core.plugins import is_file_reference, load_plugins
 
 
 def _methods(text: str | None) -> tuple[str, ...] | None:
@@ -28,7 +28,7 @@ def _methods(text: str | None) -> tuple[str, ...] | None:
 def run_plugins(run_dir: Path) -> list[str]:
     """The plugins a run folder's ``suite.toml`` names that can be found from here (modules, and
     files that exist): the models and datasets of its records register again."""
-    from benchmarks.suite import SUITE_FILE, read_toml
+    from benchmarks.config.suite import SUITE_FILE, read_toml
 
     path = run_dir / SUITE_FILE
     refs = read_toml(path).get("plugins") or [] if path.exists() else []

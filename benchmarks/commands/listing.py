@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.commands.args import add_data_dir, add_plugins
-from benchmarks.plugins import load_plugins
+from benchmarks.core.plugins import load_plugins
 from datasets.base import LoadOptions
 
 DATA_ROOT = Path(__file__).resolve().parents[2] / "datasets" / "data"

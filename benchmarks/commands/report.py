@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.atomic import check_writable_dir
 from benchmarks.commands.args import add_output
+from benchmarks.core.atomic import check_writable_dir
 
 
 def run(args: argparse.Namespace) -> int:

@@ -25,9 +25,9 @@ from benchmarks.commands.args import (
     names,
 )
 from benchmarks.config import validate
-from benchmarks.errors import OncobenchError
-from benchmarks.results import is_ok
-from benchmarks.suite import SUITE_FILE, Suite
+from benchmarks.config.suite import SUITE_FILE, Suite
+from benchmarks.core.errors import OncobenchError
+from benchmarks.records.results import is_ok
 
 __all__ = ["parse_hparams", "register", "run", "suite_from_args"]
 
@@ -125,7 +125,7 @@ def suite_from_args(args: argparse.Namespace) -> Suite:
         get_model(name).recipe_for(overrides)  # fail early on an unknown field or value
     tuned = None
     if args.tuned:
-        from benchmarks.tune import load_tuned
+        from benchmarks.execution.tune import load_tuned
 
         tuned = load_tuned(Path(args.tuned))
     config = validate(s.config.with_(recipes=recipes or None, tuned=tuned, strategy=args.strategy,
@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     store = api.run_suite(s, run_dir=_run_dir(args, s), restart=args.restart, command=command,
                           progress=_stderr)
     run_dir = store.run_dir
-    from benchmarks.tables import comparison_table
+    from benchmarks.records.tables import comparison_table
 
     print(comparison_table(store.records))
     print(f"\nresults: {run_dir / 'results.json'}  {run_dir / 'results.csv'}  {run_dir / 'summary.md'}"

@@ -34,13 +34,13 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Time every compatible (model, dataset) pair; print a table, write JSON with the machine."""
-    from benchmarks.atomic import atomic_write_text, check_writable_dir
-    from benchmarks.backend_speed import backend_info, speed_pair
     from benchmarks.commands.run import parse_hparams
     from benchmarks.config import get_profile, validate
-    from benchmarks.errors import OncobenchError
-    from benchmarks.plugins import load_plugins
-    from benchmarks.runner import plan_pairs
+    from benchmarks.core.atomic import atomic_write_text, check_writable_dir
+    from benchmarks.core.errors import OncobenchError
+    from benchmarks.core.plugins import load_plugins
+    from benchmarks.execution.runner import plan_pairs
+    from benchmarks.speed.backend import backend_info, speed_pair
     from datasets.base import LoadOptions
 
     load_plugins(args.plugin or ())

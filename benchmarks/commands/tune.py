@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from benchmarks.commands.args import add_output, add_plugins
-from benchmarks.errors import OncobenchError
-from benchmarks.plugins import load_plugins
+from benchmarks.core.errors import OncobenchError
+from benchmarks.core.plugins import load_plugins
 
 RESULTS_ROOT = Path("results")
 
@@ -24,8 +24,8 @@ def run(args: argparse.Namespace) -> int:
         raise OncobenchError(f"--budget-s {args.budget_s}: must be positive")
     if args.folds < 2:
         raise OncobenchError(f"--folds {args.folds}: need at least 2")
-    from benchmarks import tune
     from benchmarks.config import get_profile, validate
+    from benchmarks.execution import tune
     from datasets.base import LoadOptions
     from datasets.registry import get_dataset
     from models.registry import get_model
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     datasets = [d.strip() for d in args.dataset.split(",") if d.strip()]
     config = validate(get_profile(args.profile).with_(epochs=args.epochs))
     from benchmarks.api import quiet_tensorflow
-    from benchmarks.runner import new_run_dir
+    from benchmarks.execution.runner import new_run_dir
 
     out = Path(args.output) if args.output else new_run_dir(RESULTS_ROOT / "tuning")
     quiet_tensorflow()

@@ -14,7 +14,7 @@ worse or missing; 2: bad input.
 from benchmarks.compare.render import render, render_github, render_text
 from benchmarks.compare.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from benchmarks.compare.verdicts import FAIL_ON, VERDICTS, Comparison, Row, compare_records
-from benchmarks.stats import mann_whitney_p, min_exact_p, pooled_std
+from benchmarks.records.stats import mann_whitney_p, min_exact_p, pooled_std
 
 __all__ = ["DEFAULT_THRESHOLDS", "FAIL_ON", "VERDICTS", "Comparison", "Row", "Thresholds",
            "compare_records", "mann_whitney_p", "min_exact_p", "pooled_std", "render", "render_github",

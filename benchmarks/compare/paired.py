@@ -2,7 +2,7 @@
 
 Per benchmark and speed metric, round i gives one pair (base_i, head_i); the verdict reads the
 paired ratio head/base (geometric mean of the per-round ratios) and its confidence interval
-(``benchmarks.stats.paired_ratio``). With ``rel`` the metric's relative threshold:
+(``benchmarks.records.stats.paired_ratio``). With ``rel`` the metric's relative threshold:
 
 - higher is better (throughput): worse when the whole interval lies below ``1 - rel``, better
   when it lies above ``1 + rel``;
@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 from benchmarks.compare.thresholds import Thresholds, is_number
 from benchmarks.compare.verdicts import Comparison, Row, status_row
-from benchmarks.stats import group_records, paired_ratio
+from benchmarks.records.stats import group_records, paired_ratio
 
 # What ab compares by default: steady throughputs and median latency (train_time_s includes the
 # first epoch's tracing and is left out).

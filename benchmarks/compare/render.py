@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Sequence
 
-from benchmarks.baseline import describe_machine
 from benchmarks.compare.verdicts import FAILING, Comparison, Row
-from benchmarks.markup import md
+from benchmarks.core.markup import md
+from benchmarks.records.baseline import describe_machine
 
 
 def _fmt(v: float | None, kind: str) -> str:
@@ -56,7 +56,7 @@ HEADERS = ["model", "dataset", "metric", "n", "baseline", "current", "delta", "d
 
 
 def table_rows(rows: Sequence[Row], github: bool = False) -> list[list[str]]:
-    """Table cells per row; ``github``: Markdown, data text escaped (``benchmarks.markup.md``)."""
+    """Table cells per row; ``github``: Markdown, data text escaped (``benchmarks.core.markup.md``)."""
     out = []
     for r in rows:
         cells = [

@@ -15,7 +15,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 from benchmarks.metrics import catalogue
 
 DEFAULT_THRESHOLDS = Path(__file__).with_name("thresholds.toml")

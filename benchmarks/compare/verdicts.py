@@ -20,10 +20,10 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
-from benchmarks.baseline import machine_id
 from benchmarks.compare.thresholds import Thresholds, is_number
-from benchmarks.errors import OncobenchError
-from benchmarks.stats import group_records, mann_whitney_p, min_exact_p, pooled_std
+from benchmarks.core.errors import OncobenchError
+from benchmarks.records.baseline import machine_id
+from benchmarks.records.stats import group_records, mann_whitney_p, min_exact_p, pooled_std
 
 VERDICTS = ("worse", "missing", "better", "same", "not comparable")
 FAILING = ("worse", "missing")  # verdicts that give exit code 1

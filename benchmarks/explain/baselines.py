@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.modalities import IMAGE
+from benchmarks.core.modalities import IMAGE
 
 BLUR = 0.1  # Gaussian sd as a fraction of the image side
 

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 from benchmarks.explain.record import ExplainSettings, explain_record
 from benchmarks.explain.restore import checkpoint_path
 from datasets.base import Dataset, LoadOptions
@@ -56,8 +56,8 @@ def explain_folder(run_dir: Path, settings: ExplainSettings, *, data_dir: Path |
 
     Keras models are rebuilt and their checkpoints loaded (never retrained); returns the records.
     """
-    from benchmarks.results import ResultsStore, is_ok, load_results
-    from benchmarks.tables import finish
+    from benchmarks.records.results import ResultsStore, is_ok, load_results
+    from benchmarks.records.tables import finish
     from datasets.registry import get_dataset
 
     run_dir = Path(run_dir)

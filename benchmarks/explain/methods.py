@@ -14,7 +14,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 
 _MODULES = ("benchmarks.explain.gradients", "benchmarks.explain.perturbation")
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.core.modalities import EXPRESSION, IMAGE, TABULAR
 from benchmarks.explain.methods import register_method
 from benchmarks.explain.target import Explainable, Samples
-from benchmarks.modalities import EXPRESSION, IMAGE, TABULAR
 from datasets.base import Dataset
 
 

@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from benchmarks.core.paths import safe_filename
 from benchmarks.explain import baselines, features
 from benchmarks.explain.faithfulness import faithfulness
 from benchmarks.explain.gradients import completeness_error
@@ -17,7 +18,6 @@ from benchmarks.explain.methods import Method, get_method
 from benchmarks.explain.restore import randomised, restore
 from benchmarks.explain.sanity import rank_correlation
 from benchmarks.explain.target import Explainable, Samples
-from benchmarks.paths import safe_filename
 from datasets.base import Dataset
 
 # Methods when none are named: gradients for Keras (cheap with a tape), model-agnostic ones
@@ -210,7 +210,7 @@ def _save_grid(run_dir: Path, key: str, samples: Samples, pred: np.ndarray,
     """The report grid's images (correct and wrong, every class), labels and maps, as npz."""
     import io
 
-    from benchmarks.atomic import atomic_write_bytes
+    from benchmarks.core.atomic import atomic_write_bytes
 
     rows = grid_rows(samples.y, pred)
     out = {"x": samples.x[rows], "y": samples.y[rows], "pred": pred[rows], "index": samples.index[rows],

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 from benchmarks.explain.target import Explainable
 from benchmarks.metrics.classification import probabilities
 from datasets.base import Dataset

@@ -4,14 +4,14 @@
 read; ``training`` is Keras on one node; ``strategies`` and ``apps`` are the Flower side;
 ``simulate`` runs the apps in Flower's simulation engine; ``preflight`` refuses impossible runs
 before anything trains; ``records`` labels records and adds the gap to the centralised run.
-The adapter that plugs this into the harness is ``benchmarks.adapters.federated``.
+The adapter that plugs this into the harness is ``benchmarks.federated.adapter``.
 """
 
 from __future__ import annotations
 
 import importlib.util
 
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 
 INSTALL_HINT = 'pip install "oncobench[federated]"  (or: pip install "flwr[simulation]>=1.42")'
 

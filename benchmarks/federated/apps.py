@@ -22,7 +22,7 @@ from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, 
 from flwr.clientapp import ClientApp
 from flwr.serverapp import Grid, ServerApp
 
-from benchmarks.atomic import atomic_write_text
+from benchmarks.core.atomic import atomic_write_text
 from benchmarks.federated.job import RESULT_JSON, WEIGHTS_NPZ, read_job
 from benchmarks.federated.strategies import CountingStrategy, make_strategy, privacy_statement
 from benchmarks.federated.training import local_model

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.atomic import atomic_write_text
+from benchmarks.core.atomic import atomic_write_text
 
 APP_MODULE = "oncobench_fl"
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.atomic import atomic_write_text
 from benchmarks.config import RunConfig
+from benchmarks.config.federated import FederatedConfig
+from benchmarks.core.atomic import atomic_write_text
 from benchmarks.federated.partition import ClientSplit
-from benchmarks.federated.settings import FederatedConfig
 
 JOB_JSON = "job.json"
 DATA_NPZ = "data.npz"

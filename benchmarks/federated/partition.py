@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.errors import OncobenchError
-from benchmarks.federated.settings import parse_partition
+from benchmarks.config.federated import parse_partition
+from benchmarks.core.errors import OncobenchError
 
 MIN_SAMPLES = 2  # a client needs one training and one validation sample
 DIRICHLET_TRIES = 20

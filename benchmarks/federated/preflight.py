@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from benchmarks.errors import OncobenchError
+from benchmarks.config.federated import FederatedConfig
+from benchmarks.core.errors import OncobenchError
 from benchmarks.federated import require_flower
 from benchmarks.federated.partition import ClientSplit, partition
-from benchmarks.federated.settings import FederatedConfig
 
 if TYPE_CHECKING:
     from datasets.base import Dataset, LoadOptions

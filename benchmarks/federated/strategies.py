@@ -15,7 +15,7 @@ from flwr.serverapp.strategy import (
     Strategy,
 )
 
-from benchmarks.federated.settings import FederatedConfig
+from benchmarks.config.federated import FederatedConfig
 
 
 def _arrays_bytes(msg: Message) -> int:

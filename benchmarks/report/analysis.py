@@ -9,10 +9,10 @@ from typing import Any
 
 from benchmarks.metrics import Metric
 from benchmarks.metrics import catalogue as metric_catalogue
-from benchmarks.report.published import PublishedResult, published_for
-from benchmarks.results import is_ok
-from benchmarks.stats import Summary, group_records, summarize, t_interval
-from benchmarks.tables import DEGENERATE_MARK
+from benchmarks.records.published import PublishedResult, published_for
+from benchmarks.records.results import is_ok
+from benchmarks.records.stats import Summary, group_records, summarize, t_interval
+from benchmarks.records.tables import DEGENERATE_MARK
 
 NA = "n/a"
 

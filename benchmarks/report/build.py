@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks.atomic import atomic_write_bytes, atomic_write_text
-from benchmarks.federated.records import model_label
-from benchmarks.paths import safe_filename
+from benchmarks.core.atomic import atomic_write_bytes, atomic_write_text
+from benchmarks.core.paths import safe_filename
+from benchmarks.records.federated import model_label
+from benchmarks.records.results import NAMED, load_results
+from benchmarks.records.stats import Summary
 from benchmarks.report import analysis
 from benchmarks.report.analysis import DatasetSection, run_label
 from benchmarks.report.model import FigureRef, Report, SectionFigures
-from benchmarks.results import NAMED, load_results
-from benchmarks.stats import Summary
 
 FIGURES_DIR = "figures"
 REPORT_MD = "report.md"
@@ -98,7 +98,7 @@ def _unique_names(figures: dict[str, SectionFigures]) -> None:
 def build(results_dir: Path, command: str | None = None, extra: tuple[Path, ...] = ()) -> Report:
     """Load ``results_dir`` (plus the records of the ``extra`` run folders, e.g. a ``run --tuned``
     run shown beside the default one) and compute everything the report shows (figures included)."""
-    doc = load_results(results_dir, NAMED)  # refuses corrupt records (benchmarks.results.check_records)
+    doc = load_results(results_dir, NAMED)  # refuses corrupt records (benchmarks.records.results.check_records)
     records = list(doc["records"])
     for more in extra:
         records += list(load_results(more, NAMED)["records"])

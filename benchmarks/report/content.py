@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.metrics import catalogue as metric_catalogue
+from benchmarks.records.published import PUBLISHED_LABEL, PublishedResult, cited
+from benchmarks.records.results import is_ok
+from benchmarks.records.tables import DEGENERATE_MARK, PUBLISHED_METRICS, published_best, published_delta
 from benchmarks.report.analysis import (
     COLUMNS,
     NA,
@@ -21,9 +24,6 @@ from benchmarks.report.analysis import (
     run_order,
 )
 from benchmarks.report.model import Report
-from benchmarks.report.published import PUBLISHED_LABEL, PublishedResult, cited
-from benchmarks.results import is_ok
-from benchmarks.tables import DEGENERATE_MARK, PUBLISHED_METRICS, published_best, published_delta
 
 Cell = tuple[str, bool]
 Table = tuple[list[str], list[list[Cell]]]

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.paths import safe_filename
+from benchmarks.core.paths import safe_filename
 from benchmarks.report.analysis import DatasetSection, is_ok, run_label
 from benchmarks.report.model import FigureRef
 from benchmarks.report.plots import _figure, _png, short, text
@@ -167,8 +167,8 @@ def explanation_table(sec: DatasetSection) -> tuple[list[str], list[list[tuple[s
     """Per model and method: faithfulness (mean [95% CI] over runs), the randomisation rank
     correlation, IG completeness, explaining vs training time, top features; None when nothing
     of this dataset was explained."""
+    from benchmarks.records.stats import t_interval
     from benchmarks.report.analysis import fmt_summary, fmt_value
-    from benchmarks.stats import t_interval
 
     records = explained([r for row in sec.rows for r in row.records])
     if not records:

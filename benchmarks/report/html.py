@@ -7,7 +7,7 @@ import html
 import re
 from typing import Any
 
-from benchmarks.paths import safe_filename
+from benchmarks.core.paths import safe_filename
 from benchmarks.report import content
 from benchmarks.report.explanations import EXPLAIN_NOTE, explanation_table
 from benchmarks.report.model import FigureRef, Report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.markup import md
+from benchmarks.core.markup import md
 from benchmarks.report import content
 from benchmarks.report.explanations import EXPLAIN_NOTE, explanation_table
 from benchmarks.report.model import Report

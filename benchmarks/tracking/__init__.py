@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 
 
 def require(module: str, extra: str, feature: str) -> ModuleType:

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.errors import OncobenchError
+from benchmarks.core.errors import OncobenchError
 from benchmarks.metrics import catalogue
-from benchmarks.results import is_ok
+from benchmarks.records.results import is_ok
 from benchmarks.tracking import require
 
 DEFAULT_EXPERIMENT = "oncobench"
@@ -66,7 +66,7 @@ def export_mlflow(results_dir: Path, tracking_uri: str | None = None,
 
     A ``file:`` tracking URI opts in to MLflow's file store (in maintenance mode since MLflow 3).
     """
-    from benchmarks.results import load_results
+    from benchmarks.records.results import load_results
 
     doc = load_results(results_dir)
     mlflow = require("mlflow", "mlflow", "export mlflow")

@@ -12,9 +12,9 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterable
 
+from benchmarks.core.paths import safe_filename
 from benchmarks.metrics import catalogue
-from benchmarks.paths import safe_filename
-from benchmarks.results import is_ok
+from benchmarks.records.results import is_ok
 from benchmarks.tracking import require
 
 # record curve -> (sub-folder, scalar tag), as keras.callbacks.TensorBoard names them

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from benchmarks.modalities import EXPRESSION, IMAGE
+from benchmarks.core.modalities import EXPRESSION, IMAGE
 from datasets.base import Provenance
 from datasets.custom.common import LICENCE, existing_path
 from datasets.custom.folder import load_folder

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.errors import DataError, OncobenchError, some
-from benchmarks.paths import require_path
+from benchmarks.core.errors import DataError, OncobenchError, some
+from benchmarks.core.paths import require_path
 from datasets.base import LoadOptions
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")

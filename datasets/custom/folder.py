@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.errors import DataError, quote, some
-from benchmarks.hashing import file_digest
+from benchmarks.core.errors import DataError, quote, some
+from benchmarks.core.hashing import file_digest
 from datasets.base import Dataset, LoadOptions, Provenance, Split
 from datasets.checksums import read_error
 from datasets.custom.common import (

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.errors import DataError
-from benchmarks.hashing import file_digest
+from benchmarks.core.errors import DataError
+from benchmarks.core.hashing import file_digest
 from datasets.base import Dataset, LoadOptions, Provenance
 from datasets.checksums import npz_object_arrays, read_error
 from datasets.custom.common import LICENCE, MAX_CLASSES, existing_path, image_size, resize_array

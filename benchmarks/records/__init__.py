@@ -1,0 +1,1 @@
+"""Records: the results store and schema, tables, baselines, statistics, published figures."""

@@ -1,0 +1,1 @@
+"""Speed: paired A/B runs against another revision, and timing on other Keras backends."""

@@ -96,7 +96,7 @@ def compute(prefix: Any, x: Any, scale: float, *, budget: int | None, path: Path
     """``prefix`` over every row of ``x`` (read and scaled batch by batch), float32; held in memory
     when within ``budget`` bytes (None: no limit), else written to ``path`` (``.npy``) and returned
     as a row reader over that file."""
-    from benchmarks.atomic import atomic_open
+    from benchmarks.core.atomic import atomic_open
     from datasets.arraycache import open_rows
 
     n = len(x)

@@ -25,7 +25,8 @@ from benchmarks.records.results import FIELDS, RESULTS_JSON, SCHEMA_VERSION  # n
 # Fields that only Keras runs write (absent from scikit-learn records).
 KERAS_ONLY = ("time_to_target_s", "epoch_to_target", "flops_per_sample", "gpu_peak_memory_mb",
               "train_gflops_per_s", "inference_gflops_per_s", "replicas", "global_batch_size",
-              "scaling_efficiency", "single_replica_samples_per_s")
+              "scaling_efficiency", "single_replica_samples_per_s", "feature_cache", "phases",
+              "inner_cv")
 # Keras fields written only when FLOPs could be counted.
 WHEN_FLOPS = ("train_gflops_per_s", "inference_gflops_per_s")
 # The only fields of a record whose status is 'failed'.

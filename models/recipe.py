@@ -40,6 +40,12 @@ class Recipe:
     min_val_for_auc: int = 40  # "auto": select on validation only with at least this many samples
     binary_monitor: str = "val_auc"  # what "auto" selects on for a binary task: val_auc | val_loss
     select_features: int = 0  # flat features only: keep the k best by ANOVA F on train (0: all)
+    # compute a frozen, deterministic prefix of the network once per split and train the layers
+    # above it on its outputs (benchmarks.adapters.feature_cache); False: through the prefix
+    feature_cache: bool = True
+    # p >> n only: candidate values chosen by inner cross-validation on the training split
+    # (benchmarks.adapters.inner_cv): "select_features" and builder hyper-parameters ({}: none)
+    inner_cv: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
     def with_(self, **changes: Any) -> "Recipe":
@@ -69,6 +75,12 @@ def check(recipe: Recipe) -> Recipe:
             raise OncobenchError(f"recipe {name} {value!r}: must be a finite number >= 0")
     if recipe.label_smoothing >= 0.5:
         raise OncobenchError(f"recipe label_smoothing {recipe.label_smoothing}: must be below 0.5")
+    if not isinstance(recipe.inner_cv, dict) or not all(
+            isinstance(v, (tuple, list)) and v for v in recipe.inner_cv.values()):
+        raise OncobenchError(f"recipe inner_cv {recipe.inner_cv!r}: must be a dict of non-empty value "
+                             "lists, e.g. {'select_features': (50, 200)}")
+    if not isinstance(recipe.feature_cache, bool):
+        raise OncobenchError(f"recipe feature_cache {recipe.feature_cache!r}: must be true or false")
     for name in ("warmup_epochs", "min_val_for_auc", "select_features"):
         value = getattr(recipe, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:

@@ -60,7 +60,8 @@ def test_cnn_shapes_step_and_train_only_augmentation():
 
 def test_hub_model_frozen_then_fine_tuned_backbone_changes():
     spec = get_model("mobilenet_v2_hub")
-    model = spec.build((28, 28, 1), 2, **spec.hparams({"image_size": 64}))
+    model = spec.build((28, 28, 1), 2, **spec.hparams({"image_size": 64, "fine_tune_from": 0,
+                                                      "handle": "bundled:mobilenet_v2_035"}))
     backbone = model.get_layer("backbone")
     assert model.get_layer("resize").output.shape[1:3] == (64, 64)
     assert len(model.trainable_weights) == 2  # the new head only
@@ -75,6 +76,21 @@ def test_hub_model_frozen_then_fine_tuned_backbone_changes():
     assert len(model.trainable_weights) > 100
     _train_step(model, x, y, "binary_crossentropy")
     assert not np.array_equal(kernel.numpy(), w0)  # fine-tuning changed a backbone weight
+
+
+def test_hub_model_fine_tunes_only_the_top_blocks_by_default():
+    spec = get_model("mobilenet_v2_hub")
+    model = spec.build((28, 28, 1), 2, **spec.hparams({"image_size": 64}))
+    bottom, top = model.get_layer("backbone_bottom"), model.get_layer("backbone")
+    assert bottom.count_params() + top.count_params() == 706_224  # alpha 0.5, cut below block 13
+    x = np.random.default_rng(0).random((8, 28, 28, 1)).astype("float32")
+    y = np.array([0, 1] * 4)
+    spec.fine_tune(model)
+    assert not bottom.trainable_weights and top.trainable_weights
+    before = [w.numpy().copy() for w in (bottom.weights[0], top.trainable_weights[0])]
+    _train_step(model, x, y, "binary_crossentropy")
+    np.testing.assert_array_equal(bottom.weights[0].numpy(), before[0])  # blocks 0-12 stay
+    assert not np.array_equal(top.trainable_weights[0].numpy(), before[1])
 
 
 def test_hub_handle_local_savedmodel_and_bad_handle(tmp_path):

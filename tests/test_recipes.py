@@ -79,7 +79,8 @@ def test_fine_tuning_epochs_come_from_hp_then_profile_then_model():
         assert phases in ([], [hp["fine_tune_epochs"]])
         return phases
 
-    assert ft(get_profile("standard")) == [spec.defaults["fine_tune_epochs"]]  # the model's own (8)
+    assert ft(get_profile("standard")) == [spec.defaults["fine_tune_epochs"]]  # the model's own (30)
+    assert ft(get_profile("ci")) == [8]  # the model's value for the profile
     assert ft(get_profile("full")) == [30]
     assert ft(get_profile("full"), {"fine_tune_epochs": 2}) == [2]  # an explicit --hp wins
     assert ft(get_profile("full"), {"fine_tune": False}) == []
@@ -93,27 +94,29 @@ def test_fine_tuning_epochs_come_from_hp_then_profile_then_model():
     assert "fine_tune_epochs" not in experiment_of(get_profile("standard"), Options(), [spec])["config"]
 
 
-def test_full_profile_builds_mobilenet_on_the_larger_bundled_backbone(tmp_path):
+def test_profiles_pick_mobilenet_backbones_and_fine_tuning(tmp_path):
     from benchmarks.adapters.base import resolve_hparams
     from benchmarks.execution.runner import experiment_of
     from datasets import LoadOptions as Options
-    from models.hub_transfer import BUNDLED, DEFAULT_HANDLE, FULL_HANDLE
+    from models.hub_transfer import BUNDLED, DEFAULT_HANDLE, PROFILE_HPARAMS, SMALL_HANDLE
     from models.registry import get_model
 
     spec = get_model("mobilenet_v2_hub")
-    assert FULL_HANDLE.split(":", 1)[1] in BUNDLED and FULL_HANDLE != DEFAULT_HANDLE
-    assert resolve_hparams(spec, get_profile("standard"))["handle"] == DEFAULT_HANDLE
-    assert resolve_hparams(spec, get_profile("ci"))["handle"] == DEFAULT_HANDLE
+    assert SMALL_HANDLE.split(":", 1)[1] in BUNDLED and DEFAULT_HANDLE.split(":", 1)[1] in BUNDLED
+    standard = resolve_hparams(spec, get_profile("standard"))
+    assert (standard["handle"], standard["fine_tune_from"]) == (DEFAULT_HANDLE, 13)
+    assert resolve_hparams(spec, get_profile("ci"))["handle"] == SMALL_HANDLE
     full = get_profile("full")
-    assert resolve_hparams(spec, full)["handle"] == FULL_HANDLE
+    assert (resolve_hparams(spec, full)["handle"], resolve_hparams(spec, full)["fine_tune_from"]) == (
+        DEFAULT_HANDLE, 0)
     mine = replace(full, hparams={"mobilenet_v2_hub": {"handle": str(tmp_path)}})  # (a handle must exist)
     assert resolve_hparams(spec, mine)["handle"] == str(tmp_path)  # an explicit --hp wins
     # recorded in the experiment (resume fingerprint, suite.toml), so --config reproduces it
-    assert experiment_of(full, Options(), [spec])["hparams"]["mobilenet_v2_hub"]["handle"] == FULL_HANDLE
+    assert experiment_of(full, Options(), [spec])["hparams"]["mobilenet_v2_hub"]["fine_tune_from"] == 0
     from benchmarks.commands.listing import model_rows  # list --json says so too
 
     row = next(r for r in model_rows() if r["name"] == "mobilenet_v2_hub")
-    assert row["profile_hparams"] == {"full": {"handle": FULL_HANDLE}}
+    assert row["profile_hparams"] == PROFILE_HPARAMS
 
 
 def test_bundled_backbones_verify_and_export(tmp_path):
@@ -129,6 +132,14 @@ def test_bundled_backbones_verify_and_export(tmp_path):
     assert module(tf.zeros([1, 96, 96, 3]), training=False).shape == (1, 1280)
     assert sum(int(tf.size(v)) for v in module.variables) == 706_224  # Keras's count for alpha 0.5
     assert set(BUNDLED) == {"mobilenet_v2_035", "mobilenet_v2_050"}
+    # cut below block 13: the two halves compose to the whole backbone
+    bottom, top = (hub.load(str(export_bundled(f"mobilenet_v2_050@{cut}", tmp_path)))
+                   for cut in (":13", "13:"))
+    images = tf.random.stateless_uniform([2, 96, 96, 3], seed=[1, 2])
+    fmap = bottom(images, training=False)
+    assert fmap.shape == (2, 6, 6, 48)
+    np.testing.assert_allclose(top(fmap, training=False), module(images, training=False), atol=1e-4)
+    assert sum(int(tf.size(v)) for m in (bottom, top) for v in m.variables) == 706_224
 
 
 def test_class_weights():

@@ -274,6 +274,55 @@ def _flops_fields(model: Any, cost: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _inner_cv(spec: ModelSpec, ds: Dataset, seed: int, config: RunConfig, hp: dict[str, Any],
+              recipe: Recipe) -> tuple[Recipe, dict[str, Any], dict[str, Any]]:
+    """The recipe's ``inner_cv`` grid point chosen on the data the run trains on (train, and
+    val when nothing is selected on it), or the recipe as declared with the reason."""
+    from benchmarks.adapters import inner_cv
+
+    why = inner_cv.applies(ds.train.x, recipe) or ("rows on disk" if is_lazy(ds.train.x) else None)
+    if why:
+        return recipe, hp, {"chosen": None, "reason": why}
+    x, y = ds.train.x, ds.train.y
+    if monitor_for(recipe, ds.num_classes, len(ds.val)) == "none":
+        x, y = np.concatenate([x, ds.val.x]), np.concatenate([y, ds.val.y])
+    recipe, hp, record = inner_cv.choose(spec, to_float(x, ds.train.scale), np.asarray(y, np.int64),
+                                         ds.num_classes, recipe, hp, config, seed)
+    _seed_and_policy(seed, config)  # the run itself starts from the same state as without the grid
+    return recipe, hp, record
+
+
+def _frozen_prefix_inputs(model: Any, recipe: Recipe, strategy: Any, ds: Dataset, fit_x: Any,
+                          fit_y: np.ndarray, batch: int, seed: int, budget: int | None, no_val: bool,
+                          stem: Any) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """(head model, train pipeline, val pipeline, record) when this phase's frozen prefix is
+    cached (``feature_cache.plan``: computed once per split, batched), else (None, None, None,
+    record saying why not). Splits go to ``stem``-train/val.npy when over ``budget``."""
+    from benchmarks.adapters import feature_cache
+
+    if not recipe.feature_cache:
+        return None, None, None, {"cached": None, "reason": "off (recipe feature_cache=False)"}
+    if strategy is not None:
+        return None, None, None, {"cached": None, "reason": "not with --strategy"}
+    plan = feature_cache.plan(model)
+    if plan.head is None:
+        return None, None, None, plan.describe()
+    t0 = time.perf_counter()
+    feats = feature_cache.compute(plan.prefix, fit_x, ds.train.scale, budget=budget,
+                                  path=stem.with_name(stem.name + "-train.npy"))
+    held = budget is not None and pipeline_caches(feats, budget)
+    val_budget = budget - feats.nbytes if held else budget
+    train = make_pipeline(feats, fit_y, batch, shuffle=True, seed=seed, memory_budget=budget)
+    val = None
+    if not no_val:
+        val_feats = feature_cache.compute(plan.prefix, ds.val.x, ds.val.scale, budget=val_budget,
+                                          path=stem.with_name(stem.name + "-val.npy"))
+        val = make_pipeline(val_feats, ds.val.y, batch, shuffle=False, seed=seed, memory_budget=val_budget)
+    record = {**plan.describe(), "seconds": round(time.perf_counter() - t0, 3),
+              "stored": "file" if is_lazy(feats) else "memory"}
+    return plan.head, train, val, record
+
+
 class KerasAdapter:
     """Trains Keras models; see the module docstring."""
 
@@ -289,6 +338,7 @@ class KerasAdapter:
         _seed_and_policy(seed, config)
         measure.reset_gpu_peak()
         recipe = resolve_recipe(spec, config)
+        recipe, hp, tuned_inner = _inner_cv(spec, ds, seed, config, hp, recipe)
         ds, selected = select_features(ds, recipe.select_features)
         monitor = monitor_for(recipe, ds.num_classes, len(ds.val))
         mode = "max" if monitor == "val_auc" else "min"
@@ -312,17 +362,26 @@ class KerasAdapter:
         ckpt = ckpt_dir / f"{safe_filename(ctx.key.replace('|', '__'), 100)}.weights.h5"  # csv:/paths too
 
         curves: dict[str, list[float]] = {"loss": [], "val_loss": [], "accuracy": [], "val_accuracy": []}
-        train_time = 0.0
+        train_time = tuned_inner.get("seconds", 0.0)  # the inner cross-validation trains too
         timers = []
         best_epoch = None
+        cache_record: dict[str, Any] = {}
+        phase_rates: dict[str, dict[str, Any]] = {}
         for phase, lr, epochs in _phases(spec, config, hp):
             if phase == "fine_tune":
                 with strategy.scope() if strategy is not None else contextlib.nullcontext():
                     spec.fine_tune(model)
             warmup = recipe.warmup_epochs if phase == "train" else 0
             schedule = lr_schedule(recipe.schedule, lr, epochs, steps, warmup)
+            t0 = time.perf_counter()
+            stem = ctx.run_dir / "feature_cache" / f"{ckpt.name.removesuffix('.weights.h5')}-{phase}"
+            fit_model, fit_train, fit_val, cache_record[phase] = _frozen_prefix_inputs(
+                model, recipe, strategy, ds, fit_x, fit_y, batch, seed, budget, val is None, stem)
+            fit_model = fit_model or model
+            fit_train, fit_val = (train, val) if fit_train is None else (fit_train, fit_val)
+            train_time += time.perf_counter() - t0  # caching counts as training time
             with strategy.scope() if strategy is not None else contextlib.nullcontext():
-                compile_model(model, ds.num_classes, config, schedule, recipe=recipe, monitor=monitor)
+                compile_model(fit_model, ds.num_classes, config, schedule, recipe=recipe, monitor=monitor)
             timer = measure.make_timing_callback(config.target)
             guard = divergence_guard()
             # EarlyStopping keeps the best epoch's weights (by the monitor) in memory and restores
@@ -342,12 +401,12 @@ class KerasAdapter:
             ]
             t0 = time.perf_counter()
             if config.strategy == "multiworker":  # Keras 3's fit cannot (keras-team/keras#20585)
-                hist = fit_distributed(model, strategy, train, val, epochs=epochs, callbacks=cbs,
+                hist = fit_distributed(fit_model, strategy, fit_train, fit_val, epochs=epochs, callbacks=cbs,
                                        loss_fn=loss_for(ds.num_classes, recipe, reduction=None),
                                        binary=ds.num_classes == 2, auc=monitor == "val_auc",
                                        class_weight=weights)
             else:
-                hist = model.fit(train, validation_data=val, epochs=epochs, callbacks=cbs,
+                hist = fit_model.fit(fit_train, validation_data=fit_val, epochs=epochs, callbacks=cbs,
                                  verbose=config.verbose, class_weight=weights)
             train_time += time.perf_counter() - t0
             if guard.reason:
@@ -355,6 +414,14 @@ class KerasAdapter:
                                        f"{' (fine-tuning)' if phase == 'fine_tune' else ''}; "
                                        "lower --lr or check the input scaling")
             timers.append(timer)
+            phase_rates[phase] = {
+                "train_samples_per_s": measure.steady_throughput(
+                    timer.epoch_times, timer.epoch_steps, len(fit_y))["train_samples_per_s"],
+                "first_epoch_s": timer.epoch_times[0] if timer.epoch_times else None,
+                "epochs": len(timer.epoch_times), "fit_s": round(time.perf_counter() - t0, 3)}
+            fit_train = fit_val = fit_model = None  # release a cached split now, and its files
+            for split in ("train", "val"):
+                stem.with_name(f"{stem.name}-{split}.npy").unlink(missing_ok=True)
             for k in curves:
                 curves[k] += [float(v) for v in hist.history.get(k, [])]
             save_weights(model, ckpt)  # best (or, monitor "none", last) epoch; full disk: one line
@@ -384,6 +451,7 @@ class KerasAdapter:
                 predict, sample, timed_batch, config.inference_min_time_s),
             "inference_batch_size": measure.timed_batch_size(timed_batch, sample),
             **measure.latency_ms(predict, sample[:1], config.latency_calls),
+            "latency_n_jobs": None,
             "params": int(model.count_params()),
             "trainable_params": int(sum(int(np.prod(w.shape)) for w in model.trainable_weights)),
             "checkpoint": str(ckpt.relative_to(ctx.run_dir)) if ckpt.exists() else None,
@@ -396,6 +464,9 @@ class KerasAdapter:
             **measure.memory_fields(ds),
             "recipe": {**recipe.as_dict(), "monitor": monitor, "class_weights": weights},
             "feature_selection": selected,
+            "feature_cache": cache_record,
+            "inner_cv": tuned_inner,
+            "phases": phase_rates,  # per phase: steady samples/s, first epoch, epochs, fit time
         }
         cost.update(_flops_fields(model, cost))
         cost.update({"replicas": replicas, "global_batch_size": batch, "scaling_efficiency": None,

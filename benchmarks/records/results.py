@@ -91,6 +91,16 @@ _TRAINING: dict[str, str] = {
               "class_weight, monitor as resolved, class_weights, ...; see models/recipe.py)",
     "feature_selection": "object: features kept by the recipe's select_features (method, k, "
                          "n_features_in), fitted on train; null when all were kept",
+    "feature_cache": "object (keras), per phase: the frozen, deterministic layers computed once per "
+                     "split (cached: names, output_shape, seconds -- counted in train_time_s --, stored: "
+                     "memory | file) or why nothing was cached (reason)",
+    "inner_cv": "object (keras): the recipe's inner_cv grid on p >> n data (chosen values, folds, "
+                "per point out-of-fold log_loss and accuracy, seconds -- counted in train_time_s --) "
+                "or why it did not run (reason)",
+    "phases": "object (keras), per phase (train, fine_tune): steady train_samples_per_s, first_epoch_s, "
+              "epochs, fit_s",
+    "latency_n_jobs": "1 when the latency was timed with n_jobs=1 (scikit-learn estimators that take "
+                      "n_jobs: as deployed for one request); null otherwise",
     "tuned": "object: hyper-parameters that came from `tune` (run --tuned): hparams, recipe, "
              "learning_rate, source file; null when none",
     "degenerate": "why the test predictions are degenerate (>= 95% one class, or balanced accuracy "

@@ -74,7 +74,7 @@ def test_the_folder_lock_refuses_a_second_holder_and_frees_on_exit(tmp_path, cap
 
     out = tmp_path / "held"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from benchmarks import folder_lock; "
+        [sys.executable, "-c", "import sys, time; from benchmarks.core import folder_lock; "
          f"folder_lock.acquire({str(out)!r}); print('held', flush=True); time.sleep(60)"],
         cwd=ROOT, env=ENV, stdout=subprocess.PIPE, text=True)
     try:
@@ -572,7 +572,7 @@ def test_plugins_that_exit_or_are_folders(body, needle, tmp_path, capsys, isolat
 # --- cause 6: a full disk while checkpoints are written ---------------------------------------------
 
 DNN = ["run", "--model", "dnn", "--dataset", "wisconsin", "--profile", "quick", "--epochs", "1",
-       "--seeds", "0,1"]
+       "--seeds", "0,1", "--executor", "inprocess"]  # the full disk is simulated in this process
 
 
 @pytest.mark.parametrize("how", ["enospc", "h5py", "no_free_space"])

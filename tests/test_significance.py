@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks import pairwise, significance
+from benchmarks.records import pairwise, significance
 from benchmarks.records.stats import summarize
 
 ALPHA = 0.05

@@ -38,6 +38,7 @@ def _record(out: Path) -> dict:
 def test_mirrored_over_two_logical_cpus(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.run([sys.executable, "-c", MIRRORED, *RUN, "--strategy", "mirrored", "--scaling",
+                           "--executor", "inprocess",  # the two logical CPUs are this process's
                            "--output", str(out)], env=_env(), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rec = _record(out)

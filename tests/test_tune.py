@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("optuna")
 
-from benchmarks import tune  # noqa: E402
+from benchmarks.execution import tune  # noqa: E402
 from benchmarks.cli import main  # noqa: E402
 from benchmarks.config import get_profile  # noqa: E402
 from benchmarks.execution.harness import run_one  # noqa: E402

@@ -163,10 +163,8 @@ def prepare_process(job: Job) -> None:
     ``process_settings`` must run in another process (the executors see to it)."""
     import_plugins(job.plugins)
     settings = job.process_settings()
-    if _PREPARED:
-        if _PREPARED[0] != settings:
-            raise RuntimeError(f"process prepared for {_PREPARED[0]}, job needs {settings}")
-        return
+    if _PREPARED:  # set once: worker processes only get jobs of their settings; in process, the
+        return  # first job's thread pools and strategy stay (as they always did there)
     if job.cpus and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, set(job.cpus))
     from models.registry import get_model

@@ -235,6 +235,8 @@ def _reporter(store: ResultsStore, tracker: Any, config: RunConfig) -> Callable[
     last = [time.perf_counter()]
 
     def on_record(job: Job, rec: dict[str, Any]) -> None:
+        if rec.get("failure") == "data":  # bad data (over the budget, unreadable): bad input, exit 2
+            raise DataError(rec.get("error") or f"{job.dataset}: bad data")
         now = time.perf_counter()
         took, last[0] = now - last[0], now
         label = (f"{job.model} on {job.dataset} seed {job.seed}"

@@ -11,9 +11,9 @@ import pytest
 
 pytest.importorskip("optuna")
 
-from benchmarks.execution import tune  # noqa: E402
 from benchmarks.cli import main  # noqa: E402
 from benchmarks.config import get_profile  # noqa: E402
+from benchmarks.execution import tune  # noqa: E402
 from benchmarks.execution.harness import run_one  # noqa: E402
 from datasets import LoadOptions, get_dataset  # noqa: E402
 from datasets.base import Split  # noqa: E402

@@ -249,9 +249,9 @@ def _reporter(store: ResultsStore, tracker: Any, config: RunConfig) -> Callable[
         else:
             status = f"FAILED {rec.get('error')}"
         tracker.finished(label, took, status)
-        store.append(rec)  # a write error (full disk, read-only) stops the suite in one line
         if rec.get("failure") == "write":  # the job could not write (a full disk): later ones cannot either
             raise WriteError(rec.get("error") or "cannot write")
+        store.append(rec)  # a write error (full disk, read-only) stops the suite in one line
 
     return on_record
 

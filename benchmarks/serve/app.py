@@ -94,6 +94,13 @@ def create_app(
         outputs = requested_outputs(doc)
         x, refs = model_input(doc, model, max_batch)
         probs = model.predict(x)
+        bad = ~np.isfinite(probs).all(axis=1)
+        if bad.any():  # e.g. a NaN the artifact's graph did not impute: the client's input, not a fault
+            raise RequestError(
+                422,
+                f"row(s) {', '.join(map(str, np.flatnonzero(bad)[:5]))} gave non-finite scores; "
+                "send finite values (this artifact does not impute NaN)",
+            )
         classes = model.class_names
         out: list[dict[str, Any]] = []
         if "probabilities" in outputs:

@@ -117,8 +117,8 @@ def export_bundled(name: str, out_root: Path | None = None) -> Path:
 
 def check_handle(handle: str) -> None:
     """A handle is a bundled name, a URL or an existing SavedModel folder (checked before training)."""
-    if handle.startswith("bundled:"):
-        if handle.split(":", 1)[1] not in BUNDLED:
+    if handle.startswith("bundled:"):  # NAME, or NAME@:K / NAME@K: (a split: see split_handle)
+        if handle.split(":", 1)[1].partition("@")[0] not in BUNDLED:
             raise OncobenchError(f"hub handle {handle!r}: no such bundled model; valid: "
                                  f"{', '.join('bundled:' + n for n in BUNDLED)}")
         return

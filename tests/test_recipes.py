@@ -185,3 +185,21 @@ def test_recipe_is_recorded_and_dnn_on_golub_keeps_the_selected_genes(tmp_path):
     assert rec["recipe"]["monitor"] == "none"  # 7 validation samples: they train too
     assert rec["recipe"]["class_weights"][1] > rec["recipe"]["class_weights"][0]  # AML is the minority
     assert rec["tuned"] is None
+
+
+def test_every_profiles_mobilenet_handles_pass_the_handle_check():
+    """The handles each profile resolves, split ones included (NAME@:K / NAME@K:), pass the check
+    that runs before training (a merge once refused the split ones: every standard run failed)."""
+    from benchmarks.adapters.base import resolve_hparams
+    from benchmarks.core.profiles import PROFILE_NAMES
+    from models.hub_transfer import check_handle, split_handle
+
+    spec = get_model("mobilenet_v2_hub")
+    for profile in PROFILE_NAMES:
+        hp = resolve_hparams(spec, get_profile(profile))
+        check_handle(hp["handle"])
+        if hp.get("fine_tune_from"):
+            for half in split_handle(hp["handle"], hp["fine_tune_from"]):
+                check_handle(half)
+    with pytest.raises(OncobenchError, match="no such bundled model"):
+        check_handle("bundled:nope@:13")

@@ -14,6 +14,7 @@ from typing import Any
 
 from benchmarks.metrics import catalogue
 from benchmarks.records.tables import PUBLISHED_METRICS, comparison_rows, table_metrics
+from datasets.multiblock import blocks_label
 
 DROPPED = ("train_samples_per_s",)
 HEADERS = {"f1_macro": "macro-F1", "train_time_s": "train (s)", "inference_samples_per_s": "infer/s",
@@ -33,21 +34,23 @@ def console_table(records: list[dict[str, Any]]) -> str:
     n = len(metrics)
     keep = [i for i, m in enumerate(metrics) if m not in DROPPED]
     devices = {row[-1] for row in rows}
+    b = 1 if any(blocks_label(r) for r in records) else 0  # multi-block data: a blocks column
     out_rows = []
     for row in rows:
-        dataset, model, runs = row[:3]
-        cells = row[3:3 + n]
-        degenerate = row[3 + n]
-        deltas = row[4 + n:4 + n + len(PUBLISHED_METRICS)]
+        dataset, model, *blocks = row[:2 + b]
+        runs = row[2 + b]
+        cells = row[3 + b:3 + b + n]
+        degenerate = row[3 + b + n]
+        deltas = row[4 + b + n:4 + b + n + len(PUBLISHED_METRICS)]
         if degenerate != "0":
             runs = f"{runs} ({degenerate.split('/')[0]} degenerate)"
-        line = [dataset, model, runs] + [cells[i] for i in keep]
+        line = [dataset, model, *blocks, runs] + [cells[i] for i in keep]
         shown = [_delta(d) for d in deltas]
         line.append("n/a" if set(shown) == {"n/a"} else " / ".join(shown))
         if len(devices) > 1:
             line.append(row[-1])
         out_rows.append(line)
-    headers = (["dataset", "model", "runs"]
+    headers = (["dataset", "model", *(["blocks"] if b else []), "runs"]
                + [HEADERS.get(metrics[i], catalogue.get(metrics[i]).header if metrics[i] in catalogue.METRICS
                               else metrics[i]) for i in keep]
                + ["Δ vs published"] + (["device"] if len(devices) > 1 else []))

@@ -426,18 +426,6 @@ def load(options):
 '''
 
 
-@pytest.fixture()
-def isolated(monkeypatch):
-    """Registries and the plugin cache restored after the test."""
-    from benchmarks.core import plugins
-    from datasets import registry as dreg
-    from models import registry as mreg
-
-    mreg.list_models(), dreg.list_datasets()
-    monkeypatch.setattr(mreg, "_REGISTRY", dict(mreg._REGISTRY))
-    monkeypatch.setattr(dreg, "_REGISTRY", dict(dreg._REGISTRY))
-    monkeypatch.setattr(plugins, "_loaded", {})
-
 
 def test_a_plugin_loader_returning_none_is_one_line(tmp_path, capsys, isolated):
     plugin = tmp_path / "none_plugin.py"

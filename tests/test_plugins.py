@@ -82,17 +82,6 @@ def load(options):
 '''
 
 
-@pytest.fixture()
-def isolated(monkeypatch):
-    """Registries and the plugin cache restored after the test."""
-    from datasets import registry as dreg
-    from models import registry as mreg
-
-    mreg.list_models(), dreg.list_datasets()
-    monkeypatch.setattr(mreg, "_REGISTRY", dict(mreg._REGISTRY))
-    monkeypatch.setattr(dreg, "_REGISTRY", dict(dreg._REGISTRY))
-    monkeypatch.setattr(plugins, "_loaded", {})
-
 
 def _write(path: Path, text: str) -> Path:
     path.write_text(textwrap.dedent(text))

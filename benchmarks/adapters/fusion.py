@@ -92,15 +92,10 @@ class FusionAdapter:
             block_inputs(ds.blocks, rows, np.broadcast_to(present, (len(rows), present.size))))
         sample, timed_batch = measure.timing_sample(test, config.batch_size)
         cost = {
-            "train_time_s": train_time,
-            "first_epoch_s": timer.epoch_times[0] if timer.epoch_times else None,
-            "epochs": len(curves["loss"]),
-            "best_epoch": best,
+            **measure.fit_costs(train_time, timer.epoch_times, len(curves["loss"]), best),
             **measure.steady_throughput(timer.epoch_times, timer.epoch_steps, len(y)),
-            "inference_samples_per_s": measure.inference_throughput(
-                predict, sample, timed_batch, config.inference_min_time_s),
-            "inference_batch_size": measure.timed_batch_size(timed_batch, sample),
-            **measure.latency_ms(predict, sample[:1], config.latency_calls),
+            **measure.inference_costs(predict, sample, timed_batch, config.inference_min_time_s,
+                                      config.latency_calls),
             "params": int(model.count_params()),
             "trainable_params": int(sum(int(np.prod(w.shape)) for w in model.trainable_weights)),
             "checkpoint": str(ckpt.relative_to(ctx.run_dir)),

@@ -442,15 +442,10 @@ class KerasAdapter:
         proba = predict_batches(predict, ds.test.x, config.batch_size, ds.test.scale)
         sample, timed_batch = measure.timing_sample(ds.test, config.batch_size)
         cost = {
-            "train_time_s": train_time,
-            "first_epoch_s": first.epoch_times[0] if first.epoch_times else None,
-            "epochs": len(curves["loss"]),
-            "best_epoch": best_epoch,
+            **measure.fit_costs(train_time, first.epoch_times, len(curves["loss"]), best_epoch),
             **thr,
-            "inference_samples_per_s": measure.inference_throughput(
-                predict, sample, timed_batch, config.inference_min_time_s),
-            "inference_batch_size": measure.timed_batch_size(timed_batch, sample),
-            **measure.latency_ms(predict, sample[:1], config.latency_calls),
+            **measure.inference_costs(predict, sample, timed_batch, config.inference_min_time_s,
+                                      config.latency_calls),
             "latency_n_jobs": None,
             "params": int(model.count_params()),
             "trainable_params": int(sum(int(np.prod(w.shape)) for w in model.trainable_weights)),

@@ -39,17 +39,25 @@ def checkpoint_path(record: dict[str, Any], run_dir: Path) -> Path:
     return path
 
 
-def _keras(record: dict[str, Any], ds: Dataset, weights: Path | None, seed: int) -> Explainable:
+def _built(record: dict[str, Any], input_shape: Any, num_classes: int, weights: Path | None,
+           seed: int) -> Any:
+    """The record's Keras model rebuilt in float32 with its seed, and its weights loaded."""
     import keras
 
-    from benchmarks.adapters.keras import predict_batches
     from models.registry import get_model
 
     keras.mixed_precision.set_global_policy("float32")
     keras.utils.set_random_seed(seed)
-    model = get_model(record["model"]).create(ds.input_shape, ds.num_classes, _hparams(record), seed=seed)
+    model = get_model(record["model"]).create(input_shape, num_classes, _hparams(record), seed=seed)
     if weights is not None:
         model.load_weights(str(weights))
+    return model
+
+
+def _keras(record: dict[str, Any], ds: Dataset, weights: Path | None, seed: int) -> Explainable:
+    from benchmarks.adapters.keras import predict_batches
+
+    model = _built(record, ds.input_shape, ds.num_classes, weights, seed)
 
     def predict(x: np.ndarray) -> np.ndarray:
         raw = predict_batches(model.predict_on_batch, np.asarray(x, dtype=np.float32), 1024)
@@ -61,16 +69,9 @@ def _keras(record: dict[str, Any], ds: Dataset, weights: Path | None, seed: int)
 def _fusion(record: dict[str, Any], ds: Dataset, weights: Path | None, seed: int) -> Explainable:
     """A fusion model over the concatenated blocks: a block counts as present in a row unless all
     its features are 0 (absent blocks are zeros; so a block deleted whole is masked, as at test)."""
-    import keras
-
     from datasets.multiblock import block_inputs
-    from models.registry import get_model
 
-    keras.mixed_precision.set_global_policy("float32")
-    keras.utils.set_random_seed(seed)
-    model = get_model(record["model"]).create(ds.block_shapes, ds.num_classes, _hparams(record), seed=seed)
-    if weights is not None:
-        model.load_weights(str(weights))
+    model = _built(record, ds.block_shapes, ds.num_classes, weights, seed)
 
     def predict(x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)

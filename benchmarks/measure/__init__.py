@@ -43,6 +43,24 @@ def configure_threads(intra_op: int | None = None, inter_op: int | None = None) 
     }
 
 
+def fit_costs(train_time: float, epoch_times: list[float], epochs: int,
+              best_epoch: int | None) -> dict[str, Any]:
+    """The training cost fields of a Keras-style fit: time, first epoch, epochs run, best epoch."""
+    return {"train_time_s": train_time, "first_epoch_s": epoch_times[0] if epoch_times else None,
+            "epochs": epochs, "best_epoch": best_epoch}
+
+
+def inference_costs(predict: Callable[[Any], Any], sample: Any, timed_batch: int, min_time_s: float,
+                    latency_calls: int) -> dict[str, Any]:
+    """Inference throughput (at ``timed_batch``), the batch it was timed with, and one-sample
+    latency percentiles: the cost fields every adapter records the same way."""
+    return {
+        "inference_samples_per_s": inference_throughput(predict, sample, timed_batch, min_time_s),
+        "inference_batch_size": timed_batch_size(timed_batch, sample),
+        **latency_ms(predict, sample[:1], latency_calls),
+    }
+
+
 def thread_counts(intra_op: int | None = None, inter_op: int | None = None) -> dict[str, int]:
     """The thread pools a job process gets for these settings (what ``configure_threads`` returns
     there), without starting TensorFlow here."""

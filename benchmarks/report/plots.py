@@ -191,21 +191,33 @@ def median_run(dataset: str, model: str, record: dict[str, Any], class_names: li
     return _png(fig)
 
 
+def binary_scores(record: dict[str, Any]) -> tuple[Any, Any] | None:
+    """A binary record's test labels and class-1 scores (None: not binary, or no stored scores)."""
+    import numpy as np
+
+    try:
+        y = np.asarray(record.get("test_labels"), dtype=int)
+        s = np.asarray(record.get("test_scores"), dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if y.ndim != 1 or s.ndim != 2 or s.shape != (y.size, 2) or len(set(y.tolist())) != 2:
+        return None
+    return y, s[:, 1]
+
+
 def roc_curves(dataset: str, runs: dict[str, dict[str, Any]], class_names: list[str],
                colors: dict[str, str]) -> bytes | None:
     """Binary tasks: ROC of the positive class (class 1) for each model's given run."""
-    import numpy as np
     from sklearn.metrics import auc, roc_curve
 
     curves = []
     for model, r in sorted(runs.items()):
+        scored = binary_scores(r)
+        if scored is None:
+            continue
         try:
-            y = np.asarray(r.get("test_labels"), dtype=int)
-            s = np.asarray(r.get("test_scores"), dtype=float)
-            if y.ndim != 1 or s.ndim != 2 or s.shape != (y.size, 2) or len(set(y.tolist())) != 2:
-                continue
-            fpr, tpr, _ = roc_curve(y, s[:, 1], pos_label=1)
-        except (TypeError, ValueError):
+            fpr, tpr, _ = roc_curve(*scored, pos_label=1)
+        except ValueError:
             continue
         curves.append((model, fpr, tpr, auc(fpr, tpr), r))
     if not curves:
@@ -376,20 +388,19 @@ def pr_curves(dataset: str, runs: dict[str, dict[str, Any]], class_names: list[s
               colors: dict[str, str]) -> bytes | None:
     """Binary tasks: precision-recall curve of the positive class (class 1) per model's given run,
     with its average precision and the prevalence (a no-skill classifier's precision)."""
-    import numpy as np
     from sklearn.metrics import average_precision_score, precision_recall_curve
 
     curves = []
     prevalence = None
     for model, r in sorted(runs.items()):
+        scored = binary_scores(r)
+        if scored is None:
+            continue
+        y, s1 = scored
         try:
-            y = np.asarray(r.get("test_labels"), dtype=int)
-            s = np.asarray(r.get("test_scores"), dtype=float)
-            if y.ndim != 1 or s.ndim != 2 or s.shape != (y.size, 2) or len(set(y.tolist())) != 2:
-                continue
-            prec, rec, _ = precision_recall_curve(y, s[:, 1], pos_label=1)
-            ap = float(average_precision_score(y, s[:, 1]))
-        except (TypeError, ValueError):
+            prec, rec, _ = precision_recall_curve(y, s1, pos_label=1)
+            ap = float(average_precision_score(y, s1))
+        except ValueError:
             continue
         prevalence = float(y.mean())
         curves.append((model, rec, prec, ap, r))

@@ -120,6 +120,7 @@ class RunProgress:
         if self._bar is not None:
             self(f"{head}  ({seconds:.1f} s)")
             self._bar.update(self._task, completed=k)
+            self._bar.refresh()  # drawn now: the next run may end before the next timed refresh
         else:
             self(f"{head}  ({seconds:.1f} s; elapsed {clock(self.last - self.t0)}, "
                  f"ETA {clock(self.eta(self.last))})")

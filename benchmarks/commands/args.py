@@ -121,6 +121,11 @@ def add_output_file(group: Adder, help: str, metavar: str = "FILE", old: str | N
         group.add_argument(old, dest="output_file", action=Deprecated, new="--output-file", type=file_path)
 
 
+def add_results_dir(parser: Adder, help: str = "a run folder (or its results.json)") -> None:
+    """The ``RESULTS_DIR`` positional of the commands that read a finished run."""
+    parser.add_argument("results_dir", metavar="RESULTS_DIR", help=help)
+
+
 def add_data_dir(parser: Adder, help: str = DATA_DIR_HELP) -> None:
     """``--data-dir``: the download cache."""
     parser.add_argument("--data-dir", help=help)

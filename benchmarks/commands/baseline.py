@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks.commands.args import examples
+from benchmarks.commands.args import add_results_dir, examples
 from benchmarks.core.errors import OncobenchError
 from benchmarks.records.baseline import (
     BASELINES_DIR,
@@ -64,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Store a run's records as a baseline for `compare`.")
     bsub = p.add_subparsers(dest="baseline_command", metavar="ACTION", required=True)
     s = bsub.add_parser("save", help="store a run's records as results/baselines/NAME.json")
-    s.add_argument("results_dir", metavar="RESULTS_DIR", help="run folder (or its results.json)")
+    add_results_dir(s, "run folder (or its results.json)")
     s.add_argument("--name", help="baseline name (default: the run id)")
     s.add_argument("--force", action="store_true", help="replace an existing baseline of that name")
     s.add_argument("--keep-scores", action="store_true",

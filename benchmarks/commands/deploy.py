@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.commands.args import add_data_dir
+from benchmarks.commands.args import add_data_dir, add_results_dir
 from benchmarks.core.errors import OncobenchError
 
 
@@ -33,7 +33,7 @@ def add_record_selection(p: argparse.ArgumentParser) -> None:
     from benchmarks.commands.args import add_output, add_selection
     from benchmarks.deploy import FORMATS
 
-    p.add_argument("results_dir", metavar="RESULTS_DIR", help="a run folder (or its results.json)")
+    add_results_dir(p)
     add_selection(p, what=": only these records")
     p.add_argument("--seed", type=int, help="only this seed's records")
     p.add_argument("--formats", help=f"comma-separated subset of: {', '.join(FORMATS)} "

@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks.commands.args import add_data_dir, add_plugins, examples
+from benchmarks.commands.args import add_data_dir, add_plugins, add_results_dir, examples
 from benchmarks.core.errors import OncobenchError
 from benchmarks.core.plugins import load_plugins
 
@@ -103,7 +103,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "importance (expression/tabular) and occlusion (images) for any model; "
                                    "deletion-curve faithfulness, a model-randomisation sanity check and "
                                    "named top features go into results.json.")
-    p.add_argument("results_dir", metavar="RESULTS_DIR", help="a finished run folder")
+    add_results_dir(p, "a finished run folder")
     add_plugins(p)
     p.add_argument("--method", help="comma-separated: ig, saliency, smoothgrad, permutation, occlusion "
                                     "(default: Keras ig,saliency,occlusion; others permutation,occlusion; "

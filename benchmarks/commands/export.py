@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks.commands.args import add_data_dir, add_plugins, examples
+from benchmarks.commands.args import add_data_dir, add_plugins, add_results_dir, examples
 
 
 def run_mlflow(args: argparse.Namespace) -> int:
@@ -79,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                       "confusion-matrix and ROC figures, and the trained model "
                                       "(mlflow.keras / mlflow.sklearn: mlflow.pyfunc.load_model predicts). "
                                       "Records already exported are skipped.")
-    ml.add_argument("results_dir", metavar="RESULTS_DIR", help="a run folder (or its results.json)")
+    add_results_dir(ml)
     ml.add_argument("--tracking-uri", help="e.g. file:///tmp/mlruns or http://host:5000 "
                                            "(default: MLFLOW_TRACKING_URI or MLflow's default)")
     ml.add_argument("--experiment", default=DEFAULT_EXPERIMENT,

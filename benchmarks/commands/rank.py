@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks.commands.args import add_format, examples
+from benchmarks.commands.args import add_format, add_results_dir, examples
 from benchmarks.core.errors import OncobenchError
 from benchmarks.metrics import catalogue
 
@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "seeds of --metric), Friedman's test and Nemenyi's critical difference "
                                    "(Demšar 2006): one table over all datasets with the models that ran "
                                    "on all of them, and one per group of datasets sharing their models.")
-    p.add_argument("results_dir", metavar="RESULTS_DIR", help="a run folder (or its results.json)")
+    add_results_dir(p)
     p.add_argument("--metric", default="accuracy", help="quality metric to rank by (default: accuracy)")
     p.add_argument("--alpha", type=_alpha, default=0.05, help="significance level (default: 0.05)")
     add_format(p)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.commands.args import add_output, add_plugins, examples
+from benchmarks.commands.args import add_output, add_plugins, add_results_dir, examples
 from benchmarks.core.atomic import check_writable_dir
 
 
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Comparison tables with 95% CIs, published reference results, "
                                    "accuracy-vs-time, learning-curve, confusion-matrix and ROC figures, "
                                    "and the environment, from a run folder's results.json.")
-    p.add_argument("results_dir", metavar="RESULTS_DIR", help="a run folder (or its results.json)")
+    add_results_dir(p)
     add_output(p, "where to write (default: RESULTS_DIR)", metavar="DIR")
     p.add_argument("--with", dest="with_dirs", action="append", metavar="DIR",
                    help="add another run folder's records, repeatable: e.g. a `run --tuned` run, "

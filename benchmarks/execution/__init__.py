@@ -32,7 +32,7 @@ def executor_for(executor: str = "local", *, workers: int = 1, isolate: bool = F
         from benchmarks.execution.ray import RayTasks
 
         return RayTasks(ray_address, run_timeout, log)
-    if executor == "inprocess" or callbacks:
+    if executor == "inprocess":
         from benchmarks.execution.inprocess import InProcess
 
         return InProcess(callbacks)

@@ -156,7 +156,9 @@ def execute(
     # Bad data fails here, before TensorFlow starts and before the run folder exists.
     loaded = {(pairs[0][1].name, pairs[0][2], pairs[0][3]): pairs[0][1].load(
         replace(options, seed=pairs[0][2], fold=pairs[0][3]))}
-    here = executor == "inprocess" or bool(callbacks)
+    if callbacks:  # Keras callbacks are objects of this process: the jobs run here
+        executor = "inprocess"
+    here = executor == "inprocess"
     if here and config.strategy != "none":  # collective ops must be configured before any op runs
         from benchmarks.adapters.keras import strategy_for
 

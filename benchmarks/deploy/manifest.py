@@ -38,7 +38,6 @@ def size_bytes(path: Path) -> int:
 
 def record_metrics(record: dict[str, Any]) -> dict[str, Any]:
     """The record's test metrics with 95% percentile-bootstrap CIs (1000 resamples of the test split)."""
-    from benchmarks.metrics.classification import metric_from_scores
     from benchmarks.records.stats import bootstrap_interval
 
     out: dict[str, Any] = {}
@@ -47,8 +46,7 @@ def record_metrics(record: dict[str, Any]) -> dict[str, Any]:
         value = record.get(name)
         entry: dict[str, Any] = {"value": value}
         if y is not None and s is not None and value is not None:
-            b = bootstrap_interval(y, s, lambda yt, ys, n=name: metric_from_scores(n, yt, ys),
-                                   seed=int(record.get("seed", 0)))
+            b = bootstrap_interval(y, s, name, seed=int(record.get("seed", 0)))
             entry.update(ci95_low=b.ci_low, ci95_high=b.ci_high, ci_method="percentile bootstrap (1000)")
         out[name] = entry
     out["n_test"] = len(y) if y is not None else None

@@ -77,10 +77,8 @@ def paired_test(metric: str, a: dict[str, Any], b: dict[str, Any],
             return significance.delong(ya, pa[:, 1], pb[:, 1])
         from benchmarks.metrics.classification import metric_from_scores
 
-        def fn(y: np.ndarray, p: np.ndarray) -> float:
-            return metric_from_scores(metric, y, p)
-        fn(ya, pa)  # KeyError when not computable from scores
-        return significance.paired_bootstrap_p(ya, pa, pb, fn, n_boot=500, seed=seed)
+        metric_from_scores(metric, ya, pa)  # KeyError when not computable from scores
+        return significance.paired_bootstrap_p(ya, pa, pb, metric, n_boot=500, seed=seed)
     except (ValueError, KeyError):
         return None
 

@@ -85,21 +85,27 @@ def delong(y_true: Sequence[int], score_a: Sequence[float], score_b: Sequence[fl
 
 
 def paired_bootstrap_p(y_true: Sequence[int], proba_a: np.ndarray, proba_b: np.ndarray,
-                       metric: Callable[[np.ndarray, np.ndarray], float], *, n_boot: int = 1000,
+                       metric: str | Callable[[np.ndarray, np.ndarray], float], *, n_boot: int = 1000,
                        seed: int = 0) -> PairedTest:
     """Two-sided paired bootstrap: the same resampled test samples score both models; p = twice
-    the smaller share of replicates on either side of zero difference (with +1 smoothing)."""
+    the smaller share of replicates on either side of zero difference (with +1 smoothing).
+    ``metric``: a catalogue name (every resample at once: ``benchmarks.metrics.resampled``) or a
+    function ``metric(y_true, proba)`` called per resample."""
     y = np.asarray(y_true).astype(int)
     a, b = np.asarray(proba_a, dtype=float), np.asarray(proba_b, dtype=float)
     rng = np.random.default_rng(seed)
-    diffs = []
-    for _ in range(n_boot):
-        idx = rng.integers(0, y.size, y.size)
-        try:
-            diffs.append(metric(y[idx], a[idx]) - metric(y[idx], b[idx]))
-        except ValueError:
-            continue
-    d = np.asarray(diffs)
+    idx = rng.integers(0, y.size, (n_boot, y.size))
+    if isinstance(metric, str):
+        from benchmarks.metrics.resampled import metric_on_resamples
+
+        d = metric_on_resamples(metric, y, a, idx) - metric_on_resamples(metric, y, b, idx)
+    else:
+        d = np.full(n_boot, np.nan)
+        for k, i in enumerate(idx):
+            try:
+                d[k] = metric(y[i], a[i]) - metric(y[i], b[i])
+            except ValueError:
+                continue
     d = d[np.isfinite(d)]
     if d.size < 10:
         return PairedTest("bootstrap", None, None, "too few defined resamples")

@@ -71,7 +71,7 @@ def t_interval(values: Sequence[float], confidence: float = 0.95) -> Summary:
 def bootstrap_interval(
     y_true: Sequence[int],
     y_score: Sequence[Sequence[float]],
-    metric: Callable[[np.ndarray, np.ndarray], float],
+    metric: str | Callable[[np.ndarray, np.ndarray], float],
     *,
     n_boot: int = 1000,
     confidence: float = 0.95,
@@ -79,35 +79,35 @@ def bootstrap_interval(
 ) -> Summary:
     """Percentile bootstrap over test samples for a single run.
 
-    ``metric(y_true, y_score)`` is evaluated on resamples (with replacement) of the
-    test set; resamples where it is undefined (e.g. one class only) are skipped.
+    ``metric``: a catalogue name computable from scores (all resamples at once:
+    ``benchmarks.metrics.resampled``) or a function ``metric(y_true, y_score)`` evaluated per
+    resample; resamples where it is undefined (e.g. one class only) are skipped.
     """
     y_true = np.asarray(y_true)
     y_score = np.asarray(y_score, dtype=float)
-    point = float(metric(y_true, y_score))
     rng = np.random.default_rng(seed)
     n = y_true.size
-    stats_ = []
-    for _ in range(n_boot):
-        idx = rng.integers(0, n, n)
-        try:
-            v = float(metric(y_true[idx], y_score[idx]))
-        except ValueError:
-            continue
-        if math.isfinite(v):
-            stats_.append(v)
+    idx = rng.integers(0, n, (n_boot, n))
+    if isinstance(metric, str):
+        from benchmarks.metrics.classification import metric_from_scores
+        from benchmarks.metrics.resampled import metric_on_resamples
+
+        point = float(metric_from_scores(metric, y_true, y_score))
+        values = metric_on_resamples(metric, y_true, y_score, idx)
+    else:
+        point = float(metric(y_true, y_score))
+        values = np.full(n_boot, np.nan)
+        for b, i in enumerate(idx):
+            try:
+                values[b] = float(metric(y_true[i], y_score[i]))
+            except ValueError:
+                continue
+    stats_ = values[np.isfinite(values)]
     if len(stats_) < 10:
         return Summary(point, None, 1, None, None, "none")
     a = (1 - confidence) / 2
     lo, hi = np.quantile(stats_, [a, 1 - a])
     return Summary(point, float(np.std(stats_, ddof=1)), 1, float(lo), float(hi), "bootstrap")
-
-
-def _metric_fn(name: str) -> Callable[[np.ndarray, np.ndarray], float] | None:
-    """A function (y_true, y_score) -> value for quality metrics computable from scores."""
-    from benchmarks.metrics.classification import metric_from_scores
-
-    return lambda yt, ys: metric_from_scores(name, yt, ys)
 
 
 QUALITY_METHOD = "seed+test bootstrap"
@@ -122,21 +122,11 @@ METHOD_TEXT = {
     "t, clipped": "95% Student-t interval over seeds/folds, clipped to [0, 1]",
     **COST_METHODS,
 }
-_PER_SAMPLE = ("accuracy", "brier")  # metrics that are a mean of per-sample terms: vectorised
-
-
-def _per_sample_terms(metric: str, y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    if metric == "accuracy":
-        return (p.argmax(axis=1) == y).astype(float)
-    onehot = np.eye(p.shape[1])[y]
-    return ((p - onehot) ** 2).sum(axis=1) / 2
-
-
 def quality_bootstrap(
     runs: Sequence[tuple[Sequence[int], Sequence[Sequence[float]]]],
     metric: str,
     *,
-    fns: Sequence[Callable[[np.ndarray, np.ndarray], float]] | None = None,
+    thresholds: Sequence[float] | None = None,
     n_boot: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
@@ -145,8 +135,11 @@ def quality_bootstrap(
     scores) per seed/fold): each replicate draws the runs with replacement and, for each drawn run,
     the test samples with replacement (runs that scored the same test set share one draw: their
     test-set sampling is common). Resamples where the metric is undefined are skipped. Returns
-    (low, high), or None with fewer than 10 usable replicates. ``fns``: one metric function per run
-    instead of ``metric``'s (e.g. sensitivity at each run's own validation threshold)."""
+    (low, high), or None with fewer than 10 usable replicates. ``thresholds``: one per run, for
+    ``sensitivity``/``specificity`` at each run's own validation threshold. Every resample of a run
+    is scored at once (``benchmarks.metrics.resampled``)."""
+    from benchmarks.metrics.resampled import metric_on_resamples
+
     ys = [np.asarray(y).astype(int) for y, _ in runs]
     ps = [np.asarray(p, dtype=float) for _, p in runs]
     if not ys or any(p.ndim != 2 or len(p) != len(y) or len(y) == 0 for y, p in zip(ys, ps)):
@@ -158,22 +151,13 @@ def quality_bootstrap(
     if shared:
         n = len(ys[0])
         idx_shared = rng.integers(0, n, (n_boot, n))
-    fn = None if metric in _PER_SAMPLE and fns is None else _metric_fn(metric)
     per_run: list[np.ndarray] = []
     for r in range(n_runs):
         idx = idx_shared if shared else rng.integers(0, len(ys[r]), (n_boot, len(ys[r])))
-        if fns is not None:
-            fn = fns[r]
-        if fn is None:
-            per_run.append(_per_sample_terms(metric, ys[r], ps[r])[idx].mean(axis=1))
-            continue
+        needed = np.flatnonzero((draws == r).any(axis=1))  # replicates that draw run r
         vals = np.full(n_boot, np.nan)
-        needed = np.flatnonzero((draws == r).any(axis=1))
-        for b in needed:
-            try:
-                vals[b] = float(fn(ys[r][idx[b]], ps[r][idx[b]]))
-            except ValueError:
-                pass
+        vals[needed] = metric_on_resamples(metric, ys[r], ps[r], idx[needed],
+                                           None if thresholds is None else thresholds[r])
         per_run.append(vals)
     table = np.stack(per_run, axis=1)  # (n_boot, n_runs)
     reps = np.take_along_axis(table, draws, axis=1).mean(axis=1)
@@ -238,16 +222,16 @@ def summarize(records: Sequence[dict[str, Any]], metric: str, confidence: float 
             and metric not in SIGNED:
         r = ok[0]
         try:
-            return bootstrap_interval(r["test_labels"], r["test_scores"], _metric_fn(metric),
+            return bootstrap_interval(r["test_labels"], r["test_scores"], metric,
                                       confidence=confidence, seed=int(r.get("seed") or 0))
         except (ValueError, KeyError, IndexError):  # KeyError: not computable from scores
             pass
     elif vals and all(r.get("test_labels") and r.get("test_scores") for r in with_value):
         runs = [(r["test_labels"], r["test_scores"]) for r in with_value]
         seed = int(with_value[0].get("seed") or 0)
-        fns = _at_val_threshold(metric, with_value)
+        name, thresholds = _at_val_threshold(metric, with_value)
         try:
-            ci = quality_bootstrap(runs, metric, fns=fns, confidence=confidence, seed=seed)
+            ci = quality_bootstrap(runs, name, thresholds=thresholds, confidence=confidence, seed=seed)
         except (KeyError, IndexError):  # not computable from scores (faithfulness, multi-class sens.)
             ci = None
         if ci is not None:
@@ -259,25 +243,13 @@ def summarize(records: Sequence[dict[str, Any]], metric: str, confidence: float 
     return clip_unit(s) if entry.unit == "fraction" and metric not in SIGNED else s
 
 
-def _at_val_threshold(metric: str, records: Sequence[dict[str, Any]]) -> list[Callable] | None:
-    """For ``sensitivity_val_threshold`` / ``specificity_val_threshold``: per record, the function
-    scoring a resample at that record's own ``val_threshold``; None for other metrics (and for
-    records without one)."""
+def _at_val_threshold(metric: str, records: Sequence[dict[str, Any]]) -> tuple[str, list[float] | None]:
+    """``sensitivity_val_threshold`` / ``specificity_val_threshold``: (``sensitivity`` /
+    ``specificity``, each record's own ``val_threshold``); other metrics: (metric, None)."""
     if metric not in ("sensitivity_val_threshold", "specificity_val_threshold") \
             or any(not isinstance(r.get("val_threshold"), (int, float)) for r in records):
-        return None
-    from benchmarks.metrics.classification import sens_spec
-
-    which = 0 if metric.startswith("sensitivity") else 1
-
-    def at(thr: float) -> Callable[[np.ndarray, np.ndarray], float]:
-        def fn(y: np.ndarray, p: np.ndarray) -> float:
-            v = sens_spec(y, p[:, 1] >= thr)[which]
-            if v is None:
-                raise ValueError("a class is missing from the resample")
-            return v
-        return fn
-    return [at(float(r["val_threshold"])) for r in records]
+        return metric, None
+    return metric.removesuffix("_val_threshold"), [float(r["val_threshold"]) for r in records]
 
 
 # Catalogued as "fraction" but signed: faithfulness is a difference of two areas (0 = random).

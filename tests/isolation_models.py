@@ -29,7 +29,11 @@ def build_abort(input_shape: tuple[int, ...], num_classes: int, *, seed: int = 0
 
 @register_model("sleepy", modalities=ALL_MODALITIES, framework="sklearn")
 def build_sleepy(input_shape: tuple[int, ...], num_classes: int, *, seconds: float = 600.0, seed: int = 0):
-    """Hangs for ``seconds`` before building (a run that exceeds --run-timeout)."""
+    """Hangs for ``seconds`` before building (a run that exceeds --run-timeout); writes its process
+    id to $SLEEPY_PID_FILE first when that is set."""
+    if os.environ.get("SLEEPY_PID_FILE"):
+        with open(os.environ["SLEEPY_PID_FILE"], "w") as fh:
+            fh.write(str(os.getpid()))
     time.sleep(seconds)
     return _logreg(seed)
 

@@ -113,3 +113,45 @@ def test_two_jobs_at_once_give_the_same_quality_numbers(tmp_path):
         assert len(got[name]) == 4  # logreg x 2, dnn on wisconsin, cnn on breastmnist
         assert {r["jobs_beside"] for r in _records(out).values()} == {2 if name == "jobs2" else 1}
     assert got["inprocess"] == got["warm"] == got["isolate"] == got["jobs2"]
+
+
+def test_a_worker_dies_with_its_driver(tmp_path):
+    """The driver killed (SIGKILL: no handler runs) while its worker is in a job: the kernel ends
+    the worker too, instead of it training on for nobody (Linux, prctl PR_SET_PDEATHSIG)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    pid_file = tmp_path / "worker.pid"
+    tests_dir = Path(__file__).parent
+    path = os.pathsep.join([str(tests_dir), str(tests_dir.parent), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "SLEEPY_PID_FILE": str(pid_file), "PYTHONPATH": path}
+    driver = subprocess.Popen([sys.executable, "-m", "benchmarks", "run", "--model", "sleepy", "--dataset",
+                               "wisconsin", "--profile", "quick", "--plugin", "isolation_models",
+                               "--output", str(tmp_path / "run")],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not (pid_file.is_file() and pid_file.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        worker = int(pid_file.read_text())
+        assert worker != driver.pid
+        driver.kill()
+        driver.wait()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                os.kill(worker, 0)
+            except ProcessLookupError:
+                return  # gone
+            with open(f"/proc/{worker}/stat") as fh:  # a zombie (exited, not yet reaped) is gone too
+                if fh.read().split(")")[-1].split()[0] == "Z":
+                    return
+            time.sleep(0.2)
+        os.kill(worker, signal.SIGKILL)
+        pytest.fail("the worker outlived its killed driver by 20 s")
+    finally:
+        driver.kill()

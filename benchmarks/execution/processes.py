@@ -48,6 +48,7 @@ def child_env(job: Job) -> dict[str, str]:
     """The job process's environment: this one's import path, its GPU, its BLAS threads."""
     env = dict(os.environ)
     env["PYTHONPATH"] = child_pythonpath()
+    env["ONCOBENCH_DRIVER_PID"] = str(os.getpid())  # the worker dies with it (worker.die_with_driver)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if job.gpus is not None:
         env["CUDA_VISIBLE_DEVICES"] = job.gpus

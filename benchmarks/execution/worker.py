@@ -7,7 +7,8 @@ the worker runs it and writes its one record to the same path with ``.out.json``
 answers ``done`` on its protocol pipe (its original stdout; anything the job prints goes to
 stderr). End of stdin ends the worker. A crash (signal, abort) leaves no answer: the driver
 records the exit status instead. Before each job the worker resets its peak-memory counter, so
-each record's peak memory is the job's own.
+each record's peak memory is the job's own. On Linux a worker dies with its driver (killed, or
+crashed): it does not train on for nobody.
 """
 
 from __future__ import annotations
@@ -33,6 +34,27 @@ def reset_peak_memory() -> None:
         pass
 
 
+DRIVER_PID = "ONCOBENCH_DRIVER_PID"  # set by the driver (processes.child_env)
+
+
+def die_with_driver() -> None:
+    """Linux: ask the kernel to SIGKILL this process when the driver that started it ends
+    (prctl PR_SET_PDEATHSIG); exit now if it already has. Elsewhere, or when not started by a
+    driver: nothing (the worker ends at the end of its stdin, after the job in progress)."""
+    import ctypes
+    import signal
+
+    driver = os.environ.get(DRIVER_PID)
+    if not driver or not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if str(os.getppid()) != driver:  # the driver ended before the call above
+        os._exit(1)
+
+
 def run_file(job_path: Path, out: Path) -> None:
     job = Job.from_json(job_path.read_text())
     reset_peak_memory()
@@ -56,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
     quiet.install()  # before TensorFlow is imported (unless the driver ran with --debug)
     args = sys.argv[1:] if argv is None else argv
+    die_with_driver()
     if args == ["--serve"]:
         return serve()
     if len(args) != 2:

@@ -39,6 +39,9 @@ class Recipe:
     monitor: str = "val_loss"
     min_val_for_auc: int = 40  # "auto": select on validation only with at least this many samples
     binary_monitor: str = "val_auc"  # what "auto" selects on for a binary task: val_auc | val_loss
+    # False: train every epoch of each phase and keep the best by the monitor (patience = epochs);
+    # True: stop after the profile's --patience epochs without improvement
+    early_stopping: bool = True
     select_features: int = 0  # flat features only: keep the k best by ANOVA F on train (0: all)
     # compute a frozen, deterministic prefix of the network once per split and train the layers
     # above it on its outputs (benchmarks.adapters.feature_cache); False: through the prefix
@@ -79,8 +82,9 @@ def check(recipe: Recipe) -> Recipe:
             isinstance(v, (tuple, list)) and v for v in recipe.inner_cv.values()):
         raise OncobenchError(f"recipe inner_cv {recipe.inner_cv!r}: must be a dict of non-empty value "
                              "lists, e.g. {'select_features': (50, 200)}")
-    if not isinstance(recipe.feature_cache, bool):
-        raise OncobenchError(f"recipe feature_cache {recipe.feature_cache!r}: must be true or false")
+    for name in ("feature_cache", "early_stopping"):
+        if not isinstance(getattr(recipe, name), bool):
+            raise OncobenchError(f"recipe {name} {getattr(recipe, name)!r}: must be true or false")
     for name in ("warmup_epochs", "min_val_for_auc", "select_features"):
         value = getattr(recipe, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:

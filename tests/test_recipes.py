@@ -203,3 +203,20 @@ def test_every_profiles_mobilenet_handles_pass_the_handle_check():
                 check_handle(half)
     with pytest.raises(OncobenchError, match="no such bundled model"):
         check_handle("bundled:nope@:13")
+
+
+def test_without_early_stopping_every_epoch_trains_and_the_best_is_kept(tmp_path):
+    from benchmarks.execution.harness import run_one
+
+    with pytest.raises(OncobenchError, match="early_stopping"):
+        Recipe().with_(early_stopping="no")
+    ds = get_dataset("wisconsin").load(LoadOptions(seed=0))
+    cfg = get_profile("quick").with_(epochs=12, patience=1, learning_rate=0.05,
+                                     recipes={"dnn": {"early_stopping": False}})
+    rec = run_one(get_model("dnn"), ds, 0, cfg, run_dir=tmp_path / "all")
+    assert rec["recipe"]["early_stopping"] is False
+    assert rec["epochs"] == 12 and len(rec["curves"]["val_loss"]) == 12  # patience 1 ignored
+    vl = rec["curves"]["val_loss"]
+    assert rec["best_epoch"] == int(np.argmin(vl)) + 1  # the best epoch by the monitor, kept
+    stopped = run_one(get_model("dnn"), ds, 0, replace(cfg, recipes={}), run_dir=tmp_path / "stop")
+    assert stopped["epochs"] == min(12, stopped["best_epoch"] + 1)  # patience 1: one epoch past the best

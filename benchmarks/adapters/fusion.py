@@ -63,7 +63,8 @@ class FusionAdapter:
         weights = class_weights(y, ds.num_classes, recipe.class_weight)
         timer, guard = measure.make_timing_callback(config.target), divergence_guard()
         stop = [] if monitor == "none" else [keras.callbacks.EarlyStopping(
-            monitor=monitor, mode=mode, patience=config.patience, restore_best_weights=True)]
+            monitor=monitor, mode=mode, restore_best_weights=True,
+            patience=config.patience if recipe.early_stopping else config.epochs)]
         val = None if monitor == "none" else (block_inputs(ds.blocks, ds.val.x, ds.val.mask), ds.val.y)
         t0 = time.perf_counter()
         hist = model.fit(block_inputs(ds.blocks, x, m), y, batch_size=batch, epochs=config.epochs,

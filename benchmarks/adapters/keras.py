@@ -389,7 +389,8 @@ class KerasAdapter:
             # outside the timed fit: a ModelCheckpoint callback writing on every improved epoch
             # cost +8.5% fit time. Patience counts from the end of the warm-up.
             stop = [] if monitor == "none" else [
-                keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=config.patience,
+                keras.callbacks.EarlyStopping(monitor=monitor, mode=mode,
+                                              patience=config.patience if recipe.early_stopping else epochs,
                                               restore_best_weights=True,
                                               start_from_epoch=min(warmup, max(0, epochs - 1)))]
             cbs = [

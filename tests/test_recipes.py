@@ -79,7 +79,7 @@ def test_fine_tuning_epochs_come_from_hp_then_profile_then_model():
         assert phases in ([], [hp["fine_tune_epochs"]])
         return phases
 
-    assert ft(get_profile("standard")) == [spec.defaults["fine_tune_epochs"]]  # the model's own (30)
+    assert ft(get_profile("standard")) == [spec.defaults["fine_tune_epochs"]]  # the model's own (15)
     assert ft(get_profile("ci")) == [8]  # the model's value for the profile
     assert ft(get_profile("full")) == [30]
     assert ft(get_profile("full"), {"fine_tune_epochs": 2}) == [2]  # an explicit --hp wins
@@ -104,15 +104,16 @@ def test_profiles_pick_mobilenet_backbones_and_fine_tuning(tmp_path):
     spec = get_model("mobilenet_v2_hub")
     assert SMALL_HANDLE.split(":", 1)[1] in BUNDLED and DEFAULT_HANDLE.split(":", 1)[1] in BUNDLED
     standard = resolve_hparams(spec, get_profile("standard"))
-    assert (standard["handle"], standard["fine_tune_from"]) == (DEFAULT_HANDLE, 13)
+    assert (standard["handle"], standard["fine_tune_from"]) == (DEFAULT_HANDLE, 3)
+    assert resolve_hparams(spec, get_profile("ci"))["fine_tune_from"] == 13  # ci and quick stay cheap
     assert resolve_hparams(spec, get_profile("ci"))["handle"] == SMALL_HANDLE
     full = get_profile("full")
     assert (resolve_hparams(spec, full)["handle"], resolve_hparams(spec, full)["fine_tune_from"]) == (
-        DEFAULT_HANDLE, 0)
+        DEFAULT_HANDLE, 3)
     mine = replace(full, hparams={"mobilenet_v2_hub": {"handle": str(tmp_path)}})  # (a handle must exist)
     assert resolve_hparams(spec, mine)["handle"] == str(tmp_path)  # an explicit --hp wins
     # recorded in the experiment (resume fingerprint, suite.toml), so --config reproduces it
-    assert experiment_of(full, Options(), [spec])["hparams"]["mobilenet_v2_hub"]["fine_tune_from"] == 0
+    assert experiment_of(full, Options(), [spec])["hparams"]["mobilenet_v2_hub"]["fine_tune_from"] == 3
     from benchmarks.commands.listing import model_rows  # list --json says so too
 
     row = next(r for r in model_rows() if r["name"] == "mobilenet_v2_hub")

@@ -167,6 +167,11 @@ def compile_model(model: Any, num_classes: int, config: RunConfig, lr: Any, *,
         jit_compile=config.jit_compile,
         steps_per_execution=config.steps_per_execution,
     )
+    # Keras (TensorFlow, no distribution strategy) creates the optimizer's variables inside the
+    # first traced train step, which then traces twice; created here, it traces once. Measured on
+    # mobilenet_v2_hub fine-tuning blocks 3-16 (131 variables): first epoch 21.3 s -> 11.4 s.
+    if model.built and all(layer.built for layer in model._flatten_layers()):
+        model.optimizer.build(model.trainable_variables)
 
 
 class TrainingDiverged(OncobenchError):

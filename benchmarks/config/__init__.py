@@ -82,7 +82,7 @@ PROFILES: dict[str, RunConfig] = {
     # 30 (MobileNetV2 on BreastMNIST 64, 3 seeds: 0.844 / AUC 0.870 after 8, 0.861 / 0.896 after
     # 30, about 2-3 min a seed on 2 cores; 100 would not fit 15 min for 3 seeds). A model may
     # declare its own values for a profile beside its builder (register_model(profile_hparams=)):
-    # mobilenet_v2_hub takes the alpha 0.5 backbone here (0.904 / 0.918, 461 s for 3 seeds).
+    # mobilenet_v2_hub: the alpha 0.5 backbone, blocks 3-16 fine-tuned (see models/hub_transfer.py).
     "full": RunConfig(profile="full", epochs=100, batch_size=128, learning_rate=1e-3, patience=100,
                       schedule="step", fine_tune_epochs=30),
     # Every push in CI: small, deterministic quality metrics, 3 seeds.

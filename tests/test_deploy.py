@@ -246,3 +246,48 @@ def test_run_deploy_measures_every_record_of_the_run(tmp_path, capsys):
     (rec,) = json.loads((out / "results.json").read_text())["records"]
     assert rec["deployment"]["formats"]["onnx"]["agreement"] == 1.0
     assert (out / "deployment.md").exists() and "deployment:" in capsys.readouterr().out
+
+
+def test_a_missing_value_is_imputed_by_every_float_artifact_of_the_dnn(exported, tmp_path):
+    """NaN in the raw input is imputed inside each artifact (the manifest's promise): the Keras
+    ONNX export lowered the fill's select to arithmetic, where NaN survived (NaN scores)."""
+    import shutil
+
+    folder = tmp_path / "dnn"
+    shutil.copytree(exported / "dnn-wisconsin-s0", folder)
+    x = np.load(folder / "test_inputs.npy").astype(np.float64)
+    x[0, 3], x[1, :10], x[2, ::3] = np.nan, np.nan, np.nan
+    np.save(folder / "test_inputs.npy", x)
+    proc = subprocess.run([sys.executable, "-c", FRESH, str(folder)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": ""}, cwd=folder, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    probs = {k: np.asarray(v) for k, v in json.loads(proc.stdout.strip().splitlines()[-1])["probs"].items()}
+    for fmt, p in probs.items():
+        assert np.isfinite(p).all(), fmt
+    for fmt in ("onnx", "tflite_float32"):
+        assert np.max(np.abs(probs[fmt] - probs["savedmodel"])) <= 1e-4, fmt
+
+
+def test_the_onnx_nan_fill_is_given_in_raw_units_before_clip_and_log2():
+    """Golub's artifacts clip, take log2, then fill: the fill put first is 2 ** fill, so the graph
+    still maps a missing value to the fill value."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    from benchmarks.deploy.preprocessing import Prep, onnx_nan_fill
+
+    fill = np.array([3.0, 7.5], dtype=np.float64)
+    spec = Prep(kind="tabular", input_dtype="float32", input_shape=(2,), clip=(1.0, 1000.0), log2=True,
+                fill=fill, keep=np.array([0, 1]), mean=np.zeros(2), scale=np.ones(2))
+    consts = [numpy_helper.from_array(np.array(v, np.float32), n)
+              for n, v in (("lo", 1.0), ("hi", 1000.0), ("ln2", np.log(2)))]
+    graph = helper.make_graph(
+        [helper.make_node("Clip", ["raw", "lo", "hi"], ["c"]), helper.make_node("Log", ["c"], ["l"]),
+         helper.make_node("Div", ["l", "ln2"], ["out"])], "g",
+        [helper.make_tensor_value_info("raw", TensorProto.FLOAT, [None, 2])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [None, 2])], consts)
+    onnx_nan_fill(spec, graph)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    s = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    out = s.run(None, {"raw": np.array([[np.nan, 16.0], [4.0, np.nan]], np.float32)})[0]
+    np.testing.assert_allclose(out, [[3.0, 4.0], [2.0, 7.5]], atol=1e-5)

@@ -104,6 +104,7 @@ def _keras_onnx(model: Any, spec: Any, path: Path) -> dict[str, Any]:
     """Keras's own ONNX export first; tf2onnx's from_function when it fails (both stated)."""
     try:
         model.export(str(path), format="onnx", verbose=False, opset_version=ONNX_OPSET)
+        _fill_nan_first(path, spec)
         return {"converter": "keras Model.export(format='onnx') (tf2onnx underneath)", "opset": ONNX_OPSET}
     except Exception as exc:  # noqa: BLE001 - try the other converter, keep why this one failed
         first = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:160]}"
@@ -120,7 +121,21 @@ def _keras_onnx(model: Any, spec: Any, path: Path) -> dict[str, Any]:
         raise OncobenchError(f"ONNX: neither converter handles this model (Keras export: {first}; tf2onnx: "
                              f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:160]}); "
                              "leave onnx out (--formats)") from None
+    _fill_nan_first(path, spec)
     return {"converter": "tf2onnx.convert.from_function", "opset": ONNX_OPSET, "keras_export_failed": first}
+
+
+def _fill_nan_first(path: Path, spec: Any) -> None:
+    """Rewrite the ONNX file with the NaN fill as its first nodes (``onnx_nan_fill``: the
+    converter's lowering of the Keras graph's fill lets NaN through)."""
+    import onnx
+
+    from benchmarks.deploy.preprocessing import onnx_nan_fill
+
+    proto = onnx.load(str(path))
+    onnx_nan_fill(spec, proto.graph)
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(path))
 
 
 # ------------------------------------------------------------------ scikit-learn: ONNX

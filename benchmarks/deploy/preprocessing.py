@@ -246,6 +246,30 @@ def onnx_prefix(spec: Prep, graph: Any, feature_input: str) -> None:
     graph.initializer.extend(inits)
 
 
+def onnx_nan_fill(spec: Prep, graph: Any) -> None:
+    """Replace NaN in the raw input of a Keras-exported ONNX graph by the training fill value, as
+    the first nodes (IsNaN, Where), before anything reads the input. The Keras graph fills NaN
+    after clip/log2 with a select on ``x == x``, but the converter lowers that select to
+    ``cond * x + (1 - cond) * fill``, where a NaN survives (NaN * 0 is NaN): measured, a NaN input
+    gave NaN scores. The fill is given in raw units (``2 ** fill`` after log2), so the rest of the
+    graph maps it back to the fill value. Edits ``graph`` in place; image preps are left alone."""
+    from onnx import helper, numpy_helper
+
+    if spec.kind == "image" or spec.fill is None:
+        return
+    fill = np.asarray(spec.fill, dtype=np.float64)
+    if spec.clip is not None and spec.log2:
+        fill = np.exp2(fill)
+    raw = graph.input[0].name
+    graph.initializer.append(numpy_helper.from_array(fill.astype(np.float32)[None, :], "pp_raw_fill"))
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            if name == raw:
+                node.input[i] = "pp_raw_filled"
+    graph.node.insert(0, helper.make_node("Where", ["pp_raw_nan", "pp_raw_fill", raw], ["pp_raw_filled"]))
+    graph.node.insert(0, helper.make_node("IsNaN", [raw], ["pp_raw_nan"]))
+
+
 def with_options(options: LoadOptions, seed: int, fold: int | None) -> LoadOptions:
     """``options`` for one record's seed and fold."""
     return replace(options, seed=seed, fold=fold)

@@ -613,3 +613,25 @@ def test_a_suite_by_column_partition_keeps_the_site_column_out_of_the_features()
     s = suite_from_mapping({"models": ["dnn"], "datasets": ["csv:x.csv"], "federated": [
         {"strategy": "fedavg", "clients": 3, "partition": "by-column:site"}]})
     assert s.data.site_column == "site"  # was a "non-numeric feature column 'site'" error
+
+
+def test_the_refusal_names_a_holder_that_has_just_taken_the_lock(tmp_path):
+    """A holder writes its line just after taking the lock: a contender arriving in between waits
+    for that line instead of saying "another process" (a CI run of the test above hit that window)."""
+    import fcntl
+    import threading
+
+    from benchmarks.core.folder_lock import LOCK_NAME, FolderBusy, acquire
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held, still empty
+        late = threading.Timer(0.3, lambda: os.pwrite(fd, b"oncobench pid 4242 on host since now\n", 0))
+        late.start()
+        with pytest.raises(FolderBusy, match="in use by oncobench pid 4242"):
+            acquire(folder)
+        late.join()
+    finally:
+        os.close(fd)

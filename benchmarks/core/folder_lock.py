@@ -39,11 +39,18 @@ def holds(folder: Path) -> bool:
 
 
 def _holder(path: Path) -> str:
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-    except OSError:
-        return "another process"
-    return f"{text}" if text else "another process"
+    """Who holds the lock, as the holder wrote it. The holder writes its line just after taking
+    the lock, so an empty file is read again for up to a second (seen in CI: two runs started
+    together, the refused one read the file in between and could only say "another process")."""
+    for _ in range(20):
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except OSError:
+            return "another process"
+        if text:
+            return text
+        time.sleep(0.05)
+    return "another process"
 
 
 def acquire(folder: Path, flag: str = "--output") -> bool:

@@ -283,7 +283,7 @@ SEARCH_SPACE = {
                 checks={"handle": check_handle},
                 ranges={"dropout": Range(0, 1, high_open=True), "image_size": Range(32),
                         "fine_tune_epochs": Range(1), "fine_tune_lr_scale": Range(0, low_open=True),
-                        "fine_tune_from": Range(0, 17)})
+                        "fine_tune_from": Range(0, 16)})  # split_handle: blocks 1..16
 def build(
     input_shape: tuple[int, ...],
     num_classes: int,

@@ -221,3 +221,14 @@ def test_without_early_stopping_every_epoch_trains_and_the_best_is_kept(tmp_path
     assert rec["best_epoch"] == int(np.argmin(vl)) + 1  # the best epoch by the monitor, kept
     stopped = run_one(get_model("dnn"), ds, 0, replace(cfg, recipes={}), run_dir=tmp_path / "stop")
     assert stopped["epochs"] == min(12, stopped["best_epoch"] + 1)  # patience 1: one epoch past the best
+
+
+def test_a_fine_tuning_cut_past_the_last_block_is_refused_before_training(capsys):
+    """fine_tune_from=17 passed the range check (0..17) and then failed in training (split_handle
+    takes blocks 1..16): now one line, exit 2, before any run."""
+    from benchmarks.cli import main
+
+    assert main(["run", "--model", "mobilenet_v2_hub", "--dataset", "breastmnist", "--profile", "quick",
+                 "--hp", "mobilenet_v2_hub.fine_tune_from=17", "--output", "/nonexistent/never-made"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "fine_tune_from=17: out of range; valid: 0 <= fine_tune_from <= 16" in err[0]

@@ -20,6 +20,7 @@ from benchmarks.adapters.keras import (
     TrainingDiverged,
     _flops_fields,
     _seed_and_policy,
+    best_epoch_keeper,
     class_weights,
     compile_model,
     divergence_guard,
@@ -39,7 +40,6 @@ class FusionAdapter:
 
     def run(self, spec: ModelSpec, ds: Dataset, seed: int, config: RunConfig,
             hp: dict[str, Any], ctx: RunContext) -> AdapterResult:
-        import keras
 
         if not is_multiblock(ds):
             raise OncobenchError(f"model {spec.name!r} fuses blocks of a multi-block dataset; {ds.name!r} "
@@ -62,9 +62,7 @@ class FusionAdapter:
         compile_model(model, ds.num_classes, config, schedule, recipe=recipe, monitor=monitor)
         weights = class_weights(y, ds.num_classes, recipe.class_weight)
         timer, guard = measure.make_timing_callback(config.target), divergence_guard()
-        stop = [] if monitor == "none" else [keras.callbacks.EarlyStopping(
-            monitor=monitor, mode=mode, restore_best_weights=True,
-            patience=config.patience if recipe.early_stopping else config.epochs)]
+        stop = best_epoch_keeper(monitor, mode, recipe, config.patience, config.epochs)
         val = None if monitor == "none" else (block_inputs(ds.blocks, ds.val.x, ds.val.mask), ds.val.y)
         t0 = time.perf_counter()
         hist = model.fit(block_inputs(ds.blocks, x, m), y, batch_size=batch, epochs=config.epochs,

@@ -193,6 +193,20 @@ def prebuild(model: Any, data: Any = None) -> None:
         model.optimizer.build(model.trainable_variables)
 
 
+def best_epoch_keeper(monitor: str, mode: str, recipe: Recipe, patience: int, epochs: int,
+                      start: int = 0) -> list[Any]:
+    """The callbacks that keep the best epoch by ``monitor`` (none when nothing is selected on
+    validation): Keras's EarlyStopping with its best weights restored, stopping after ``patience``
+    epochs without improvement, or never with the recipe's ``early_stopping=False``."""
+    import keras
+
+    if monitor == "none":
+        return []
+    return [keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, restore_best_weights=True,
+                                          patience=patience if recipe.early_stopping else epochs,
+                                          start_from_epoch=start)]
+
+
 class TrainingDiverged(OncobenchError):
     """The loss became NaN or infinite: the run fails with this reason in its record."""
 
@@ -354,7 +368,6 @@ class KerasAdapter:
             hp: dict[str, Any], ctx: RunContext) -> AdapterResult:
         import contextlib
 
-        import keras
 
         strategy = strategy_for(config.strategy)
         replicas = strategy.num_replicas_in_sync if strategy is not None else 1
@@ -413,11 +426,8 @@ class KerasAdapter:
             # them at the end (stopped early or not); the checkpoint is written once per phase,
             # outside the timed fit: a ModelCheckpoint callback writing on every improved epoch
             # cost +8.5% fit time. Patience counts from the end of the warm-up.
-            stop = [] if monitor == "none" else [
-                keras.callbacks.EarlyStopping(monitor=monitor, mode=mode,
-                                              patience=config.patience if recipe.early_stopping else epochs,
-                                              restore_best_weights=True,
-                                              start_from_epoch=min(warmup, max(0, epochs - 1)))]
+            stop = best_epoch_keeper(monitor, mode, recipe, config.patience, epochs,
+                                     start=min(warmup, max(0, epochs - 1)))
             cbs = [
                 *stop,
                 timer,

@@ -229,9 +229,11 @@ def test_ctrl_c_during_tune_then_resume(tmp_path):
     pytest.importorskip("optuna")
     out = tmp_path / "tune"
     argv = [sys.executable, "-m", "benchmarks", "tune", "--model", "logreg", "--dataset", "wisconsin",
-            "--trials", "500", "--output", str(out)]
+            "--trials", "100000", "--output", str(out)]  # more than can finish before the Ctrl-C
+    # SIGINT as in a terminal: a test run started in the background by a non-interactive shell
+    # (`pytest &`) hands its children SIGINT ignored, and the tune then ran all its trials
     proc = subprocess.Popen(argv, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 240
     while _stored_trials(out / "optuna.db") < 3 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -143,3 +143,54 @@ def test_tune_and_tuned_errors(tmp_path):
     with pytest.raises(OncobenchError, match="not a tuned.json"):
         tune.load_tuned(tmp_path / "bad.json")
     assert main(["tune", "--model", "logreg", "--dataset", "golub"]) != 0  # no budget given
+
+
+@pytest.mark.parametrize("when", ["write", "trial"])
+def test_ctrl_c_while_optuna_stores_a_trial_is_a_clean_interrupt(golub, tmp_path, monkeypatch, when):
+    """A Ctrl-C that lands while Optuna writes a finished trial to its database broke Optuna's
+    bookkeeping (UnboundLocalError, a traceback and exit 1; seen in the Ctrl-C test); now it is
+    held until the write is done and stops the study there; one during training stops at once."""
+    import os
+    import signal
+
+    import optuna
+
+    calls = {"n": 0}
+    if when == "write":
+        real = optuna.storages.RDBStorage.set_trial_state_values
+
+        def write_then_ctrl_c(self, trial_id, state, values=None):
+            done = real(self, trial_id, state, values)
+            if state == optuna.trial.TrialState.COMPLETE:
+                calls["n"] += 1
+                if calls["n"] == 2:
+                    os.kill(os.getpid(), signal.SIGINT)  # delivered inside Optuna's write
+            return done
+
+        monkeypatch.setattr(optuna.storages.RDBStorage, "set_trial_state_values", write_then_ctrl_c)
+    else:
+        from benchmarks.execution import harness
+
+        real_run = harness.run_one
+
+        def train_then_ctrl_c(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == 4:
+                os.kill(os.getpid(), signal.SIGINT)  # during a trial's training
+            return real_run(*args, **kwargs)
+
+        monkeypatch.setattr(harness, "run_one", train_then_ctrl_c)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            tune.tune_pair(get_model("logreg"), _blind(golub), get_profile("quick"), trials=50,
+                           budget_s=None, work_dir=tmp_path, storage=storage)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert signal.getsignal(signal.SIGINT) is previous  # the handler is put back
+    study = optuna.load_study(study_name=optuna.get_all_study_names(storage)[0], storage=storage)
+    states = [t.state for t in study.trials]
+    complete = states.count(optuna.trial.TrialState.COMPLETE)
+    assert complete == 2 if when == "write" else complete == 1  # golub: 3 inner folds a trial
+    assert optuna.trial.TrialState.RUNNING not in states  # nothing left half-stored

@@ -12,13 +12,16 @@ Optuna (``pip install oncobench[tune]``) is imported inside functions.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import signal
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -206,6 +209,55 @@ def open_study(storage: str | None, name: str, direction: str, seed: int) -> Any
                              "database URL such as sqlite:///tune.db, or leave the flag out") from None
 
 
+@contextlib.contextmanager
+def ctrl_c_between_writes() -> Iterator[dict[str, bool]]:
+    """Ctrl-C stops a trial that is training at once, but one that comes while Optuna writes a
+    trial to its storage waits until the write is done: there it broke Optuna's own bookkeeping
+    (``UnboundLocalError`` in ``optuna.study._optimize._run_trial``: a traceback and exit 1 in
+    place of "interrupted ... resume with"). Yields the state ``guard_objective`` and
+    ``stop_if_interrupted`` read; a pending Ctrl-C is raised on leaving. Only in the main thread
+    and only over Python's own handler (an ignored SIGINT stays ignored)."""
+    state = {"pending": False, "in_trial": False}
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield state
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if state["in_trial"]:
+            raise KeyboardInterrupt
+        state["pending"] = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if state["pending"]:
+        raise KeyboardInterrupt
+
+
+def guard_objective(objective: Callable[[Any], float], state: dict[str, bool]) -> Callable[[Any], float]:
+    """``objective`` marked as the interruptible part of a trial (see ``ctrl_c_between_writes``)."""
+    def guarded(trial: Any) -> float:
+        if state["pending"]:
+            raise KeyboardInterrupt
+        state["in_trial"] = True
+        try:
+            return objective(trial)
+        finally:
+            state["in_trial"] = False
+    return guarded
+
+
+def stop_if_interrupted(state: dict[str, bool]) -> Callable[[Any, Any], None]:
+    """An Optuna callback (run after each stored trial) that raises a Ctrl-C held meanwhile."""
+    def callback(study: Any, trial: Any) -> None:
+        if state["pending"]:
+            raise KeyboardInterrupt
+    return callback
+
+
 def finished(study: Any) -> int:
     """Trials that count against ``--trials``: completed or pruned (an interrupted one is not)."""
     optuna = require_optuna()
@@ -265,7 +317,9 @@ def tune_pair(spec: ModelSpec, ds: Dataset, config: RunConfig, *, trials: int | 
     t0 = time.perf_counter()
     left = None if trials is None else max(0, trials - before)
     if left != 0:
-        study.optimize(objective, n_trials=left, timeout=budget_s, catch=(OncobenchError,))
+        with ctrl_c_between_writes() as state:
+            study.optimize(guard_objective(objective, state), n_trials=left, timeout=budget_s,
+                           catch=(OncobenchError,), callbacks=[stop_if_interrupted(state)])
     elapsed = time.perf_counter() - t0
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not done:

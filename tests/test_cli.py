@@ -50,6 +50,14 @@ def test_bad_input_one_line_exit_2(argv, message, capsys, tmp_path):
     assert not (tmp_path / "r").exists()  # nothing half-written
 
 
+def test_hp_and_recipe_values_take_true_false_in_any_case():
+    from benchmarks.commands.run import parse_hparams
+
+    got = parse_hparams(["m.a=true", "m.b=FALSE", "m.c=True", "m.d=0.5", "m.e=(1, 2)", "m.f=adam"])
+    assert got == {"m": {"a": True, "b": False, "c": True, "d": 0.5, "e": (1, 2), "f": "adam"}}
+    assert parse_hparams(["m.x=true"], flag="--recipe")["m"]["x"] is True
+
+
 def test_shadowing_package_is_reported(tmp_path):
     fake = tmp_path / "datasets"
     fake.mkdir()

@@ -67,6 +67,10 @@ def check_threads(args: argparse.Namespace) -> tuple[int | None, int | None]:
 
 
 def _value(text: str) -> Any:
+    """A Python literal; ``true``/``false`` in any case are booleans too (as in a suite's TOML and
+    the recipe's messages), where a string would be refused further on with a puzzling message."""
+    if text.strip().lower() in ("true", "false"):
+        return text.strip().lower() == "true"
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):

@@ -33,67 +33,19 @@ def roc_auc(y_true: np.ndarray, proba: np.ndarray) -> float | None:
         return None
 
 
-def _confusion(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> np.ndarray:
-    return np.bincount(y_true * k + y_pred, minlength=k * k).reshape(k, k)
-
-
-def _binary_auc(pos_scores: np.ndarray, is_pos: np.ndarray) -> float:
-    """ROC-AUC as the Mann-Whitney statistic with average ranks for ties."""
-    from scipy.stats import rankdata
-
-    n_pos = int(is_pos.sum())
-    n_neg = is_pos.size - n_pos
-    if n_pos == 0 or n_neg == 0:
-        raise ValueError("ROC-AUC undefined: one class only")
-    ranks = rankdata(pos_scores)
-    return float((ranks[is_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
 def metric_from_scores(name: str, y_true: np.ndarray, proba: np.ndarray) -> float:
-    """One quality metric from labels and probabilities, in plain NumPy.
+    """One quality metric from labels and probabilities, in plain NumPy: the whole test set as the
+    one resample of ``metric_on_resamples``, so a point estimate and its bootstrap share one
+    formula. Agrees with scikit-learn's definitions (labels = every class, zero_division = 0; see
+    ``classification_metrics``). ValueError where undefined (ROC-AUC with a class missing),
+    KeyError for a metric not computable from scores."""
+    from benchmarks.metrics.resampled import metric_on_resamples
 
-    Fast enough for 1000 bootstrap resamples; agrees with scikit-learn's definitions
-    (labels = every class, zero_division = 0; see ``classification_metrics``).
-    """
     y_true = np.asarray(y_true).astype(int)
-    proba = np.asarray(proba, dtype=float)
-    k = proba.shape[1]
-    if name == "roc_auc":
-        if k == 2:
-            return _binary_auc(proba[:, 1], y_true == 1)
-        if np.unique(y_true).size < k:
-            raise ValueError("ROC-AUC undefined: a class is missing from the sample")
-        p = proba / np.clip(proba.sum(axis=1, keepdims=True), 1e-12, None)
-        return float(np.mean([_binary_auc(p[:, c], y_true == c) for c in range(k)]))
-    cm = _confusion(y_true, proba.argmax(axis=1), k)
-    tp = np.diag(cm).astype(float)
-    support = cm.sum(axis=1).astype(float)
-    predicted = cm.sum(axis=0).astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        recall = np.where(support > 0, tp / support, 0.0)
-        precision = np.where(predicted > 0, tp / predicted, 0.0)
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    if name == "brier":
-        return brier(y_true, proba)
-    if name == "ece":
-        return ece(y_true, proba)
-    if name in ("sensitivity", "specificity"):
-        if k != 2:
-            raise KeyError(f"{name} is defined for binary tasks only")
-        return float(recall[1] if name == "sensitivity" else recall[0])
-    if name == "accuracy":
-        return float(tp.sum() / cm.sum())
-    if name == "balanced_accuracy":
-        return float(recall[support > 0].mean())
-    if name == "f1_macro":
-        return float(f1.mean())
-    if name == "f1_weighted":
-        return float((f1 * support).sum() / support.sum())
-    if name == "precision_macro":
-        return float(precision.mean())
-    if name == "recall_macro":
-        return float(recall.mean())
-    raise KeyError(f"no metric {name!r}")
+    value = float(metric_on_resamples(name, y_true, proba, np.arange(y_true.size)[None])[0])
+    if np.isnan(value):
+        raise ValueError(f"{name} undefined on this sample: a class is missing from it")
+    return value
 
 
 ECE_BINS = 15  # expected calibration error: top-label confidence in 15 equal-width bins (Guo et al. 2017)

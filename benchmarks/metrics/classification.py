@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 from sklearn import metrics as skm
 
+from benchmarks.metrics.resampled import ECE_BINS, confidence_bins, metric_on_resamples
+
 
 def probabilities(raw: np.ndarray, num_classes: int) -> np.ndarray:
     """Model outputs as (n, k) class probabilities (a binary sigmoid becomes [1-p, p])."""
@@ -39,16 +41,11 @@ def metric_from_scores(name: str, y_true: np.ndarray, proba: np.ndarray) -> floa
     formula. Agrees with scikit-learn's definitions (labels = every class, zero_division = 0; see
     ``classification_metrics``). ValueError where undefined (ROC-AUC with a class missing),
     KeyError for a metric not computable from scores."""
-    from benchmarks.metrics.resampled import metric_on_resamples
-
     y_true = np.asarray(y_true).astype(int)
     value = float(metric_on_resamples(name, y_true, proba, np.arange(y_true.size)[None])[0])
     if np.isnan(value):
         raise ValueError(f"{name} undefined on this sample: a class is missing from it")
     return value
-
-
-ECE_BINS = 15  # expected calibration error: top-label confidence in 15 equal-width bins (Guo et al. 2017)
 
 
 def brier(y_true: np.ndarray, proba: np.ndarray) -> float:
@@ -67,7 +64,7 @@ def reliability_bins(y_true: np.ndarray, proba: np.ndarray, bins: int = ECE_BINS
     proba = np.asarray(proba, dtype=float)
     conf = proba.max(axis=1)
     correct = (proba.argmax(axis=1) == y_true).astype(float)
-    idx = np.clip(np.ceil(conf * bins).astype(int) - 1, 0, bins - 1)  # (lo, hi] bins; 0 in the first
+    idx = confidence_bins(conf, bins)
     out = []
     for b in range(bins):
         sel = idx == b

@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.metrics.classification import ECE_BINS
-
+ECE_BINS = 15  # expected calibration error: top-label confidence in 15 equal-width bins (Guo et al. 2017)
 _CHUNK = 2_000_000  # resampled indices held at once (rows x test size): bounds memory on big sets
+
+
+def confidence_bins(conf: np.ndarray, bins: int = ECE_BINS) -> np.ndarray:
+    """The equal-width bin of each top-label confidence: (lo, hi] bins, 0 in the first."""
+    return np.clip(np.ceil(conf * bins).astype(int) - 1, 0, bins - 1)
 
 
 def _binned(idx: np.ndarray, codes: np.ndarray, size: int, weights: np.ndarray | None = None) -> np.ndarray:
@@ -55,7 +59,7 @@ def _one_chunk(name: str, y: np.ndarray, proba: np.ndarray, idx: np.ndarray,
         return (((proba - np.eye(k)[y]) ** 2).sum(axis=1) / 2)[idx].mean(axis=1)
     if name == "ece":
         conf = proba.max(axis=1)
-        bins = np.clip(np.ceil(conf * ECE_BINS).astype(int) - 1, 0, ECE_BINS - 1)
+        bins = confidence_bins(conf)
         gap = _binned(idx, bins, ECE_BINS, (pred == y).astype(float)) - _binned(idx, bins, ECE_BINS, conf)
         return np.abs(gap).sum(axis=1) / n
     cm = _binned(idx, y * k + pred, k * k).reshape(-1, k, k)

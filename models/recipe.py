@@ -20,6 +20,7 @@ from benchmarks.core.errors import OncobenchError
 SCHEDULES = ("constant", "cosine", "step")
 CLASS_WEIGHTS = ("none", "balanced", "sqrt")
 MONITORS = ("val_loss", "val_auc", "none", "auto")
+KEEP_EPOCHS = ("best", "last")
 # Training keys ``tune`` may search besides builder hyper-parameters (recipe fields + the lr).
 TRAINING_KEYS = ("learning_rate", "weight_decay", "label_smoothing", "class_weight", "select_features")
 
@@ -42,6 +43,9 @@ class Recipe:
     # False: train every epoch of each phase and keep the best by the monitor (patience = epochs);
     # True: stop after the profile's --patience epochs without improvement
     early_stopping: bool = True
+    # which epoch of each phase the model keeps: "best" by the monitor, or "last" (every epoch
+    # trains, needs early_stopping=False; validation is still held out, scored and logged)
+    keep_epoch: str = "best"
     select_features: int = 0  # flat features only: keep the k best by ANOVA F on train (0: all)
     # compute a frozen, deterministic prefix of the network once per split and train the layers
     # above it on its outputs (benchmarks.adapters.feature_cache); False: through the prefix
@@ -69,7 +73,8 @@ def check(recipe: Recipe) -> Recipe:
     for name, value, valid in (("schedule", recipe.schedule, SCHEDULES),
                                ("class_weight", recipe.class_weight, CLASS_WEIGHTS),
                                ("monitor", recipe.monitor, MONITORS),
-                               ("binary_monitor", recipe.binary_monitor, ("val_auc", "val_loss"))):
+                               ("binary_monitor", recipe.binary_monitor, ("val_auc", "val_loss")),
+                               ("keep_epoch", recipe.keep_epoch, KEEP_EPOCHS)):
         if value not in valid:
             raise OncobenchError(f"recipe {name} {value!r}; valid: {', '.join(valid)}")
     for name in ("weight_decay", "label_smoothing"):
@@ -85,6 +90,8 @@ def check(recipe: Recipe) -> Recipe:
     for name in ("feature_cache", "early_stopping"):
         if not isinstance(getattr(recipe, name), bool):
             raise OncobenchError(f"recipe {name} {getattr(recipe, name)!r}: must be true or false")
+    if recipe.keep_epoch == "last" and recipe.early_stopping:
+        raise OncobenchError("recipe keep_epoch 'last' trains every epoch: set early_stopping=false too")
     for name in ("warmup_epochs", "min_val_for_auc", "select_features"):
         value = getattr(recipe, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:

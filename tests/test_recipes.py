@@ -223,6 +223,48 @@ def test_without_early_stopping_every_epoch_trains_and_the_best_is_kept(tmp_path
     assert stopped["epochs"] == min(12, stopped["best_epoch"] + 1)  # patience 1: one epoch past the best
 
 
+def test_keep_epoch_last_keeps_the_last_epochs_weights_and_still_scores_validation(tmp_path):
+    """keep_epoch="last": the checkpoint (and the predictions) hold the weights of the last epoch,
+    not the best one by the monitor; validation stays held out (val scores, threshold)."""
+    import keras
+
+    from benchmarks.execution.harness import run_one
+
+    with pytest.raises(OncobenchError, match="keep_epoch"):
+        Recipe().with_(keep_epoch="first")
+    with pytest.raises(OncobenchError, match="set early_stopping=false"):
+        Recipe().with_(keep_epoch="last")
+
+    class Snapshots(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.weights: list[list[np.ndarray]] = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.weights.append([np.array(w) for w in self.model.get_weights()])
+
+    ds = get_dataset("wisconsin").load(LoadOptions(seed=0))
+    kept = {}
+    for keep in ("best", "last"):
+        cfg = get_profile("quick").with_(epochs=12, learning_rate=0.1, schedule="constant", recipes={
+            "dnn": {"early_stopping": False, "keep_epoch": keep}})
+        snaps = Snapshots()
+        rec = run_one(get_model("dnn"), ds, 0, cfg, run_dir=tmp_path / keep, callbacks=[snaps])
+        model = get_model("dnn").create(ds.input_shape, ds.num_classes, rec["hparams"], seed=0)
+        model.load_weights(str(tmp_path / keep / rec["checkpoint"]))
+        kept[keep] = (rec, snaps.weights, [np.array(w) for w in model.get_weights()])
+    rec, snaps, weights = kept["best"]
+    best = int(np.argmin(rec["curves"]["val_loss"]))
+    assert best != 11 and rec["best_epoch"] == best + 1  # the data make best and last differ
+    assert all(np.allclose(a, b) for a, b in zip(weights, snaps[best]))
+    rec, snaps, weights = kept["last"]
+    assert rec["recipe"]["keep_epoch"] == "last" and rec["best_epoch"] == rec["epochs"] == 12
+    assert all(np.allclose(a, b) for a, b in zip(weights, snaps[-1]))
+    assert not all(np.allclose(a, b) for a, b in zip(weights, snaps[best]))
+    assert len(rec["curves"]["val_loss"]) == 12 and rec["val_threshold"] is not None
+    assert len(rec["val_scores"]) == len(ds.val)
+
+
 def test_a_fine_tuning_cut_past_the_last_block_is_refused_before_training(capsys):
     """fine_tune_from=17 passed the range check (0..17) and then failed in training (split_handle
     takes blocks 1..16): now one line, exit 2, before any run."""

@@ -24,6 +24,7 @@ from benchmarks.adapters.keras import (
     class_weights,
     compile_model,
     divergence_guard,
+    kept_epoch,
     lr_schedule,
     monitor_for,
 )
@@ -79,9 +80,7 @@ class FusionAdapter:
         model.save_weights(str(ckpt))
         curves = {k: [float(v) for v in hist.history.get(k, [])]
                   for k in ("loss", "val_loss", "accuracy", "val_accuracy")}
-        scores = hist.history.get(monitor, [])
-        best = (len(curves["loss"]) if monitor == "none" or not scores
-                else int(np.argmax(scores) if mode == "max" else np.argmin(scores)) + 1)
+        best = kept_epoch(monitor, mode, recipe, hist.history.get(monitor, []), len(curves["loss"]))
         test = ds.test
         proba = np.concatenate([np.asarray(model.predict_on_batch(block_inputs(
             ds.blocks, test.x[i:i + config.batch_size], test.mask[i:i + config.batch_size])))

@@ -196,15 +196,26 @@ def prebuild(model: Any, data: Any = None) -> None:
 def best_epoch_keeper(monitor: str, mode: str, recipe: Recipe, patience: int, epochs: int,
                       start: int = 0) -> list[Any]:
     """The callbacks that keep the best epoch by ``monitor`` (none when nothing is selected on
-    validation): Keras's EarlyStopping with its best weights restored, stopping after ``patience``
-    epochs without improvement, or never with the recipe's ``early_stopping=False``."""
+    validation or the recipe keeps the last epoch): Keras's EarlyStopping with its best weights
+    restored, stopping after ``patience`` epochs without improvement, or never with the recipe's
+    ``early_stopping=False``."""
     import keras
 
-    if monitor == "none":
+    if monitor == "none" or recipe.keep_epoch == "last":
         return []
     return [keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, restore_best_weights=True,
                                           patience=patience if recipe.early_stopping else epochs,
                                           start_from_epoch=start)]
+
+
+def kept_epoch(monitor: str, mode: str, recipe: Recipe, scores: list[float], done: int) -> int:
+    """The epoch (1-based, of the ``done`` trained so far) whose weights a phase ends with, its
+    monitor values being the last ``len(scores)`` of them: the last when nothing is selected on
+    validation or the recipe keeps the last epoch, else the best by ``mode``."""
+    if monitor == "none" or recipe.keep_epoch == "last" or not scores:
+        return done
+    pick = np.argmax(scores) if mode == "max" else np.argmin(scores)
+    return done - len(scores) + int(pick) + 1
 
 
 class TrainingDiverged(OncobenchError):
@@ -460,13 +471,8 @@ class KerasAdapter:
                 stem.with_name(f"{stem.name}-{split}.npy").unlink(missing_ok=True)
             for k in curves:
                 curves[k] += [float(v) for v in hist.history.get(k, [])]
-            save_weights(model, ckpt)  # best (or, monitor "none", last) epoch; full disk: one line
-            scores = hist.history.get(monitor, [])
-            if monitor == "none":
-                best_epoch = len(curves["loss"])
-            elif scores:
-                pick = np.argmax(scores) if mode == "max" else np.argmin(scores)
-                best_epoch = len(curves["loss"]) - len(scores) + int(pick) + 1
+            save_weights(model, ckpt)  # the kept (best or last) epoch; full disk: one line
+            best_epoch = kept_epoch(monitor, mode, recipe, hist.history.get(monitor, []), len(curves["loss"]))
 
         first = timers[0]
         thr = measure.steady_throughput(first.epoch_times, first.epoch_steps, len(fit_y))

@@ -398,8 +398,6 @@ class KerasAdapter:
             fit_x, fit_y = np.concatenate([fit_x, ds.val.x]), np.concatenate([fit_y, ds.val.y])
         held = budget is not None and pipeline_caches(fit_x, budget)
         val_budget = budget - fit_x.nbytes if held else budget
-        train = _distributed(make_pipeline(fit_x, fit_y, batch, shuffle=True, seed=seed, deterministic=True,
-                                           scale=ds.train.scale, memory_budget=budget), strategy)
         val = None if monitor == "none" else _distributed(make_pipeline(
             ds.val.x, ds.val.y, batch, shuffle=False, seed=seed, scale=ds.val.scale,
             memory_budget=val_budget), strategy)
@@ -426,7 +424,11 @@ class KerasAdapter:
             fit_model, fit_train, fit_val, cache_record[phase] = _frozen_prefix_inputs(
                 model, recipe, strategy, ds, fit_x, fit_y, batch, seed, budget, val is None, stem)
             fit_model = fit_model or model
-            fit_train, fit_val = (train, val) if fit_train is None else (fit_train, fit_val)
+            if fit_train is None:  # a new pipeline each phase, as a cached phase has: the same
+                # seed gives the same shuffle order per phase, cached or not
+                fit_train, fit_val = _distributed(make_pipeline(
+                    fit_x, fit_y, batch, shuffle=True, seed=seed, deterministic=True,
+                    scale=ds.train.scale, memory_budget=budget), strategy), val
             train_time += time.perf_counter() - t0  # caching counts as training time
             with strategy.scope() if strategy is not None else contextlib.nullcontext():
                 compile_model(fit_model, ds.num_classes, config, schedule, recipe=recipe, monitor=monitor,

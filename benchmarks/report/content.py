@@ -64,9 +64,10 @@ RANKING_NOTE = (
 OPERATING_NOTE = (
     "Binary tasks, positive class = class 1. Default threshold: the arg-max class (0.5). Validation "
     "threshold: the class-1 score maximising Youden's J (sensitivity + specificity - 1) on each run's "
-    "validation split, never the test split; n/a where the validation split trained the model (Keras "
-    "models on Golub, whose few validation samples train too) or older records hold no validation "
-    "scores. Mean [95% interval] over runs."
+    "validation split, never the test split; n/a where the validation split trained the model (a "
+    "recipe that selects nothing on validation, such as mobilenet_v2_hub's, and Keras models on "
+    "Golub, whose few validation samples train too) or older records hold no validation scores. "
+    "Mean [95% interval] over runs."
 )
 PAIRWISE_NOTE = (
     "Every pair of models on the same test samples, per seed: exact McNemar test on correctness "

@@ -193,6 +193,12 @@ def prebuild(model: Any, data: Any = None) -> None:
         model.optimizer.build(model.trainable_variables)
 
 
+def keeps_last(monitor: str, recipe: Recipe) -> bool:
+    """Whether a phase ends with its last epoch's weights: nothing is selected on validation, or
+    the recipe keeps the last epoch."""
+    return monitor == "none" or recipe.keep_epoch == "last"
+
+
 def best_epoch_keeper(monitor: str, mode: str, recipe: Recipe, patience: int, epochs: int,
                       start: int = 0) -> list[Any]:
     """The callbacks that keep the best epoch by ``monitor`` (none when nothing is selected on
@@ -201,7 +207,7 @@ def best_epoch_keeper(monitor: str, mode: str, recipe: Recipe, patience: int, ep
     ``early_stopping=False``."""
     import keras
 
-    if monitor == "none" or recipe.keep_epoch == "last":
+    if keeps_last(monitor, recipe):
         return []
     return [keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, restore_best_weights=True,
                                           patience=patience if recipe.early_stopping else epochs,
@@ -212,7 +218,7 @@ def kept_epoch(monitor: str, mode: str, recipe: Recipe, scores: list[float], don
     """The epoch (1-based, of the ``done`` trained so far) whose weights a phase ends with, its
     monitor values being the last ``len(scores)`` of them: the last when nothing is selected on
     validation or the recipe keeps the last epoch, else the best by ``mode``."""
-    if monitor == "none" or recipe.keep_epoch == "last" or not scores:
+    if keeps_last(monitor, recipe) or not scores:
         return done
     pick = np.argmax(scores) if mode == "max" else np.argmin(scores)
     return done - len(scores) + int(pick) + 1

@@ -84,7 +84,8 @@ def export_bundled(name: str, out_root: Path | None = None) -> Path:
     if cut:
         low, high = cut.split(":")
         k = int(low or high)
-        end = [layer for layer in full.layers if layer.name.startswith(f"block_{k - 1}_")][-1].output
+        block = "expanded_conv_" if k == 1 else f"block_{k - 1}_"  # Keras names block 0 so
+        end = [layer for layer in full.layers if layer.name.startswith(block)][-1].output
         if low:
             base, scale, channels = keras.Model(end, full.output), False, int(end.shape[-1])
         else:

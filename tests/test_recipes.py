@@ -133,14 +133,16 @@ def test_bundled_backbones_verify_and_export(tmp_path):
     assert module(tf.zeros([1, 96, 96, 3]), training=False).shape == (1, 1280)
     assert sum(int(tf.size(v)) for v in module.variables) == 706_224  # Keras's count for alpha 0.5
     assert set(BUNDLED) == {"mobilenet_v2_035", "mobilenet_v2_050"}
-    # cut below block 13: the two halves compose to the whole backbone
-    bottom, top = (hub.load(str(export_bundled(f"mobilenet_v2_050@{cut}", tmp_path)))
-                   for cut in (":13", "13:"))
+    # cut below block 13, and below block 1 (Keras names block 0 "expanded_conv": fine_tune_from=1
+    # once failed in training): the two halves compose to the whole backbone
     images = tf.random.stateless_uniform([2, 96, 96, 3], seed=[1, 2])
-    fmap = bottom(images, training=False)
-    assert fmap.shape == (2, 6, 6, 48)
-    np.testing.assert_allclose(top(fmap, training=False), module(images, training=False), atol=1e-4)
-    assert sum(int(tf.size(v)) for m in (bottom, top) for v in m.variables) == 706_224
+    for k, fmap_shape in ((13, (2, 6, 6, 48)), (1, (2, 48, 48, 8))):
+        bottom, top = (hub.load(str(export_bundled(f"mobilenet_v2_050@{cut}", tmp_path)))
+                       for cut in (f":{k}", f"{k}:"))
+        fmap = bottom(images, training=False)
+        assert fmap.shape == fmap_shape
+        np.testing.assert_allclose(top(fmap, training=False), module(images, training=False), atol=1e-4)
+        assert sum(int(tf.size(v)) for m in (bottom, top) for v in m.variables) == 706_224
 
 
 def test_class_weights():

@@ -140,7 +140,10 @@ class ModelSpec:
             raise OncobenchError(f"--recipe {self.name}.{key}: {self.name} is a {self.framework} model and "
                                  "recipes apply to Keras models only; set its hyper-parameters with "
                                  f"--hp {self.name}.KEY=VALUE")
-        return self.recipe.with_(**overrides) if overrides else self.recipe
+        try:
+            return self.recipe.with_(**overrides) if overrides else self.recipe
+        except OncobenchError as exc:  # several models may be overridden at once: say which
+            raise OncobenchError(f"{self.name}'s {exc}") from None
 
     def check_value(self, key: str, value: Any) -> Any:
         """``value`` if it fits hyper-parameter ``key``'s type and range, else a one-line error."""

@@ -276,3 +276,15 @@ def test_a_fine_tuning_cut_past_the_last_block_is_refused_before_training(capsys
                  "--hp", "mobilenet_v2_hub.fine_tune_from=17", "--output", "/nonexistent/never-made"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "fine_tune_from=17: out of range; valid: 0 <= fine_tune_from <= 16" in err[0]
+
+
+def test_a_bad_recipe_value_names_its_model(capsys):
+    """Of two models given --recipe values, the one line says whose recipe is wrong."""
+    from benchmarks.cli import main
+
+    assert main(["run", "--model", "cnn,mobilenet_v2_hub", "--dataset", "breastmnist", "--profile", "quick",
+                 "--recipe", "mobilenet_v2_hub.keep_epoch=last", "--recipe", "cnn.keep_epoch=last",
+                 "--output", "/nonexistent/never-made"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and ("cnn's recipe keep_epoch 'last' trains every epoch: set early_stopping=false "
+                              "too") in err[0], err  # mobilenet_v2_hub trains every epoch already

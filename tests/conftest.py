@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 
@@ -9,6 +10,14 @@ import pytest
 
 os.environ.setdefault("ONCOBENCH_CACHE", tempfile.mkdtemp(prefix="oncobench-test-cache-"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def pytest_collection_finish(session):
+    """What collection imported (TensorFlow, Keras, ... : modules that live as long as the
+    process) leaves the garbage collector's view, so a full collection during a test scans only
+    what the tests made since."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture()
